@@ -1,0 +1,107 @@
+//! Timing, heap accounting and formatting for lpm-bench.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use relay_benches::results::median_spread;
+
+/// The system allocator, counting live bytes: the Rust tables' memory is measured, not
+/// taken from their own accounting.
+pub struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call forwards to System with the caller's layout; the counter is only
+// bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Live bytes on the Rust heap.
+pub fn heap_live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Runs `burst` over `keys` 32 at a time, as a worker would; returns the elapsed time.
+pub fn time_bursts<T>(keys: &[[u8; 16]], out: &mut [T], mut burst: impl FnMut(&[[u8; 16]], &mut [T])) -> Duration {
+    let start = Instant::now();
+    for (keys, out) in keys.chunks(32).zip(out.chunks_mut(32)) {
+        burst(keys, out);
+    }
+    let elapsed = start.elapsed();
+    black_box(out);
+    elapsed
+}
+
+/// Per-operation latencies in nanoseconds.
+pub struct Latency(Histogram<u64>);
+
+impl Latency {
+    pub fn new() -> Self {
+        Self(Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("static histogram bounds"))
+    }
+
+    pub fn time<R>(&mut self, op: impl FnOnce() -> R) -> R {
+        let start = Instant::now();
+        let r = op();
+        let ns = start.elapsed().as_nanos() as u64;
+        let _ = self.0.record(ns.max(1));
+        r
+    }
+
+    /// "mean µs (p50 / p99 / max)".
+    pub fn summary(&self) -> String {
+        let us = |ns: u64| ns as f64 / 1000.0;
+        format!(
+            "{:.2} µs (p50 {:.2}, p99 {:.1}, max {:.0})",
+            self.0.mean() / 1000.0,
+            us(self.0.value_at_quantile(0.5)),
+            us(self.0.value_at_quantile(0.99)),
+            us(self.0.max())
+        )
+    }
+
+    pub fn mean_us(&self) -> f64 {
+        self.0.mean() / 1000.0
+    }
+}
+
+/// "median (min–max)" with `digits` decimals.
+pub fn spread(sample: &[f64], digits: usize) -> String {
+    let (median, min, max) = median_spread(sample);
+    format!("{median:.digits$} ({min:.digits$}–{max:.digits$})")
+}
+
+pub fn median(sample: &[f64]) -> f64 {
+    median_spread(sample).0
+}
+
+pub fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}

@@ -1,0 +1,5 @@
+//! Shared benchmark plumbing: DPDK processes under test, rate sampling through the telemetry
+//! socket, pcap generation, and the RESULTS.md writer.
+pub mod harness;
+pub mod results;
+pub mod tablegen;

@@ -1,0 +1,344 @@
+//! Hand-written cases: edges of the prefix-length range, overlap, update sequences.
+
+use std::net::Ipv6Addr;
+
+use super::reference::ReferenceLpm6;
+use super::{Lpm6, LpmError};
+
+const MISS: u32 = Lpm6::MISS;
+
+fn ip(s: &str) -> Ipv6Addr {
+    s.parse().expect("test address literal")
+}
+
+fn at(table: &Lpm6, s: &str) -> u32 {
+    table.lookup(&ip(s).octets())
+}
+
+/// `addr` with bit `bit` (0 = most significant) flipped.
+fn flip(addr: Ipv6Addr, bit: u32) -> [u8; 16] {
+    (u128::from(addr) ^ (1u128 << (127 - bit))).to_be_bytes()
+}
+
+/// Lookups (single and bulk) on `keys` agree with the reference, and so do the routes.
+fn assert_same(table: &Lpm6, reference: &ReferenceLpm6, keys: &[[u8; 16]]) {
+    let mut bulk = vec![0; keys.len()];
+    table.lookup_bulk(keys, &mut bulk);
+    for (key, &got) in keys.iter().zip(&bulk) {
+        let want = reference.lookup(key);
+        assert_eq!(table.lookup(key), want, "lookup {}", Ipv6Addr::from(*key));
+        assert_eq!(got, want, "lookup_bulk {}", Ipv6Addr::from(*key));
+    }
+    assert_eq!(table.routes(), reference.routes());
+    assert_eq!(table.len(), reference.len());
+}
+
+#[test]
+fn empty_table_misses_everything() {
+    let mut table = Lpm6::new();
+    assert!(table.is_empty());
+    assert_eq!(table.len(), 0);
+    for s in ["::", "2001:db8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"] {
+        assert_eq!(at(&table, s), MISS);
+    }
+    let mut out = [7u32; 3];
+    table.lookup_bulk(&[[0; 16], [0xff; 16], [0x20; 16]], &mut out);
+    assert_eq!(out, [MISS; 3]);
+    assert_eq!(table.get(ip("::"), 0), None);
+    assert_eq!(table.remove(ip("2001:db8::"), 32), Ok(None));
+    assert_eq!(table.routes(), vec![]);
+    assert_eq!(table.trie.node_count(), 0);
+}
+
+#[test]
+fn default_route_matches_everything_until_removed() {
+    let mut table = Lpm6::new();
+    assert_eq!(table.insert(ip("2001:db8::1"), 0, 9), Ok(None));
+    assert_eq!(table.routes(), vec![(ip("::"), 0, 9)]);
+    for s in ["::", "2001:db8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"] {
+        assert_eq!(at(&table, s), 9);
+    }
+    table.insert(ip("2001:db8::"), 32, 1).unwrap();
+    assert_eq!(at(&table, "2001:db8:1::"), 1);
+    assert_eq!(at(&table, "2001:db9::"), 9);
+    assert_eq!(table.remove(ip("::"), 0), Ok(Some(9)));
+    assert_eq!(at(&table, "2001:db9::"), MISS);
+    assert_eq!(at(&table, "2001:db8:1::"), 1);
+}
+
+#[test]
+fn host_route_matches_only_its_address() {
+    let mut table = Lpm6::new();
+    let host = ip("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff");
+    table.insert(host, 128, 4).unwrap();
+    assert_eq!(table.lookup(&host.octets()), 4);
+    for bit in 0..128 {
+        assert_eq!(table.lookup(&flip(host, bit)), MISS, "bit {bit}");
+    }
+    table.insert(host, 127, 5).unwrap();
+    assert_eq!(table.lookup(&flip(host, 127)), 5);
+    assert_eq!(table.lookup(&host.octets()), 4);
+    assert_eq!(table.remove(host, 128), Ok(Some(4)));
+    assert_eq!(table.lookup(&host.octets()), 5);
+}
+
+#[test]
+fn every_length_covers_exactly_its_prefix() {
+    let base = ip("2001:db8:5555:aaaa:5555:aaaa:5555:aaaa");
+    for len in 0..=128u8 {
+        let mut table = Lpm6::new();
+        table.insert(base, len, u32::from(len)).unwrap();
+        assert_eq!(table.lookup(&base.octets()), u32::from(len), "/{len}");
+        if len > 0 {
+            let outside = flip(base, u32::from(len) - 1);
+            assert_eq!(table.lookup(&outside), MISS, "/{len} last prefix bit");
+        }
+        if len < 128 {
+            let inside = flip(base, u32::from(len));
+            assert_eq!(table.lookup(&inside), u32::from(len), "/{len} first host bit");
+        }
+        assert_eq!(table.remove(base, len), Ok(Some(u32::from(len))));
+        assert_eq!(table.lookup(&base.octets()), MISS);
+        assert_eq!(table.trie.node_count(), 0, "/{len} left nodes behind");
+    }
+}
+
+/// One address, prefixes at every level boundary (16 = direct table, 22, 28, … nodes).
+const CHAIN: [u8; 21] = [0, 1, 8, 15, 16, 17, 21, 22, 23, 28, 29, 32, 47, 48, 64, 100, 123, 124, 125, 127, 128];
+
+fn chain_keys(base: Ipv6Addr) -> Vec<[u8; 16]> {
+    let mut keys: Vec<[u8; 16]> = (0..128).map(|bit| flip(base, bit)).collect();
+    keys.push(base.octets());
+    keys
+}
+
+#[test]
+fn overlapping_chain_longest_prefix_wins() {
+    let base = ip("2a00:1450:4001:81c::200e");
+    let mut table = Lpm6::new();
+    let mut reference = ReferenceLpm6::new();
+    for len in CHAIN {
+        table.insert(base, len, 1000 + u32::from(len)).unwrap();
+        reference.insert(base, len, 1000 + u32::from(len)).unwrap();
+    }
+    assert_eq!(table.lookup(&base.octets()), 1128);
+    // Flipping bit b leaves the prefixes no longer than b.
+    assert_eq!(table.lookup(&flip(base, 47)), 1047);
+    assert_eq!(table.lookup(&flip(base, 16)), 1016);
+    assert_eq!(table.lookup(&flip(base, 0)), 1000);
+    assert_same(&table, &reference, &chain_keys(base));
+    // Remove from the middle out, checking the uncovered slots each time.
+    for len in [48, 16, 124, 0, 22, 128, 1, 23, 64, 17, 125, 127, 8, 15, 21, 28, 29, 32, 47, 100, 123] {
+        assert_eq!(table.remove(base, len), Ok(Some(1000 + u32::from(len))));
+        reference.remove(base, len).unwrap();
+        assert_same(&table, &reference, &chain_keys(base));
+    }
+    assert!(table.is_empty());
+    assert_eq!(table.trie.node_count(), 0);
+}
+
+#[test]
+fn removing_and_readding_a_covering_prefix() {
+    let mut table = Lpm6::new();
+    table.insert(ip("2001::"), 16, 16).unwrap();
+    table.insert(ip("2001:db8::"), 32, 32).unwrap();
+    table.insert(ip("2001:db8:1::"), 48, 481).unwrap();
+    table.insert(ip("2001:db8:ffff::"), 48, 482).unwrap();
+    table.insert(ip("2001:db8:1:2::"), 64, 64).unwrap();
+    let probes = [
+        ("2001:db8:1::1", 481),
+        ("2001:db8:1:2::1", 64),
+        ("2001:db8:ffff::1", 482),
+        ("2001:db8:2::1", 32),
+        ("2001:db9::1", 16),
+    ];
+    for (s, hop) in probes {
+        assert_eq!(at(&table, s), hop, "{s}");
+    }
+    assert_eq!(table.remove(ip("2001:db8::"), 32), Ok(Some(32)));
+    assert_eq!(at(&table, "2001:db8:2::1"), 16);
+    assert_eq!(at(&table, "2001:db8:1::1"), 481);
+    assert_eq!(at(&table, "2001:db8:1:2::1"), 64);
+    assert_eq!(table.remove(ip("2001::"), 16), Ok(Some(16)));
+    assert_eq!(at(&table, "2001:db8:2::1"), MISS);
+    assert_eq!(at(&table, "2001:db8:ffff::1"), 482);
+    assert_eq!(table.insert(ip("2001:db8::"), 32, 32), Ok(None));
+    assert_eq!(table.insert(ip("2001::"), 16, 16), Ok(None));
+    for (s, hop) in probes {
+        assert_eq!(at(&table, s), hop, "{s} after re-adding");
+    }
+}
+
+#[test]
+fn short_prefixes_cover_direct_nodes() {
+    let mut table = Lpm6::new();
+    table.insert(ip("2001:db8::"), 48, 48).unwrap();
+    table.insert(ip("2000::"), 3, 3).unwrap();
+    assert_eq!(at(&table, "2001:db8::1"), 48);
+    assert_eq!(at(&table, "2001:db8:1::1"), 3);
+    assert_eq!(at(&table, "3fff::"), 3);
+    assert_eq!(at(&table, "4000::"), MISS);
+    table.insert(ip("2000::"), 7, 7).unwrap();
+    assert_eq!(at(&table, "2001:db8:1::1"), 7);
+    table.remove(ip("2000::"), 7).unwrap();
+    assert_eq!(at(&table, "2001:db8:1::1"), 3);
+    table.remove(ip("2001:db8::"), 48).unwrap();
+    assert_eq!(at(&table, "2001:db8::1"), 3);
+    assert_eq!(table.trie.node_count(), 0);
+}
+
+#[test]
+fn insert_reports_the_replaced_next_hop() {
+    let mut table = Lpm6::new();
+    assert_eq!(table.insert(ip("2001:db8::"), 32, 1), Ok(None));
+    assert_eq!(table.insert(ip("2001:db8::"), 32, 1), Ok(Some(1)));
+    assert_eq!(table.insert(ip("2001:db8::"), 32, 2), Ok(Some(1)));
+    assert_eq!(at(&table, "2001:db8::1"), 2);
+    assert_eq!(table.len(), 1);
+    assert_eq!(table.get(ip("2001:db8::"), 32), Some(2));
+    assert_eq!(table.get(ip("2001:db8::"), 33), None, "get is exact, not longest match");
+}
+
+#[test]
+fn host_bits_past_the_length_are_ignored() {
+    let mut table = Lpm6::new();
+    table.insert(ip("2001:db8:ffff:ffff::1"), 32, 1).unwrap();
+    assert_eq!(table.routes(), vec![(ip("2001:db8::"), 32, 1)]);
+    assert_eq!(table.get(ip("2001:db8:1::"), 32), Some(1));
+    assert_eq!(table.remove(ip("2001:db8::abcd"), 32), Ok(Some(1)));
+    assert!(table.is_empty());
+}
+
+#[test]
+fn invalid_routes_are_rejected_without_change() {
+    let mut table = Lpm6::new();
+    table.insert(ip("2001:db8::"), 32, 1).unwrap();
+    let before = table.routes();
+    assert_eq!(table.insert(ip("2001:db8::"), 129, 1), Err(LpmError::InvalidLength(129)));
+    assert_eq!(table.insert(ip("2001:db8::"), 48, MISS), Err(LpmError::InvalidNextHop));
+    assert_eq!(table.remove(ip("2001:db8::"), 200), Err(LpmError::InvalidLength(200)));
+    assert_eq!(table.get(ip("2001:db8::"), 129), None);
+    assert_eq!(table.routes(), before);
+    assert_eq!(at(&table, "2001:db8::1"), 1);
+    assert_eq!(LpmError::InvalidLength(129).to_string(), "prefix length 129: must be 0..=128");
+    assert_eq!(
+        LpmError::InvalidNextHop.to_string(),
+        "next hop 4294967295: reserved for 'no route' (Lpm6::MISS)"
+    );
+    let bad = [(ip("2001:db8::"), 32, 1), (ip("2001:db9::"), 130, 2)];
+    assert_eq!(Lpm6::from_routes(bad).map(|t| t.len()), Err(LpmError::InvalidLength(130)));
+    let bad = [(ip("2001:db8::"), 32, MISS)];
+    assert_eq!(Lpm6::from_routes(bad).map(|t| t.len()), Err(LpmError::InvalidNextHop));
+}
+
+#[test]
+fn bulk_lookup_handles_any_burst_length() {
+    let base = ip("2a00:1450:4001:81c::200e");
+    let mut table = Lpm6::new();
+    for len in CHAIN {
+        table.insert(base, len, u32::from(len)).unwrap();
+    }
+    let keys = chain_keys(base);
+    let single: Vec<u32> = keys.iter().map(|k| table.lookup(k)).collect();
+    for n in [0, 1, 31, 32, 33, 64, 100, keys.len()] {
+        let mut out = vec![0; n];
+        table.lookup_bulk(&keys[..n], &mut out);
+        assert_eq!(out, single[..n], "burst of {n}");
+    }
+    // Mismatched lengths: only the common prefix is written.
+    let mut out = vec![0; 40];
+    table.lookup_bulk(&keys[..10], &mut out);
+    assert_eq!(out[..10], single[..10]);
+    assert_eq!(out[10..], [0; 30]);
+    let mut out = vec![0; 5];
+    table.lookup_bulk(&keys, &mut out);
+    assert_eq!(out, single[..5]);
+}
+
+#[test]
+fn from_routes_matches_incremental_inserts() {
+    let base = ip("2001:db8:5555:aaaa:5555:aaaa:5555:aaaa");
+    let mut routes: Vec<(Ipv6Addr, u8, u32)> = CHAIN.iter().map(|&len| (base, len, u32::from(len))).collect();
+    routes.push((ip("2001:db8::"), 32, 77)); // duplicate of the /32 above: the last one wins
+    routes.push((ip("2400::"), 12, 12));
+    routes.push((ip("2400:cb00::"), 32, 13));
+    let built = Lpm6::from_routes(routes.iter().copied()).unwrap();
+    let mut inserted = Lpm6::new();
+    let mut reference = ReferenceLpm6::new();
+    for &(prefix, len, hop) in &routes {
+        inserted.insert(prefix, len, hop).unwrap();
+        reference.insert(prefix, len, hop).unwrap();
+    }
+    assert_eq!(built.get(ip("2001:db8::"), 32), Some(77));
+    assert_eq!(built.len(), routes.len() - 1);
+    let mut keys = chain_keys(base);
+    keys.push(ip("2400:cb00::1").octets());
+    keys.push(ip("2400:cb01::1").octets());
+    assert_same(&built, &reference, &keys);
+    assert_same(&inserted, &reference, &keys);
+}
+
+#[test]
+fn churn_reuses_freed_blocks() {
+    let routes: Vec<(Ipv6Addr, u8, u32)> = (0..200u32)
+        .map(|i| {
+            // Distinct /48s (7919 is odd, so i * 7919 mod 2^16 never repeats), some longer.
+            let key = 0x2001_0db8_u128 << 96 | u128::from(i * 7919 % 65536) << 80 | u128::from(i) << 64;
+            (Ipv6Addr::from(key), [48, 56, 64, 60][i as usize % 4], i)
+        })
+        .collect();
+    let mut table = Lpm6::new();
+    let mut arena = None;
+    for round in 0..4 {
+        for &(prefix, len, hop) in &routes {
+            table.insert(prefix, len, hop).unwrap();
+        }
+        assert_eq!(table.len(), 200);
+        for (prefix, len, hop) in table.routes() {
+            assert_eq!(table.remove(prefix, len), Ok(Some(hop)));
+        }
+        assert!(table.is_empty());
+        assert_eq!(table.trie.node_count(), 0, "round {round}");
+        assert!(table.trie.direct.iter().all(|&e| e == u64::from(MISS)));
+        let sizes = (table.trie.nodes.len(), table.trie.leaf_value.len());
+        // After the first round every block comes from a free list.
+        assert_eq!(*arena.get_or_insert(sizes), sizes, "round {round}");
+    }
+}
+
+#[test]
+fn clones_are_independent() {
+    let mut table = Lpm6::new();
+    table.insert(ip("2001:db8::"), 32, 1).unwrap();
+    let copy = table.clone();
+    table.insert(ip("2001:db8::"), 48, 2).unwrap();
+    assert_eq!(at(&copy, "2001:db8::1"), 1);
+    assert_eq!(at(&table, "2001:db8::1"), 2);
+}
+
+#[test]
+fn debug_is_a_summary() {
+    let mut table = Lpm6::new();
+    table.insert(ip("2001:db8::"), 48, 1).unwrap();
+    let text = format!("{table:?}");
+    assert!(text.starts_with("Lpm6 { routes: 1, nodes: 6, memory_bytes: "), "{text}");
+    assert!(text.len() < 80, "{text}");
+    assert!(table.memory_bytes() > 65536 * 8);
+}
+
+#[test]
+fn routes_are_sorted_by_prefix_then_length() {
+    let mut table = Lpm6::new();
+    for (s, len) in [("2001:db8::", 48), ("::", 0), ("2001:db8::", 32), ("2001::", 16), ("fe80::", 10)] {
+        table.insert(ip(s), len, u32::from(len)).unwrap();
+    }
+    let got: Vec<(Ipv6Addr, u8)> = table.routes().into_iter().map(|(p, l, _)| (p, l)).collect();
+    let want = [("::", 0), ("2001::", 16), ("2001:db8::", 32), ("2001:db8::", 48), ("fe80::", 10)];
+    assert_eq!(got, want.map(|(s, l)| (ip(s), l)));
+}
+
+#[test]
+fn lpm6_is_send_and_sync() {
+    fn check<T: Send + Sync + Clone + Default + std::fmt::Debug>() {}
+    check::<Lpm6>();
+}

@@ -1,0 +1,167 @@
+//! Stage 1 of a burst: L2 accept, then classify each packet into a final verdict or a
+//! route lookup (native IPv6, or IPv6 just taken out of a tunnel).
+use super::bytes::{arr, be16, v4_at, v6_at};
+use super::decap::Outer;
+use super::checks::{is_link_local6, is_multicast6};
+use super::host::{Host, PortView};
+use super::tables::Tables;
+use super::verdict::{DropReason, Verdict};
+use super::{PacketBuf, Pipeline};
+use crate::wire::checksum::{fold, sum};
+use crate::wire::{ethertype, ip_proto, Ipv6Packet};
+
+/// Where the packet in a route lane came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Native IPv6 on the ingress port.
+    Native,
+    /// Decapsulated; `local` is our endpoint it was sent to.
+    Tunnel { local: u32 },
+    /// Built by us (an ICMPv6 error): no hop limit decrement, no error about it.
+    Generated,
+}
+
+pub(crate) enum Class {
+    Done(Verdict),
+    /// The buffer holds exactly one IPv6 packet; look `dst` up.
+    Route { origin: Origin, src: [u8; 16], dst: [u8; 16] },
+}
+
+use Class::Done;
+use DropReason::*;
+
+#[inline(always)]
+fn dropped(r: DropReason) -> Class {
+    Done(Verdict::Drop(r))
+}
+
+/// The L2 header of a frame on `port`: our MAC, broadcast or multicast; the port's VLAN
+/// (or none). Returns the EtherType and the header length.
+#[inline(always)]
+pub(crate) fn l2_accept(port: &PortView, d: &[u8]) -> Result<(u16, usize), DropReason> {
+    let eth = arr::<14>(d, 0).ok_or(L2Truncated)?;
+    if eth[0] & 0x01 == 0 && eth[..6] != port.mac {
+        return Err(L2NotForUs);
+    }
+    let et = be16([eth[12], eth[13]]);
+    if et == ethertype::VLAN {
+        let tag = arr::<18>(d, 0).ok_or(L2Truncated)?;
+        if port.vlan != Some(be16([tag[14], tag[15]]) & 0x0fff) {
+            return Err(VlanMismatch);
+        }
+        return Ok((be16([tag[16], tag[17]]), 18));
+    }
+    if port.vlan.is_some() {
+        return Err(VlanMismatch);
+    }
+    Ok((et, 14))
+}
+
+/// Local delivery of an IPv6 packet to a unicast address of ours or to a multicast group.
+/// Only echo requests and solicitations for our addresses go to the slow path.
+pub(crate) fn local6(host: &Host, ip: &[u8], dst: u128) -> Verdict {
+    let upper = Ipv6Packet::new_checked(ip).ok().and_then(|p| p.upper_layer().ok());
+    let icmp_type = match upper {
+        Some((ip_proto::ICMPV6, at)) => ip.get(at).copied(),
+        _ => None,
+    };
+    let multicast = is_multicast6(dst);
+    match icmp_type {
+        Some(135) if !multicast || host.is_our_solicited_node(dst) => Verdict::Punt,
+        Some(133..=137) => Verdict::Drop(NdIgnored),
+        Some(128) if !multicast => Verdict::Punt,
+        _ if multicast => Verdict::Drop(MulticastIgnored),
+        _ => Verdict::Drop(LocalUnsupported),
+    }
+}
+
+impl Pipeline {
+    #[inline]
+    pub(crate) fn classify<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B) -> Class {
+        let rx = buf.rx_port();
+        let Some(port) = self.host.port(rx) else { return dropped(PortUnconfigured) };
+        let (et, l2) = match l2_accept(port, buf.data()) {
+            Ok(v) => v,
+            Err(r) => return dropped(r),
+        };
+        match et {
+            ethertype::IPV6 => self.classify6(buf, l2),
+            ethertype::IPV4 => self.classify4(tables, now, buf, l2),
+            ethertype::ARP => Done(Verdict::Punt),
+            _ => dropped(UnknownEthertype),
+        }
+    }
+
+    #[inline]
+    fn classify6<B: PacketBuf>(&mut self, buf: &mut B, l2: usize) -> Class {
+        let d = buf.data();
+        let ip = d.get(l2..).unwrap_or_default();
+        let Some(h) = arr::<40>(ip, 0) else { return dropped(Ipv6Malformed) };
+        let total = 40 + usize::from(be16([h[4], h[5]]));
+        if h[0] >> 4 != 6 || total > ip.len() {
+            return dropped(Ipv6Malformed);
+        }
+        let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
+        if is_multicast6(dst) || self.host.is_own_v6(dst) {
+            return Done(local6(&self.host, ip, dst));
+        }
+        if is_multicast6(src) || src <= 1 {
+            return dropped(Ipv6SrcInvalid);
+        }
+        if dst <= 1 {
+            return dropped(Ipv6DstInvalid);
+        }
+        if is_link_local6(src) || is_link_local6(dst) {
+            return dropped(Ipv6LinkLocal);
+        }
+        let pad = ip.len() - total;
+        if !buf.trim(pad) || !buf.adj(l2) {
+            return dropped(Ipv6Malformed);
+        }
+        Class::Route { origin: Origin::Native, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
+    }
+
+    #[inline]
+    fn classify4<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, l2: usize) -> Class {
+        let d = buf.data();
+        let ip = d.get(l2..).unwrap_or_default();
+        let Some(h) = arr::<20>(ip, 0) else { return dropped(Ipv4Malformed) };
+        let ihl = usize::from(h[0] & 0x0f) * 4;
+        let total = usize::from(be16([h[2], h[3]]));
+        if h[0] >> 4 != 4 || ihl < 20 || total < ihl || total > ip.len() {
+            return dropped(Ipv4Malformed);
+        }
+        if fold(sum(ip.get(..ihl).unwrap_or_default())) != 0xffff {
+            return dropped(Ipv4BadChecksum);
+        }
+        let (src, dst) = (v4_at(h, 12), v4_at(h, 16));
+        if !self.host.is_own_v4(dst) {
+            if dst >= 0xe000_0000 || self.host.is_broadcast_v4(dst) {
+                return dropped(MulticastIgnored);
+            }
+            return dropped(Ipv4NotForUs);
+        }
+        let fragment = be16([h[6], h[7]]) & 0x3fff != 0;
+        match h[9] {
+            ip_proto::IPV6 => {
+                if !self.host.is_endpoint(dst) {
+                    return dropped(DecapNotEndpoint);
+                }
+                if !self.host.martians.v4_ok(src) {
+                    return dropped(Ipv4SrcMartian);
+                }
+                if fragment {
+                    // Reassembly is the slow path's.
+                    return Done(Verdict::Punt);
+                }
+                self.decap(buf, Outer { l2, ihl, total, src, dst, tos: h[1] })
+            }
+            ip_proto::ICMP if !fragment => match ip.get(ihl) {
+                Some(8) => Done(Verdict::Punt),
+                Some(3 | 11 | 12) => Done(self.icmp4_error(tables, now, buf, l2, ihl, total)),
+                _ => dropped(LocalUnsupported),
+            },
+            _ => dropped(LocalUnsupported),
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The `[pipeline]` table of relayd's TOML configuration, and its validation into
+//! [`Settings`]. Validation is all-or-nothing: either every field is good and the
+//! tables it describes build, or the first bad field is named with the reason.
+use std::collections::HashSet;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::Deserialize;
+
+use super::checks::{mask4, Ipv4Prefix};
+use super::route_text::parse_route;
+use super::settings::*;
+use super::tables::{TableUpdate, Tables};
+use crate::wire::EthernetAddress;
+
+/// `[pipeline]`, as written. Every field but `interface` is optional.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub interface: Vec<InterfaceConfig>,
+    pub router: Option<RouterConfig>,
+    pub relay: Option<RelayConfig>,
+    /// 1280..=1480, default 1480.
+    pub tunnel_mtu: Option<u16>,
+    /// 1..=255, default 64.
+    pub outer_ttl: Option<u8>,
+    /// `"copy"` (default) or a DSCP value 0..=63.
+    pub dscp: Option<DscpConfig>,
+    /// IPv4 prefixes added to the RFC 3964 deny list, e.g. `"198.18.0.0/15"`.
+    #[serde(default)]
+    pub extra_bogons: Vec<String>,
+    #[serde(default)]
+    pub urpf: bool,
+    /// Default 1000; 0 sends no ICMP errors.
+    pub icmp_rate_pps: Option<u32>,
+    /// Default 100.
+    pub icmp_burst: Option<u32>,
+    #[serde(default)]
+    pub route: Vec<RouteConfig>,
+    #[serde(default)]
+    pub neighbour: Vec<NeighbourConfig>,
+}
+
+/// `[[pipeline.interface]]`: one port.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceConfig {
+    pub port: u16,
+    pub mac: Option<String>,
+    /// `"198.51.100.7/24"`.
+    pub ipv4: Option<String>,
+    pub gateway: Option<String>,
+    /// `["2002:c633:6407:1::1/64", "fe80::1/64"]`.
+    #[serde(default)]
+    pub ipv6: Vec<String>,
+    pub vlan: Option<u16>,
+    /// 1280..=9216, default 1500.
+    pub mtu: Option<u16>,
+}
+
+/// `[pipeline.router]`: the 6to4 router role.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// V: the site is 2002:V::/48.
+    pub ipv4: String,
+    #[serde(default)]
+    pub lan_ports: Vec<u16>,
+}
+
+/// `[pipeline.relay]`: the 6to4 relay role.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// The relay's unicast IPv4 address.
+    pub ipv4: String,
+    #[serde(default)]
+    pub anycast: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum DscpConfig {
+    Named(String),
+    Value(i64),
+}
+
+/// `[[pipeline.route]] add = "2001:db8::/32 via fe80::1 port 1"`: the text after
+/// `route add` (see [`parse_route`]).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub add: String,
+}
+
+/// `[[pipeline.neighbour]] ip = "198.51.100.1"  mac = "02:00:00:00:00:01"`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NeighbourConfig {
+    pub ip: String,
+    pub mac: String,
+}
+
+/// A bad configuration field: its path (`pipeline.interface[1].ipv4`) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError { path: path.into(), reason: reason.into() })
+}
+
+fn at<T, E: fmt::Display>(path: &str, r: Result<T, E>) -> Result<T, ConfigError> {
+    r.map_err(|e| ConfigError { path: path.to_owned(), reason: e.to_string() })
+}
+
+impl Config {
+    /// Parses the `[pipeline]` table's TOML text (without the header).
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Checks every field for a runtime with `ports` ports and builds the tables once to
+    /// prove the routes and neighbours apply.
+    pub fn validate(&self, ports: usize) -> Result<Settings, ConfigError> {
+        let mut s = Settings::new(ports);
+        let mut gateway_at: Option<usize> = None;
+        let mut seen = HashSet::new();
+        for (i, ic) in self.interface.iter().enumerate() {
+            let p = format!("pipeline.interface[{i}]");
+            let port = usize::from(ic.port);
+            if port >= ports {
+                return err(format!("{p}.port"), format!("port {port} does not exist ({ports} ports)"));
+            }
+            if !seen.insert(port) {
+                return err(format!("{p}.port"), format!("port {port} is configured twice"));
+            }
+            let mut ps = PortSettings { configured: true, ..PortSettings::default() };
+            if let Some(m) = &ic.mac {
+                let mac: EthernetAddress = at(&format!("{p}.mac"), m.parse())?;
+                if !mac.is_unicast() || mac.0 == [0; 6] {
+                    return err(format!("{p}.mac"), format!("{mac} is not a unicast MAC address"));
+                }
+                ps.mac = Some(mac);
+            }
+            if let Some(a) = &ic.ipv4 {
+                ps.ipv4 = Some(at(&format!("{p}.ipv4"), parse_v4_iface(a))?);
+            }
+            if let Some(g) = &ic.gateway {
+                let path = format!("{p}.gateway");
+                let gw: Ipv4Addr = at(&path, g.parse::<Ipv4Addr>().map_err(|_| format!("{g:?}: not an IPv4 address")))?;
+                let Some(iface) = ps.ipv4 else {
+                    return err(path, "a gateway needs the interface's ipv4 address/prefix");
+                };
+                let on_subnet = (u32::from(gw) ^ u32::from(iface.addr)) & mask4(iface.len) == 0;
+                if !on_subnet || gw == iface.addr {
+                    return err(path, format!("{gw} is not another host of {}/{}", iface.addr, iface.len));
+                }
+                if let Some(j) = gateway_at {
+                    return err(path, format!("pipeline.interface[{j}] already has the default gateway"));
+                }
+                gateway_at = Some(i);
+                ps.gateway = Some(gw);
+            }
+            for (k, a) in ic.ipv6.iter().enumerate() {
+                ps.ipv6.push(at(&format!("{p}.ipv6[{k}]"), parse_v6_iface(a))?);
+            }
+            if let Some(v) = ic.vlan {
+                if !(1..=4094).contains(&v) {
+                    return err(format!("{p}.vlan"), format!("{v}: a VLAN id is 1..=4094"));
+                }
+                ps.vlan = Some(v);
+            }
+            if let Some(m) = ic.mtu {
+                if !(1280..=9216).contains(&m) {
+                    return err(format!("{p}.mtu"), format!("{m}: the MTU must be 1280..=9216"));
+                }
+                ps.mtu = m;
+            }
+            if let Some(slot) = s.ports.get_mut(port) {
+                *slot = ps;
+            }
+        }
+
+        for (k, b) in self.extra_bogons.iter().enumerate() {
+            s.extra_bogons.push(at(&format!("pipeline.extra_bogons[{k}]"), b.parse::<Ipv4Prefix>())?);
+        }
+        let martians = s.martians();
+        let global_v4 = |path: &str, text: &str| -> Result<Ipv4Addr, ConfigError> {
+            let a: Ipv4Addr = at(path, text.parse::<Ipv4Addr>().map_err(|_| format!("{text:?}: not an IPv4 address")))?;
+            if !martians.v4_addr_ok(a) {
+                return err(path, format!("{a} is not a global unicast IPv4 address (RFC 3964 5.3.1)"));
+            }
+            Ok(a)
+        };
+
+        if let Some(r) = &self.router {
+            let v4 = global_v4("pipeline.router.ipv4", &r.ipv4)?;
+            for (k, &lp) in r.lan_ports.iter().enumerate() {
+                match s.ports.get_mut(usize::from(lp)) {
+                    Some(ps) if ps.configured => ps.site_lan = true,
+                    _ => return err(format!("pipeline.router.lan_ports[{k}]"), format!("port {lp} has no [[pipeline.interface]]")),
+                }
+            }
+            s.router = Some(RouterSettings { v4, lan_ports: r.lan_ports.clone() });
+        }
+        if let Some(r) = &self.relay {
+            let unicast = global_v4("pipeline.relay.ipv4", &r.ipv4)?;
+            if unicast == ANYCAST_V4 {
+                return err("pipeline.relay.ipv4", "the unicast address must not be the anycast 192.88.99.1 (set anycast = true)");
+            }
+            s.relay = Some(RelaySettings { unicast, anycast: r.anycast });
+        }
+        if let Some(m) = self.tunnel_mtu {
+            if !(1280..=1480).contains(&m) {
+                return err("pipeline.tunnel_mtu", format!("{m}: the tunnel MTU must be 1280..=1480"));
+            }
+            s.tunnel_mtu = m;
+        }
+        if let Some(t) = self.outer_ttl {
+            if t == 0 {
+                return err("pipeline.outer_ttl", "0: the outer TTL must be 1..=255");
+            }
+            s.outer_ttl = t;
+        }
+        s.dscp = match &self.dscp {
+            None => DscpPolicy::Copy,
+            Some(DscpConfig::Named(n)) if n == "copy" => DscpPolicy::Copy,
+            Some(DscpConfig::Named(n)) => return err("pipeline.dscp", format!("{n:?}: expected \"copy\" or a DSCP value 0..=63")),
+            Some(DscpConfig::Value(v)) => match u8::try_from(*v) {
+                Ok(d) if d < 64 => DscpPolicy::Fixed(d),
+                _ => return err("pipeline.dscp", format!("{v}: a DSCP value is 0..=63")),
+            },
+        };
+        s.urpf = self.urpf;
+        s.icmp_rate_pps = self.icmp_rate_pps.unwrap_or(DEFAULT_ICMP_RATE_PPS);
+        s.icmp_burst = self.icmp_burst.unwrap_or(DEFAULT_ICMP_BURST);
+        if s.icmp_rate_pps > 0 && s.icmp_burst == 0 {
+            return err("pipeline.icmp_burst", "0: the burst must be at least 1 when ICMP errors are on");
+        }
+
+        for (k, n) in self.neighbour.iter().enumerate() {
+            let p = format!("pipeline.neighbour[{k}]");
+            let addr: IpAddr = at(&format!("{p}.ip"), n.ip.parse::<IpAddr>().map_err(|_| format!("{:?}: not an IP address", n.ip)))?;
+            let mac: EthernetAddress = at(&format!("{p}.mac"), n.mac.parse())?;
+            s.neighbours.push(TableUpdate::NeighbourSet { addr, mac });
+        }
+        for (k, r) in self.route.iter().enumerate() {
+            let path = format!("pipeline.route[{k}].add");
+            let text = r.add.trim();
+            let u = at(&path, parse_route(&format!("add {text}")))?;
+            s.routes.push(u);
+        }
+
+        // Build the tables once, reporting the first entry that does not apply.
+        let mut probe = s.clone();
+        probe.routes.clear();
+        probe.neighbours.clear();
+        let mut t = at("pipeline.interface", Tables::new(&probe))?;
+        for (k, u) in s.neighbours.iter().enumerate() {
+            at(&format!("pipeline.neighbour[{k}]"), u.apply(&mut t))?;
+        }
+        for (k, u) in s.routes.iter().enumerate() {
+            at(&format!("pipeline.route[{k}].add"), u.apply(&mut t))?;
+        }
+        at("pipeline", Tables::new(&s))?;
+        Ok(s)
+    }
+}
+
+fn parse_v4_iface(text: &str) -> Result<Ipv4Iface, String> {
+    let (a, l) = text.split_once('/').ok_or_else(|| format!("{text:?}: expected a.b.c.d/len"))?;
+    let addr = a.parse::<Ipv4Addr>().map_err(|_| format!("{a:?}: not an IPv4 address"))?;
+    let len = l.parse::<u8>().ok().filter(|&l| (1..=32).contains(&l)).ok_or_else(|| format!("{l:?}: prefix length must be 1..=32"))?;
+    if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() {
+        return Err(format!("{addr} is not a unicast address"));
+    }
+    Ok(Ipv4Iface { addr, len })
+}
+
+fn parse_v6_iface(text: &str) -> Result<Ipv6Iface, String> {
+    let (a, l) = text.split_once('/').ok_or_else(|| format!("{text:?}: expected address/len"))?;
+    let addr = a.parse::<Ipv6Addr>().map_err(|_| format!("{a:?}: not an IPv6 address"))?;
+    let len = l.parse::<u8>().ok().filter(|&l| (1..=128).contains(&l)).ok_or_else(|| format!("{l:?}: prefix length must be 1..=128"))?;
+    if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
+        return Err(format!("{addr} is not a unicast address"));
+    }
+    Ok(Ipv6Iface { addr, len })
+}

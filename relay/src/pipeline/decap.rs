@@ -1,0 +1,123 @@
+//! IPv4 protocol 41 out of the tunnel (RFC 3056 section 5, RFC 4213 section 3.6, RFC 3964
+//! section 5, RFC 6324, RFC 6040).
+use super::bytes::{arr, v6_at};
+use super::checks::{is_6to4, rfc4213_src_ok, v4_of_6to4};
+use super::classify::{Class, Origin};
+use super::counters::Event;
+use super::host::Host;
+use super::verdict::{DropReason, Verdict};
+use super::{PacketBuf, Pipeline};
+
+/// The validated outer IPv4 header of a received frame.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Outer {
+    /// Offset of the IPv4 header (the L2 header length).
+    pub l2: usize,
+    pub ihl: usize,
+    /// IPv4 total length.
+    pub total: usize,
+    pub src: u32,
+    pub dst: u32,
+    pub tos: u8,
+}
+
+/// What to do with an inner packet that passed the checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Inner {
+    /// Addressed to us: the slow path answers (echo).
+    Local,
+    Forward,
+}
+
+/// RFC 4213 source filter, RFC 3964 section 5 and RFC 6324 on the way out of the tunnel.
+///
+/// ```text
+/// src_v4 passes IPv4 sanity (dst_v4 is our endpoint)
+/// inner src passes RFC 4213 3.6; src_v6, dst_v6 pass IPv6 sanity
+/// dst_v6 in 2002::/16: V(dst_v6) == dst_v4, and if src_v6 in 2002::/16, V(src_v6) == src_v4
+/// elif src_v6 in 2002::/16: V(src_v6) == src_v4, and dst_v4 is a relay address of ours
+/// else native to native
+/// dst_v6 ours -> local; not ours, not on-link and embedding our IPv4 -> loop (RFC 6324)
+/// ```
+#[inline]
+pub(crate) fn check(host: &Host, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
+    if !host.martians.v4_ok(src4) {
+        return Err(DropReason::Ipv4SrcMartian);
+    }
+    if !rfc4213_src_ok(src) {
+        return Err(DropReason::DecapInnerSrcInvalid);
+    }
+    if !host.martians.v6_ok(src) {
+        return Err(DropReason::Ipv6SrcMartian);
+    }
+    if !host.martians.v6_ok(dst) {
+        return Err(DropReason::Ipv6DstMartian);
+    }
+    if is_6to4(dst) {
+        if v4_of_6to4(dst) != dst4 {
+            return Err(DropReason::DecapDstV4Mismatch);
+        }
+        if is_6to4(src) && v4_of_6to4(src) != src4 {
+            return Err(DropReason::DecapSrcV4Mismatch);
+        }
+    } else if is_6to4(src) {
+        if v4_of_6to4(src) != src4 {
+            return Err(DropReason::DecapSrcV4Mismatch);
+        }
+        if !host.is_relay_endpoint(dst4) {
+            return Err(DropReason::DecapNotRelay);
+        }
+    } else {
+        return Err(DropReason::DecapNativeToNative);
+    }
+    if host.is_own_v6(dst) {
+        return Ok(Inner::Local);
+    }
+    if !host.dst_ours_or_on_link(dst) && host.embeds_own_v4(dst) {
+        return Err(DropReason::LoopDstEmbedsOwnV4);
+    }
+    Ok(Inner::Forward)
+}
+
+impl Pipeline {
+    /// A protocol-41 packet to our endpoint. On success the buffer holds exactly the
+    /// inner IPv6 packet.
+    pub(crate) fn decap<B: PacketBuf>(&mut self, buf: &mut B, outer: Outer) -> Class {
+        let Outer { l2, ihl, total, src: src4, dst: dst4, tos } = outer;
+        let d = buf.data();
+        let inner_at = l2 + ihl;
+        let Some(inner) = d.get(inner_at..l2 + total) else {
+            return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
+        };
+        let Some(h) = arr::<40>(inner, 0) else {
+            return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
+        };
+        let inner_len = 40 + usize::from(u16::from_be_bytes([h[4], h[5]]));
+        if h[0] >> 4 != 6 || inner_len > inner.len() {
+            return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
+        }
+        let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
+        match check(&self.host, src4, dst4, src, dst) {
+            Err(r) => return Class::Done(Verdict::Drop(r)),
+            Ok(Inner::Local) => return Class::Done(Verdict::Punt),
+            Ok(Inner::Forward) => {}
+        }
+        // RFC 6040 section 4.2: outer CE is copied to an ECT inner, and drops a Not-ECT one.
+        let inner_ecn = (h[1] >> 4) & 0x03;
+        if tos & 0x03 == 0x03 && inner_ecn != 0x03 {
+            if inner_ecn == 0 {
+                return Class::Done(Verdict::Drop(DropReason::EcnCeNotEct));
+            }
+            if let Some(b) = buf.data_mut().get_mut(inner_at + 1) {
+                *b |= 0x30;
+            }
+            self.counters.count(Event::EcnCeMarked);
+        }
+        let tail = buf.data().len() - (inner_at + inner_len);
+        if !buf.trim(tail) || !buf.adj(inner_at) {
+            return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
+        }
+        self.counters.count(Event::Decapsulated);
+        Class::Route { origin: Origin::Tunnel { local: dst4 }, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
+    }
+}

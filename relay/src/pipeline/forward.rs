@@ -1,0 +1,147 @@
+//! Stage 3 of a burst: act on the route of each packet — forward natively, encapsulate,
+//! or fail with a drop reason or an ICMPv6 error to send.
+use super::bytes::{arr, v6_at};
+use super::checks::{is_6to4, v4_of_6to4};
+use super::classify::Origin;
+use super::counters::Event;
+use super::encap::{self, OUTER_LEN};
+use super::l2;
+use super::tables::{HopKind, Tables};
+use super::verdict::{DropReason, Verdict};
+use super::{PacketBuf, Pipeline};
+use crate::wire::ethertype;
+
+/// The ICMPv6 error a failed packet earns (RFC 4443).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IcmpError {
+    /// Type 3 code 0: hop limit exceeded in transit.
+    TimeExceeded,
+    /// Type 1 code 0: no route to destination.
+    NoRoute,
+    /// Type 1 code 3: address unreachable (an IPv4 hop of the tunnel said so).
+    AddressUnreachable,
+    /// Type 2 with the MTU.
+    TooBig(u16),
+}
+
+pub(crate) enum Fail {
+    Drop(DropReason),
+    /// Send this error (rate permitting); the packet counts as dropped for the reason.
+    Icmp(IcmpError, DropReason),
+}
+
+use Fail::Icmp;
+
+fn drop(r: DropReason) -> Fail {
+    Fail::Drop(r)
+}
+
+impl Pipeline {
+    /// Route lane of a burst: `hop` is the LPM result for the destination, `src_hop`
+    /// for the source (used by uRPF).
+    #[inline]
+    pub(crate) fn act<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, hop: u32, src_hop: u32) -> Verdict {
+        let rx = buf.rx_port();
+        if self.urpf && origin == Origin::Native {
+            let back = tables.hop(src_hop).is_some_and(|h| matches!(h.kind, HopKind::Via | HopKind::Connected) && h.port == rx);
+            if !back {
+                return Verdict::Drop(DropReason::UrpfFailed);
+            }
+        }
+        match self.route(tables, now, buf, origin, rx, hop) {
+            Ok(port) => Verdict::Tx(port),
+            Err(Fail::Drop(r)) => Verdict::Drop(r),
+            Err(Icmp(e, r)) => self.send_icmp_error(tables, now, buf, origin, rx, e, r),
+        }
+    }
+
+    /// The largest IPv6 packet for the tunnel to `remote`: the tunnel MTU, lowered by a
+    /// learned IPv4 path MTU (minus the outer header, never below 1280).
+    #[inline]
+    pub(crate) fn tunnel_mtu_to(&self, remote: u32, now: u64) -> u16 {
+        match self.pmtu.get(remote, now) {
+            Some(p) => self.tunnel_mtu.min(p.saturating_sub(OUTER_LEN as u16).max(1280)),
+            None => self.tunnel_mtu,
+        }
+    }
+
+    /// Sends the IPv6 packet that fills `buf` by next hop `hop`. On `Ok` the frame is
+    /// complete for the returned port.
+    pub(crate) fn route<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, rx: u16, hop: u32) -> Result<u16, Fail> {
+        let d = buf.data();
+        let len = d.len();
+        let h = arr::<40>(d, 0).ok_or(drop(DropReason::Ipv6Malformed))?;
+        let (src, dst, hl) = (v6_at(h, 8), v6_at(h, 24), h[7]);
+        let decrement = origin != Origin::Generated;
+        let hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
+        let expired = decrement && hl <= 1;
+        match hop.kind {
+            HopKind::Blackhole => Err(drop(DropReason::RouteBlackhole)),
+            HopKind::Via | HopKind::Connected => {
+                let port = self.host.port(hop.port).ok_or(drop(DropReason::PortUnconfigured))?;
+                if expired {
+                    return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
+                }
+                if len > usize::from(port.mtu) {
+                    return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
+                }
+                let mac = match hop.kind {
+                    HopKind::Via if hop.resolved => hop.mac,
+                    HopKind::Connected => tables.neighbour6(dst).ok_or(drop(DropReason::NeighbourMissing))?,
+                    _ => return Err(drop(DropReason::NeighbourMissing)),
+                };
+                let port_id = hop.port;
+                if decrement {
+                    if let Some(b) = buf.data_mut().get_mut(7) {
+                        *b = hl - 1;
+                    }
+                }
+                let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
+                if !l2::push(buf, port, mac, ethertype::IPV6) {
+                    return Err(drop(DropReason::NoHeadroom));
+                }
+                self.counters.count(Event::Forwarded);
+                Ok(port_id)
+            }
+            HopKind::SixToFour | HopKind::Tunnel => {
+                if let Origin::Tunnel { .. } = origin {
+                    return Err(drop(DropReason::Relay6to4To6to4));
+                }
+                let remote = match hop.kind {
+                    HopKind::Tunnel => hop.remote,
+                    _ if is_6to4(dst) => v4_of_6to4(dst),
+                    _ => return Err(drop(DropReason::Ipv6DstMartian)),
+                };
+                let outer_src = encap::check(&self.host, src, dst, remote, rx).map_err(drop)?;
+                let (port_id, mac) = match hop.kind {
+                    HopKind::Tunnel if hop.resolved => (hop.port, hop.mac),
+                    HopKind::Tunnel => return Err(drop(DropReason::NeighbourMissing)),
+                    _ => tables.v4_egress(remote).map_err(drop)?,
+                };
+                let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
+                if expired {
+                    return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
+                }
+                let mtu = self.tunnel_mtu_to(remote, now).min(port.mtu.saturating_sub(OUTER_LEN as u16));
+                if len > usize::from(mtu) {
+                    return Err(Icmp(IcmpError::TooBig(mtu), DropReason::MtuExceeded));
+                }
+                if decrement {
+                    if let Some(b) = buf.data_mut().get_mut(7) {
+                        *b = hl - 1;
+                    }
+                }
+                self.ident = self.ident.wrapping_add(1);
+                if !self.encap.push(buf, outer_src, remote, self.ident) {
+                    return Err(drop(DropReason::NoHeadroom));
+                }
+                let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
+                if !l2::push(buf, port, mac, ethertype::IPV4) {
+                    return Err(drop(DropReason::NoHeadroom));
+                }
+                self.counters.count(Event::Encapsulated);
+                Ok(port_id)
+            }
+        }
+    }
+}

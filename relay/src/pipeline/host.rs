@@ -1,0 +1,153 @@
+//! Who we are, compiled from [`Settings`] for the fast path: per-port L2/L3 identity,
+//! our addresses as integers, the RFC 3964 deny list and on-link prefixes.
+use super::checks::{embedded_v4s, is_multicast6, mask6, sixtofour_addr, solicited_node, Martians};
+use super::settings::{Settings, ANYCAST_V4};
+use crate::wire::EthernetAddress;
+
+/// One port as the pipeline needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortView {
+    pub configured: bool,
+    pub mac: [u8; 6],
+    /// 802.1Q TCI to expect and to send (VLAN id, priority 0).
+    pub vlan: Option<u16>,
+    pub mtu: u16,
+    pub ipv4: Option<u32>,
+    /// `(network, mask)` of the port's IPv6 prefixes.
+    pub prefixes6: Vec<(u128, u128)>,
+    pub site_lan: bool,
+    /// Source of ICMPv6 errors about packets that arrived here.
+    pub err_src: Option<u128>,
+}
+
+/// Our addresses and policy, shared by the fast path and the slow path ([`super::local`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    pub ports: Vec<PortView>,
+    /// Every IPv4 address of ours.
+    pub own_v4: Vec<u32>,
+    /// IPv4 addresses terminating 6to4 (router V, relay unicast, anycast when on).
+    pub endpoints: Vec<u32>,
+    /// The relay's endpoints (6to4 to native is only relayed when sent to one of them).
+    pub relay_endpoints: Vec<u32>,
+    /// Outer source for native IPv6 sources: anycast when on, else the relay's unicast.
+    pub native_outer_src: Option<u32>,
+    /// Every IPv6 address of ours: port addresses and `2002:E::` per endpoint E.
+    pub own_v6: Vec<u128>,
+    /// The router's site `2002:V::/48`.
+    pub site: Option<u128>,
+    pub martians: Martians,
+    /// IPv4 broadcast addresses of our subnets.
+    pub broadcasts: Vec<u32>,
+    pub outer_ttl: u8,
+}
+
+impl Host {
+    pub fn new(s: &Settings, port_macs: &[EthernetAddress]) -> Host {
+        let endpoints: Vec<u32> = s.tunnel_endpoints().into_iter().map(u32::from).collect();
+        let mut own_v6: Vec<u128> = s.ports.iter().flat_map(|p| p.ipv6.iter().map(|a| u128::from(a.addr))).collect();
+        own_v6.extend(endpoints.iter().map(|&e| sixtofour_addr(e)));
+        own_v6.sort_unstable();
+        own_v6.dedup();
+        let is_global = |a: &u128| a >> 118 != 0xfe80 >> 6;
+        let any_global = s
+            .ports
+            .iter()
+            .flat_map(|p| p.ipv6.iter().map(|a| u128::from(a.addr)))
+            .find(is_global)
+            .or_else(|| endpoints.first().map(|&e| sixtofour_addr(e)));
+        let ports = s
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PortView {
+                configured: p.configured,
+                mac: p.mac.or_else(|| port_macs.get(i).copied()).unwrap_or_default().0,
+                vlan: p.vlan,
+                mtu: p.mtu,
+                ipv4: p.ipv4.map(|a| u32::from(a.addr)),
+                prefixes6: p.ipv6.iter().map(|a| (u128::from(a.addr) & mask6(a.len), mask6(a.len))).collect(),
+                site_lan: p.site_lan,
+                err_src: p.ipv6.iter().map(|a| u128::from(a.addr)).find(is_global).or(any_global),
+            })
+            .collect();
+        Host {
+            ports,
+            own_v4: s.own_v4().into_iter().map(u32::from).collect(),
+            endpoints,
+            relay_endpoints: s.relay_endpoints().into_iter().map(u32::from).collect(),
+            native_outer_src: s.relay.map(|r| u32::from(if r.anycast { ANYCAST_V4 } else { r.unicast })),
+            own_v6,
+            site: s.router.as_ref().map(|r| sixtofour_addr(u32::from(r.v4))),
+            martians: s.martians(),
+            broadcasts: s.ports.iter().filter_map(|p| p.ipv4?.broadcast()).map(u32::from).collect(),
+            outer_ttl: s.outer_ttl,
+        }
+    }
+
+    /// The port, if configured.
+    #[inline(always)]
+    pub fn port(&self, port: u16) -> Option<&PortView> {
+        self.ports.get(usize::from(port)).filter(|p| p.configured)
+    }
+
+    #[inline(always)]
+    pub fn is_own_v4(&self, a: u32) -> bool {
+        self.own_v4.contains(&a)
+    }
+
+    #[inline(always)]
+    pub fn is_endpoint(&self, a: u32) -> bool {
+        self.endpoints.contains(&a)
+    }
+
+    #[inline(always)]
+    pub fn is_relay_endpoint(&self, a: u32) -> bool {
+        self.relay_endpoints.contains(&a)
+    }
+
+    #[inline(always)]
+    pub fn is_own_v6(&self, a: u128) -> bool {
+        self.own_v6.contains(&a)
+    }
+
+    /// A directed broadcast of one of our subnets.
+    #[inline(always)]
+    pub fn is_broadcast_v4(&self, a: u32) -> bool {
+        self.broadcasts.contains(&a)
+    }
+
+    /// The solicited-node group of one of our addresses.
+    #[inline]
+    pub fn is_our_solicited_node(&self, group: u128) -> bool {
+        is_multicast6(group) && self.own_v6.iter().any(|&a| solicited_node(a) == group)
+    }
+
+    /// `a` is inside the router's 6to4 site.
+    #[inline(always)]
+    pub fn in_site(&self, a: u128) -> bool {
+        self.site.is_some_and(|s| (a ^ s) & mask6(48) == 0)
+    }
+
+    /// A source that legitimately arrives on `port`: inside one of the port's prefixes,
+    /// or inside the site when the port is a site LAN port.
+    #[inline]
+    pub fn src_on_link(&self, src: u128, port: u16) -> bool {
+        let Some(p) = self.ports.get(usize::from(port)) else { return false };
+        p.prefixes6.iter().any(|&(net, mask)| (src ^ net) & mask == 0) || (p.site_lan && self.in_site(src))
+    }
+
+    /// A destination that is ours or on one of our links (any port's prefix or the site).
+    #[inline]
+    pub fn dst_ours_or_on_link(&self, dst: u128) -> bool {
+        self.is_own_v6(dst)
+            || self.in_site(dst)
+            || self.ports.iter().any(|p| p.prefixes6.iter().any(|&(net, mask)| (dst ^ net) & mask == 0))
+    }
+
+    /// `a` embeds one of our IPv4 addresses in an automatic-tunnel format (RFC 6324).
+    #[inline]
+    pub fn embeds_own_v4(&self, a: u128) -> bool {
+        embedded_v4s(a).iter().flatten().any(|&v| self.is_own_v4(v))
+    }
+}

@@ -1,0 +1,201 @@
+//! The per-burst decisions a worker makes for every packet: pure Rust, no DPDK types.
+//!
+//! A burst goes through three stages (VPP / l3fwd style):
+//! 1. **classify** each packet: L2 accept (our MAC, broadcast, multicast; the port's
+//!    VLAN), IPv4/IPv6 header checks, local delivery (punt or drop), decapsulation of
+//!    protocol 41 with the RFC 4213 / 3964 / 6324 / 6040 checks. What is left is a lane
+//!    holding exactly one IPv6 packet to route.
+//! 2. **look up** every lane's destination in one bulk LPM call (and the sources, for
+//!    uRPF).
+//! 3. **act** per lane on its next hop: native forward (hop limit, MTU, L2 rewrite) or
+//!    encapsulation (RFC 3964 checks, outer header from a template), or an ICMPv6 error
+//!    built in place and routed like any packet.
+//!
+//! Tunnel kinds are rows of tables, not code paths: a decapsulated packet is accepted by
+//! [`decap::check`] for its endpoint, a route's [`RouteTarget`] names the tunnel it
+//! enters, and the addresses a tunnel embeds are listed in [`checks::embedded_v4s`].
+//! Configured tunnels, ISATAP, 6rd and 6over4 add rows there.
+
+mod buf;
+mod bytes;
+pub mod checks;
+mod classify;
+mod config;
+mod counters;
+mod decap;
+mod encap;
+mod forward;
+mod host;
+mod icmp4;
+mod icmp_error;
+mod l2;
+pub mod local;
+mod pmtu;
+mod ratelimit;
+mod route_text;
+mod settings;
+mod tables;
+mod verdict;
+#[cfg(test)]
+mod tests;
+
+pub use buf::{PacketBuf, TestBuf};
+pub use config::{Config, ConfigError, DscpConfig, InterfaceConfig, NeighbourConfig, RelayConfig, RouteConfig, RouterConfig};
+pub use counters::{Counters, Event};
+pub use host::{Host, PortView};
+pub use ratelimit::TokenBucket;
+pub use route_text::{parse_ipv6_prefix, parse_neighbour, parse_route, parse_update};
+pub use settings::*;
+pub use tables::{RouteTarget, TableUpdate, Tables};
+pub use verdict::{DropReason, Verdict};
+
+use classify::{Class, Origin};
+use encap::Encapsulator;
+use pmtu::PmtuCache;
+
+use crate::lpm::Lpm6;
+use crate::wire::EthernetAddress;
+
+/// Packets per stage; longer bursts are cut into chunks of this size.
+pub const MAX_BURST: usize = 64;
+/// How many packets ahead stage 1 prefetches.
+const PREFETCH_AHEAD: usize = 4;
+/// Learned path MTUs expire after 10 minutes (RFC 8201 section 4).
+const PMTU_LIFETIME_S: u64 = 600;
+
+/// One worker's pipeline: settings compiled for the fast path, counters, the ICMP token
+/// bucket, the IPv4 identification counter, outer header templates, path MTUs.
+pub struct Pipeline {
+    settings: Settings,
+    host: Host,
+    encap: Encapsulator,
+    tunnel_mtu: u16,
+    urpf: bool,
+    counters: Counters,
+    bucket: TokenBucket,
+    pmtu: PmtuCache,
+    ident: u16,
+    clock_hz: u64,
+}
+
+impl Pipeline {
+    /// `port_macs[i]` is port i's MAC (a configured MAC overrides it). The clock is
+    /// nanoseconds until [`set_clock_hz`](Self::set_clock_hz) says otherwise.
+    pub fn new(settings: Settings, port_macs: &[EthernetAddress]) -> Self {
+        let host = Host::new(&settings, port_macs);
+        let encap = Encapsulator::new(&host.endpoints, settings.outer_ttl, settings.dscp, settings.tunnel_mtu);
+        let clock_hz = 1_000_000_000;
+        Pipeline {
+            encap,
+            tunnel_mtu: settings.tunnel_mtu,
+            urpf: settings.urpf,
+            counters: Counters::new(),
+            bucket: TokenBucket::new(settings.icmp_rate_pps, settings.icmp_burst, clock_hz),
+            pmtu: PmtuCache::new(PMTU_LIFETIME_S * clock_hz),
+            ident: 0,
+            clock_hz,
+            host,
+            settings,
+        }
+    }
+
+    /// Ticks per second of the `now` given to [`process_burst`](Self::process_burst)
+    /// (e.g. the TSC frequency). Resets the token bucket and learned path MTUs.
+    pub fn set_clock_hz(&mut self, hz: u64) {
+        self.clock_hz = hz.max(1);
+        self.bucket = TokenBucket::new(self.settings.icmp_rate_pps, self.settings.icmp_burst, self.clock_hz);
+        self.pmtu = PmtuCache::new(PMTU_LIFETIME_S.saturating_mul(self.clock_hz));
+    }
+
+    /// Starting IPv4 identification, so that workers sending to the same endpoint
+    /// (e.g. `worker_index << 12`) do not repeat each other's ids soon.
+    pub fn set_ident_base(&mut self, base: u16) {
+        self.ident = base;
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Decides every packet of `bufs`: `verdicts[i]` for `bufs[i]`, each buffer rewritten
+    /// in place into what is to be sent. Only the first `min(len)` of each are used.
+    pub fn process_burst<B: PacketBuf>(&mut self, tables: &Tables, now: u64, bufs: &mut [B], verdicts: &mut [Verdict]) {
+        let n = bufs.len().min(verdicts.len());
+        for (bufs, verdicts) in bufs[..n].chunks_mut(MAX_BURST).zip(verdicts[..n].chunks_mut(MAX_BURST)) {
+            self.process_chunk(tables, now, bufs, verdicts);
+        }
+    }
+
+    fn process_chunk<B: PacketBuf>(&mut self, tables: &Tables, now: u64, bufs: &mut [B], verdicts: &mut [Verdict]) {
+        let mut lane_pkt = [0u8; MAX_BURST];
+        let mut origin = [Origin::Native; MAX_BURST];
+        let mut dst = [[0u8; 16]; MAX_BURST];
+        let mut src = [[0u8; 16]; MAX_BURST];
+        let mut lanes = 0;
+
+        for i in 0..bufs.len() {
+            if let Some(ahead) = bufs.get(i + PREFETCH_AHEAD) {
+                ahead.prefetch();
+            }
+            let (Some(b), Some(v)) = (bufs.get_mut(i), verdicts.get_mut(i)) else { break };
+            match self.classify(tables, now, b) {
+                Class::Done(verdict) => *v = verdict,
+                Class::Route { origin: o, src: s, dst: d } => {
+                    *v = Verdict::Punt;
+                    lane_pkt[lanes] = i as u8;
+                    origin[lanes] = o;
+                    src[lanes] = s;
+                    dst[lanes] = d;
+                    lanes += 1;
+                }
+            }
+        }
+
+        let mut hop = [Lpm6::MISS; MAX_BURST];
+        let mut src_hop = [Lpm6::MISS; MAX_BURST];
+        tables.lookup_bulk(&dst[..lanes], &mut hop[..lanes]);
+        if self.urpf {
+            tables.lookup_bulk(&src[..lanes], &mut src_hop[..lanes]);
+        }
+
+        for k in 0..lanes {
+            let i = usize::from(lane_pkt[k]);
+            if let (Some(b), Some(v)) = (bufs.get_mut(i), verdicts.get_mut(i)) {
+                *v = self.act(tables, now, b, origin[k], hop[k], src_hop[k]);
+            }
+        }
+
+        self.counters.count_n(Event::Rx, bufs.len() as u64);
+        for v in verdicts.iter() {
+            match *v {
+                Verdict::Tx(_) => self.counters.count(Event::Tx),
+                Verdict::Punt => self.counters.count(Event::Punted),
+                Verdict::Drop(r) => self.counters.count_drop(r),
+            }
+        }
+    }
+
+    /// The slow path for a punted frame: answers ARP, ND and echo for our addresses in
+    /// place (see [`local`]), counting what it did.
+    pub fn process_local<B: PacketBuf>(&mut self, buf: &mut B) -> Verdict {
+        match local::answer(&self.host, buf) {
+            Ok((port, event)) => {
+                self.counters.count(event);
+                self.counters.count(Event::Tx);
+                Verdict::Tx(port)
+            }
+            Err(r) => {
+                self.counters.count_drop(r);
+                Verdict::Drop(r)
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! What happens to each packet, and the table of every reason a packet is dropped.
+
+/// The pipeline's decision for one packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send on this port; the buffer holds the complete frame (L2 header rewritten).
+    Tx(u16),
+    /// Hand the unchanged frame to the slow path: ARP, ND, echo to us, outer fragments.
+    Punt,
+    Drop(DropReason),
+}
+
+/// One macro lists every drop reason once: variant, stable counter name, description
+/// (VPP's `foreach_ipip_error`). Names are API: counters, telemetry and tests use them.
+macro_rules! drop_reasons {
+    ($($variant:ident => $name:literal, $desc:literal;)*) => {
+        /// Why a packet was dropped. Each reason has its own counter.
+        #[repr(u8)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum DropReason { $($variant),* }
+
+        impl DropReason {
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant),*];
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Stable snake_case name.
+            pub const fn name(self) -> &'static str {
+                match self { $(DropReason::$variant => $name),* }
+            }
+
+            /// The counter name: `drop_` + [`name`](Self::name).
+            pub const fn counter_name(self) -> &'static str {
+                match self { $(DropReason::$variant => concat!("drop_", $name)),* }
+            }
+
+            pub const fn description(self) -> &'static str {
+                match self { $(DropReason::$variant => $desc),* }
+            }
+
+            pub fn from_name(name: &str) -> Option<DropReason> {
+                Self::ALL.iter().copied().find(|r| r.name() == name)
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    // Link layer.
+    PortUnconfigured => "port_unconfigured", "frame on a port the configuration does not list";
+    L2Truncated => "l2_truncated", "frame shorter than its Ethernet or 802.1Q header";
+    L2NotForUs => "l2_not_for_us", "unicast destination MAC is not the port's";
+    VlanMismatch => "vlan_mismatch", "802.1Q tag missing, unexpected, or of another VLAN than the port's";
+    UnknownEthertype => "unknown_ethertype", "EtherType other than IPv4, IPv6 and ARP";
+    // Local delivery.
+    MulticastIgnored => "multicast_ignored", "multicast or broadcast we neither route nor serve (MLD, RA, DHCP, ...)";
+    LocalUnsupported => "local_unsupported", "addressed to us, but no local service handles it (ARP, ND and echo only)";
+    // IPv4.
+    Ipv4Malformed => "ipv4_malformed", "IPv4 header: bad version, header or total length, or truncated";
+    Ipv4BadChecksum => "ipv4_bad_checksum", "IPv4 header checksum does not verify";
+    Ipv4NotForUs => "ipv4_not_for_us", "IPv4 unicast not addressed to us (IPv4 is not routed)";
+    Ipv4NoRoute => "ipv4_no_route", "no connected subnet or gateway reaches the tunnel endpoint";
+    // IPv6.
+    Ipv6Malformed => "ipv6_malformed", "IPv6 header: bad version or payload length, or truncated";
+    Ipv6SrcInvalid => "ipv6_src_invalid", "IPv6 source is multicast, unspecified or loopback";
+    Ipv6DstInvalid => "ipv6_dst_invalid", "IPv6 destination is unspecified or loopback";
+    Ipv6LinkLocal => "ipv6_link_local", "link-local source or destination, never forwarded";
+    HopLimitExceeded => "hop_limit_exceeded", "hop limit would reach 0 (ICMPv6 Time Exceeded)";
+    NoRoute => "no_route", "no IPv6 route (ICMPv6 Destination Unreachable)";
+    RouteBlackhole => "route_blackhole", "the route is a blackhole";
+    MtuExceeded => "mtu_exceeded", "larger than the port, tunnel or path MTU (ICMPv6 Packet Too Big)";
+    NeighbourMissing => "neighbour_missing", "no link-layer address for the next hop";
+    UrpfFailed => "urpf_failed", "source not routed back through the ingress port (strict uRPF)";
+    NoHeadroom => "no_headroom", "buffer headroom too small for the new headers";
+    // RFC 3964 section 5.3 address sanity.
+    Ipv4SrcMartian => "ipv4_src_martian", "outer IPv4 source is private, special-use, a bogon or our subnet broadcast";
+    Ipv4DstMartian => "ipv4_dst_martian", "tunnel endpoint IPv4 is private, special-use, a bogon or our subnet broadcast";
+    Ipv6SrcMartian => "ipv6_src_martian", "IPv6 source in ::/16, fe80::/10, fec0::/10, ff00::/8 or 2002:<martian V>::/48";
+    Ipv6DstMartian => "ipv6_dst_martian", "IPv6 destination in ::/16, fe80::/10, fec0::/10, ff00::/8 or 2002:<martian V>::/48";
+    // Decapsulation (RFC 4213, RFC 3964 section 5).
+    DecapNotEndpoint => "decap_not_endpoint", "protocol 41 to an IPv4 address of ours that terminates no tunnel";
+    DecapInnerMalformed => "decap_inner_malformed", "inner IPv6 header bad or longer than the outer payload";
+    DecapInnerSrcInvalid => "decap_inner_src_invalid", "inner source multicast, loopback, IPv4-compatible or IPv4-mapped (RFC 4213 3.6)";
+    DecapDstV4Mismatch => "decap_dst_v4_mismatch", "inner 6to4 destination does not embed the outer destination";
+    DecapSrcV4Mismatch => "decap_src_v4_mismatch", "inner 6to4 source does not embed the outer source";
+    DecapNativeToNative => "decap_native_to_native", "neither inner address is 6to4: native to native has no business in the tunnel";
+    DecapNotRelay => "decap_not_relay", "6to4 source to a native destination, but not sent to a relay address of ours";
+    EcnCeNotEct => "ecn_ce_not_ect", "outer ECN CE on an inner Not-ECT packet (RFC 6040)";
+    // Encapsulation (RFC 3056, RFC 3964 section 5).
+    EncapSrcV4Mismatch => "encap_src_v4_mismatch", "6to4 source does not embed a tunnel address of ours";
+    EncapNotRelay => "encap_not_relay", "native source to a 6to4 destination, but the relay role is off";
+    EncapNativeToNative => "encap_native_to_native", "neither address is 6to4: native to native has no business in the tunnel";
+    EncapDstIsSelf => "encap_dst_is_self", "tunnel endpoint is one of our own IPv4 addresses";
+    Relay6to4To6to4 => "relay_6to4_to_6to4", "decapsulated packet would be encapsulated again (6to4 to 6to4)";
+    // Loops between automatic tunnels (RFC 6324).
+    LoopSrcEmbedsOwnV4 => "loop_src_embeds_own_v4", "off-link IPv6 source embeds an IPv4 address of ours (RFC 6324)";
+    LoopDstEmbedsOwnV4 => "loop_dst_embeds_own_v4", "IPv6 destination not ours embeds an IPv4 address of ours (RFC 6324)";
+    // ICMPv4 errors about our tunnel packets (RFC 4213 3.4).
+    Icmp4Malformed => "icmp4_malformed", "ICMPv4 message truncated";
+    Icmp4BadChecksum => "icmp4_bad_checksum", "ICMPv4 checksum does not verify";
+    Icmp4NotOurs => "icmp4_not_ours", "ICMPv4 error that quotes no protocol-41 packet of ours";
+    Icmp4QuoteShort => "icmp4_quote_short", "ICMPv4 error quotes less than the inner IPv6 header";
+    Icmp4RateLimited => "icmp4_rate_limited", "ICMPv4 error not relayed as ICMPv6: rate limit";
+    // Slow path (ARP, ND, echo).
+    ArpMalformed => "arp_malformed", "ARP not Ethernet/IPv4 or truncated";
+    ArpNotRequest => "arp_not_request", "ARP reply or other operation (neighbours are static)";
+    ArpNotForUs => "arp_not_for_us", "ARP request for an address that is not ours on that port";
+    NdMalformed => "nd_malformed", "neighbour solicitation truncated, with bad options or code";
+    NdBadHopLimit => "nd_bad_hop_limit", "neighbour discovery with hop limit other than 255";
+    NdBadChecksum => "nd_bad_checksum", "neighbour discovery ICMPv6 checksum does not verify";
+    NdNotForUs => "nd_not_for_us", "neighbour solicitation for an address that is not ours";
+    NdIgnored => "nd_ignored", "NA, RS, RA or redirect (neighbours are static)";
+    Icmp6Malformed => "icmp6_malformed", "ICMPv6 message truncated";
+    Icmp6BadChecksum => "icmp6_bad_checksum", "ICMPv6 checksum does not verify";
+}

@@ -1,0 +1,223 @@
+//! Counters the workers publish and the control core reads.
+//!
+//! Each worker counts in plain `u64`s it alone owns (no atomics, no locks per packet) and
+//! copies them every millisecond into its own cache-aligned [`WorkerStats`]: single-writer
+//! relaxed stores, which are plain moves on x86. Readers (control core, telemetry thread,
+//! Prometheus) load the snapshots and add them up.
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use super::{Port, PortStats};
+
+/// The runtime's own per-worker counters, in the worker's local (non-atomic) form.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerCounters {
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    /// Packets the NIC would not take and that were freed (counted, never leaked).
+    pub tx_dropped: u64,
+    /// Packets dropped by the pipeline (per reason in the pipeline counters).
+    pub pipeline_dropped: u64,
+    pub punted: u64,
+    /// Exception-ring overflow: punted packets dropped because the slow path was behind.
+    pub punt_dropped: u64,
+    pub injected: u64,
+    pub control_applied: u64,
+    pub idle_sleeps: u64,
+    pub polls: u64,
+    pub empty_polls: u64,
+}
+
+macro_rules! worker_counter_names {
+    ($($f:ident),*) => {
+        impl WorkerCounters {
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($f)),*];
+            pub const COUNT: usize = Self::NAMES.len();
+            pub fn values(&self) -> [u64; Self::COUNT] { [$(self.$f),*] }
+        }
+    };
+}
+worker_counter_names!(
+    rx_packets, tx_packets, tx_dropped, pipeline_dropped, punted, punt_dropped, injected,
+    control_applied, idle_sleeps, polls, empty_polls
+);
+
+/// One worker's published counters, on cache lines of its own.
+#[repr(align(64))]
+pub struct WorkerStats {
+    pub lcore: u32,
+    pub cpu: i32,
+    runtime: Box<[AtomicU64]>,
+    pipeline: Box<[AtomicU64]>,
+    /// The last control generation this worker has applied.
+    pub generation: AtomicU64,
+    pub running: AtomicBool,
+}
+
+impl WorkerStats {
+    pub fn new(lcore: u32, cpu: i32, pipeline_counters: usize) -> WorkerStats {
+        WorkerStats {
+            lcore,
+            cpu,
+            runtime: (0..WorkerCounters::NAMES.len()).map(|_| AtomicU64::new(0)).collect(),
+            pipeline: (0..pipeline_counters).map(|_| AtomicU64::new(0)).collect(),
+            generation: AtomicU64::new(0),
+            running: AtomicBool::new(false),
+        }
+    }
+
+    /// Called by the owning worker only.
+    pub fn publish(&self, c: &WorkerCounters, pipeline: impl Iterator<Item = u64>) {
+        for (slot, v) in self.runtime.iter().zip(c.values()) {
+            slot.store(v, Relaxed);
+        }
+        for (slot, v) in self.pipeline.iter().zip(pipeline) {
+            slot.store(v, Relaxed);
+        }
+    }
+
+    pub fn runtime_values(&self) -> Vec<u64> {
+        self.runtime.iter().map(|a| a.load(Relaxed)).collect()
+    }
+
+    pub fn pipeline_values(&self) -> Vec<u64> {
+        self.pipeline.iter().map(|a| a.load(Relaxed)).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<u64> {
+        let i = WorkerCounters::NAMES.iter().position(|n| *n == name)?;
+        Some(self.runtime[i].load(Relaxed))
+    }
+}
+
+/// Every figure relayd reports, gathered for the control core, telemetry and Prometheus.
+pub struct StatsHub {
+    pub workers: Vec<Arc<WorkerStats>>,
+    pub pipeline_names: Vec<&'static str>,
+    /// (port id, configured name).
+    pub ports: Vec<(u16, String)>,
+}
+
+/// One reading of all counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Runtime counters summed over workers, in [`WorkerCounters::NAMES`] order.
+    pub runtime: Vec<(&'static str, u64)>,
+    /// Pipeline counters (drop reasons among them) summed over workers.
+    pub pipeline: Vec<(&'static str, u64)>,
+    pub per_worker: Vec<WorkerSnapshot>,
+    pub ports: Vec<(String, PortStats)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSnapshot {
+    pub index: usize,
+    pub lcore: u32,
+    pub cpu: i32,
+    pub generation: u64,
+    pub runtime: Vec<u64>,
+}
+
+impl StatsHub {
+    pub fn snapshot(&self) -> Snapshot {
+        let mut runtime = vec![0u64; WorkerCounters::COUNT];
+        let mut pipeline = vec![0u64; self.pipeline_names.len()];
+        let mut per_worker = Vec::with_capacity(self.workers.len());
+        for (index, w) in self.workers.iter().enumerate() {
+            let r = w.runtime_values();
+            for (t, v) in runtime.iter_mut().zip(&r) {
+                *t += v;
+            }
+            for (t, v) in pipeline.iter_mut().zip(w.pipeline_values()) {
+                *t += v;
+            }
+            per_worker.push(WorkerSnapshot {
+                index,
+                lcore: w.lcore,
+                cpu: w.cpu,
+                generation: w.generation.load(Relaxed),
+                runtime: r,
+            });
+        }
+        Snapshot {
+            runtime: WorkerCounters::NAMES.iter().copied().zip(runtime).collect(),
+            pipeline: self.pipeline_names.iter().copied().zip(pipeline).collect(),
+            per_worker,
+            ports: self.ports.iter().map(|(id, name)| (name.clone(), Port::stats_of(*id))).collect(),
+        }
+    }
+}
+
+impl Snapshot {
+    pub fn runtime(&self, name: &str) -> u64 {
+        self.runtime.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v)
+    }
+
+    pub fn pipeline(&self, name: &str) -> u64 {
+        self.pipeline.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v)
+    }
+
+    /// `name value` lines: the `relayctl stats` format, stable for scripts.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (n, v) in &self.runtime {
+            out.push_str(&format!("{n} {v}\n"));
+        }
+        for (n, v) in &self.pipeline {
+            out.push_str(&format!("pipeline.{n} {v}\n"));
+        }
+        for w in &self.per_worker {
+            out.push_str(&format!("worker{}.generation {}\n", w.index, w.generation));
+            for (n, v) in WorkerCounters::NAMES.iter().zip(&w.runtime) {
+                out.push_str(&format!("worker{}.{n} {v}\n", w.index));
+            }
+        }
+        for (name, p) in &self.ports {
+            for (n, v) in port_fields(p) {
+                out.push_str(&format!("port.{name}.{n} {v}\n"));
+            }
+        }
+        out
+    }
+
+    /// Prometheus text exposition format (version 0.0.4).
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        for (n, v) in &self.runtime {
+            out.push_str(&format!("# TYPE relay_{n}_total counter\nrelay_{n}_total {v}\n"));
+        }
+        out.push_str("# TYPE relay_pipeline_total counter\n");
+        for (n, v) in &self.pipeline {
+            out.push_str(&format!("relay_pipeline_total{{counter=\"{n}\"}} {v}\n"));
+        }
+        out.push_str("# TYPE relay_worker_total counter\n");
+        for w in &self.per_worker {
+            for (n, v) in WorkerCounters::NAMES.iter().zip(&w.runtime) {
+                out.push_str(&format!(
+                    "relay_worker_total{{worker=\"{}\",lcore=\"{}\",counter=\"{n}\"}} {v}\n",
+                    w.index, w.lcore
+                ));
+            }
+        }
+        out.push_str("# TYPE relay_port_total counter\n");
+        for (name, p) in &self.ports {
+            for (n, v) in port_fields(p) {
+                out.push_str(&format!("relay_port_total{{port=\"{name}\",counter=\"{n}\"}} {v}\n"));
+            }
+        }
+        out
+    }
+}
+
+pub fn port_fields(p: &PortStats) -> [(&'static str, u64); 8] {
+    [
+        ("ipackets", p.ipackets),
+        ("opackets", p.opackets),
+        ("ibytes", p.ibytes),
+        ("obytes", p.obytes),
+        ("imissed", p.imissed),
+        ("ierrors", p.ierrors),
+        ("oerrors", p.oerrors),
+        ("rx_nombuf", p.rx_nombuf),
+    ]
+}

@@ -1,0 +1,287 @@
+//! The per-lcore poll loop: rx burst → pipeline (or pass-through) → tx buffers, control changes
+//! between bursts, drain timer, idle back-off, stats publishing.
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam::queue::ArrayQueue;
+
+use super::control::{ControlMsg, WorkerLink};
+use super::stats::WorkerCounters;
+use super::txbuf::TxBuffer;
+use super::{rdtsc, tsc_hz, Mbuf, Port};
+use crate::pipeline::{Pipeline, Tables, Verdict};
+
+/// Packets per rx burst.
+pub const RX_BURST: usize = 32;
+/// Control messages a worker applies per loop at most, so forwarding never stalls on a flood
+/// of changes.
+pub const CONTROL_BUDGET: usize = 64;
+
+/// What a worker does with the packets it receives.
+pub enum Forwarding {
+    /// Sends every packet from port `p` out of port `map[p]` unchanged (the benchmark baseline,
+    /// and a wiring check).
+    PassThrough { map: Vec<u16> },
+    Pipeline(Box<Pipeline>),
+}
+
+/// Sleep after a run of empty polls, for lcores that share a core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleBackoff {
+    pub after_empty_polls: u32,
+    pub sleep: Duration,
+}
+
+pub struct WorkerSpec {
+    pub index: usize,
+    /// (port id, rx queue) pairs this worker polls; it owns them alone.
+    pub rx: Vec<(u16, u16)>,
+    /// Port ids this worker may send on, each through tx queue `index`.
+    pub tx_ports: Vec<u16>,
+    pub forwarding: Forwarding,
+    pub tables: Box<Tables>,
+    pub idle: Option<IdleBackoff>,
+    pub drain: Duration,
+    pub link: WorkerLink,
+    /// Exception path to the control core (ARP, ND, echo, …) and the replies coming back.
+    pub punt: Arc<ArrayQueue<Mbuf>>,
+    pub inject: Arc<ArrayQueue<(u16, Mbuf)>>,
+    pub stop: Arc<AtomicBool>,
+    /// Packets per rx burst, 1..=RX_BURST.
+    pub burst: usize,
+}
+
+/// Runs the poll loop until `stop` is set; returns after every packet it held is sent or freed.
+pub fn run(mut w: WorkerSpec) -> i32 {
+    let hz = tsc_hz().max(1);
+    let drain_tsc = (w.drain.as_nanos() as u64).saturating_mul(hz) / 1_000_000_000;
+    let publish_tsc = hz / 1000;
+    let mut tx: Vec<TxBuffer> = Vec::new();
+    let max_port = w.tx_ports.iter().copied().max().map_or(0, |p| p as usize + 1);
+    let mut tx_slot = vec![usize::MAX; max_port];
+    for &p in &w.tx_ports {
+        tx_slot[p as usize] = tx.len();
+        tx.push(TxBuffer::new(p, w.index as u16));
+    }
+    let mut c = WorkerCounters::default();
+    let mut burst: [MaybeUninit<Mbuf>; RX_BURST] = [const { MaybeUninit::uninit() }; RX_BURST];
+    let mut verdicts = [Verdict::Punt; RX_BURST];
+    let mut now = rdtsc();
+    let mut now_ns = tsc_to_ns(now, hz);
+    let mut last_drain = now;
+    let mut last_publish = now;
+    let mut empty_run = 0u32;
+    let burst_len = w.burst.clamp(1, RX_BURST);
+    w.link.stats.running.store(true, Release);
+
+    while !w.stop.load(Relaxed) {
+        apply_control(&mut w, &mut c);
+        let mut got = 0usize;
+        for &(port, queue) in &w.rx {
+            let n = Port::rx_burst(port, queue, &mut burst[..burst_len]);
+            if n == 0 {
+                continue;
+            }
+            got += n;
+            c.rx_packets += n as u64;
+            match &mut w.forwarding {
+                Forwarding::PassThrough { map } => {
+                    let out = map.get(port as usize).copied().unwrap_or(port);
+                    // SAFETY: rx_burst initialised the first n slots; send_burst moves them all.
+                    let (sent, dropped) = match tx_slot.get(out as usize).and_then(|&i| tx.get_mut(i)) {
+                        Some(b) => unsafe { b.send_burst(&mut burst[..n]) },
+                        None => (0, free_all(&mut burst[..n])),
+                    };
+                    c.tx_packets += sent as u64;
+                    c.tx_dropped += dropped as u64;
+                }
+                Forwarding::Pipeline(p) => {
+                    // SAFETY: rx_burst initialised the first n slots with owned mbufs.
+                    let pkts: &mut [Mbuf] =
+                        unsafe { &mut *(&mut burst[..n] as *mut [MaybeUninit<Mbuf>] as *mut [Mbuf]) };
+                    p.process_burst(&w.tables, now_ns, pkts, &mut verdicts[..n]);
+                    let v = &verdicts[..n];
+                    match v[0] {
+                        // One egress for the whole burst (the usual case): no per-packet
+                        // dispatch, and usually no copy into the tx buffer.
+                        Verdict::Tx(out) if v.iter().all(|x| *x == v[0]) => {
+                            if let Some(b) = tx_slot.get(out as usize).and_then(|&i| tx.get_mut(i)) {
+                                // SAFETY: as above; send_burst moves every slot out.
+                                let (sent, dropped) = unsafe { b.send_burst(&mut burst[..n]) };
+                                c.tx_packets += sent as u64;
+                                c.tx_dropped += dropped as u64;
+                                continue;
+                            }
+                            dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c);
+                        }
+                        _ => dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c),
+                    }
+                }
+            }
+        }
+        // is_empty is two plain loads; pop on an empty crossbeam queue costs a full fence.
+        if !w.inject.is_empty() {
+            while let Some((port, m)) = w.inject.pop() {
+                c.injected += 1;
+                dispatch(m, Verdict::Tx(port), &mut tx, &tx_slot, &w.punt, &mut c);
+            }
+        }
+
+        c.polls += 1;
+        if got == 0 {
+            c.empty_polls += 1;
+            empty_run += 1;
+        } else {
+            empty_run = 0;
+            // The TSC costs tens of cycles to read: at full rate read it every 8th loop (a few
+            // µs, far inside the 100 µs drain period), and on every idle loop.
+            if c.polls & 7 != 0 {
+                continue;
+            }
+        }
+        now = rdtsc();
+        now_ns = tsc_to_ns(now, hz);
+        if now.wrapping_sub(last_drain) >= drain_tsc {
+            last_drain = now;
+            for b in &mut tx {
+                c.tx_packets += b.flush() as u64;
+            }
+        }
+        if now.wrapping_sub(last_publish) >= publish_tsc {
+            last_publish = now;
+            publish(&w, &c);
+        }
+        if let Some(idle) = w.idle {
+            if empty_run >= idle.after_empty_polls && tx.iter().all(TxBuffer::is_empty) {
+                c.idle_sleeps += 1;
+                std::thread::sleep(idle.sleep);
+            }
+        }
+    }
+
+    // Shutdown: one last try to send what is queued, then free (and count) the rest.
+    for b in &mut tx {
+        c.tx_packets += b.flush() as u64;
+        c.tx_dropped += b.drop_all() as u64;
+    }
+    while let Some((_, m)) = w.inject.pop() {
+        drop(m);
+        c.tx_dropped += 1;
+    }
+    apply_control(&mut w, &mut c);
+    publish(&w, &c);
+    w.link.stats.running.store(false, Release);
+    0
+}
+
+/// Moves every packet of the burst to its verdict's destination.
+#[inline(always)]
+fn dispatch_all(
+    burst: &mut [MaybeUninit<Mbuf>],
+    verdicts: &[Verdict],
+    tx: &mut [TxBuffer],
+    tx_slot: &[usize],
+    punt: &ArrayQueue<Mbuf>,
+    c: &mut WorkerCounters,
+) {
+    for (slot, verdict) in burst.iter_mut().zip(verdicts) {
+        // SAFETY: each initialised slot is read exactly once; the array is not read again
+        // until the next rx_burst overwrites it.
+        let m = unsafe { slot.assume_init_read() };
+        dispatch(m, *verdict, tx, tx_slot, punt, c);
+    }
+}
+
+/// Frees a burst (its destination does not exist); returns how many.
+fn free_all(burst: &mut [MaybeUninit<Mbuf>]) -> usize {
+    for slot in burst.iter_mut() {
+        // SAFETY: initialised and owned; read once and dropped (freed).
+        drop(unsafe { slot.assume_init_read() });
+    }
+    burst.len()
+}
+
+#[inline(always)]
+fn dispatch(
+    m: Mbuf,
+    verdict: Verdict,
+    tx: &mut [TxBuffer],
+    tx_slot: &[usize],
+    punt: &ArrayQueue<Mbuf>,
+    c: &mut WorkerCounters,
+) {
+    match verdict {
+        Verdict::Tx(port) => match tx_slot.get(port as usize).and_then(|&i| tx.get_mut(i)) {
+            Some(b) => {
+                let (sent, dropped) = b.push(m);
+                c.tx_packets += sent as u64;
+                c.tx_dropped += dropped as u64;
+            }
+            None => {
+                drop(m);
+                c.tx_dropped += 1;
+            }
+        },
+        Verdict::Punt => {
+            c.punted += 1;
+            if let Err(m) = punt.push(m) {
+                drop(m);
+                c.punt_dropped += 1;
+            }
+        }
+        Verdict::Drop(_) => {
+            // The pipeline counted the reason.
+            drop(m);
+            c.pipeline_dropped += 1;
+        }
+    }
+}
+
+#[inline(always)]
+fn tsc_to_ns(tsc: u64, hz: u64) -> u64 {
+    (tsc as u128 * 1_000_000_000 / hz as u128) as u64
+}
+
+#[inline(always)]
+fn apply_control(w: &mut WorkerSpec, c: &mut WorkerCounters) {
+    if w.link.to_worker.is_empty() {
+        return;
+    }
+    apply_control_slow(w, c);
+}
+
+#[inline(never)]
+fn apply_control_slow(w: &mut WorkerSpec, c: &mut WorkerCounters) {
+    for _ in 0..CONTROL_BUDGET {
+        let Some(msg) = w.link.to_worker.pop() else { break };
+        c.control_applied += 1;
+        match msg {
+            ControlMsg::Update(u) => {
+                // The control core applied the same change to its copy first, so it fits.
+                let _ = u.apply(&mut w.tables);
+            }
+            ControlMsg::Replace(new) => {
+                let old = std::mem::replace(&mut w.tables, new);
+                // The control core frees retired tables; if its ring is full we free it here,
+                // which is just as safe: nothing references `old` any more.
+                let _ = w.link.retired.push(old);
+            }
+            ControlMsg::Generation(g) => w.link.stats.generation.store(g, Release),
+        }
+    }
+}
+
+fn publish(w: &WorkerSpec, c: &WorkerCounters) {
+    match &w.forwarding {
+        Forwarding::Pipeline(p) => w.link.stats.publish(c, p.counters().iter().map(|(_, v)| v)),
+        Forwarding::PassThrough { .. } => w.link.stats.publish(c, std::iter::empty()),
+    }
+}
+
+/// True once the worker has published its final counters and stopped.
+pub fn stopped(link: &WorkerLink) -> bool {
+    !link.stats.running.load(Acquire)
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what relay needs on Debian 12 (run as root). Idempotent: installs only what is
+# missing. Used by the README's commands, CI, and by hand.
+set -euo pipefail
+
+PKGS=(
+  dpdk libdpdk-dev dpdk-doc dpdk-dev # DPDK 22.11 LTS: libraries, headers, examples (l3fwd), testpmd and telemetry tools
+  libclang-dev clang pkg-config      # bindgen for dpdk-sys
+  build-essential libpcap-dev        # the C shim; DPDK examples
+  iproute2 iputils-ping              # network namespaces, veth, TAP for the lab and e2e tests
+  tshark tcpdump python3-scapy       # independent decoders and packet builders in tests
+  valgrind                           # instruction counts in the benchmark suite
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer for it.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: no Rust toolchain (cargo) found; install one with rustup (https://rustup.rs)" >&2
+    exit 1
+  fi
+fi
+pkg-config --atleast-version=22.11 libdpdk || { echo "setup: DPDK >= 22.11 not found by pkg-config" >&2; exit 1; }
+echo "setup: ok (DPDK $(pkg-config --modversion libdpdk), $(cargo --version))"

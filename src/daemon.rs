@@ -1,0 +1,420 @@
+//! relayd's life: bring-up (EAL, pool, ports, tables, workers), the control core's loop, and
+//! shutdown with the pool check.
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam::queue::ArrayQueue;
+use relay::pipeline::{self, Pipeline, Tables};
+use relay::runtime::control::{ControlPlane, WorkerLink};
+use relay::runtime::stats::{StatsHub, WorkerStats};
+use relay::runtime::worker::{self, Forwarding, IdleBackoff, WorkerSpec};
+use relay::runtime::{launch_on_lcore, telemetry, wait_lcore, Eal, Mbuf, Mempool, Port, PortSpec};
+
+use crate::config::{Mode, Plan, PUNT_RING};
+use crate::ctl::{ControlSocket, Request, Response, HELP};
+use crate::prom::Exporter;
+
+pub struct Options {
+    pub config_path: Option<PathBuf>,
+    pub offline: bool,
+    pub stats_interval: u64,
+    pub duration: u64,
+    pub leak_one_mbuf: bool,
+    pub eal_extra: Vec<String>,
+}
+
+pub enum Exit {
+    Clean,
+    Leaked(u32),
+}
+
+/// `--check`: the plan as relayd would run it, without starting anything.
+pub fn check(plan: &Plan, opts: &Options) -> Result<String, String> {
+    let settings = plan.config.pipeline.validate(plan.ports.len()).map_err(|e| e.to_string())?;
+    Tables::from_settings(&settings).map_err(|e| e.to_string())?;
+    let mut s = String::new();
+    let _ = writeln!(s, "config ok");
+    let _ = writeln!(s, "eal: {}", plan.eal_args(&opts.eal_extra).join(" "));
+    let _ = writeln!(s, "mempool: {} mbufs", plan.mempool_size);
+    for (i, p) in plan.ports.iter().enumerate() {
+        let _ = writeln!(s, "port {i} {}: {} rx queues, {} tx queues, device {}", p.name, p.rx_queues, p.tx_queues, p.device);
+    }
+    for (i, w) in plan.workers.iter().enumerate() {
+        let _ = writeln!(s, "worker {i}: lcore {} on cpu {}, rx {:?}", i + 1, w.cpu, w.rx);
+    }
+    Ok(s)
+}
+
+/// Everything the control core owns while relayd runs.
+struct Running {
+    control: ControlPlane,
+    hub: Arc<StatsHub>,
+    punt: Vec<Arc<ArrayQueue<Mbuf>>>,
+    inject: Vec<Arc<ArrayQueue<(u16, Mbuf)>>>,
+    slow_path: pipeline::SlowPath,
+    settings: pipeline::Settings,
+    config_path: Option<PathBuf>,
+}
+
+pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
+    // Validate the pipeline config before touching DPDK: nothing starts half-way.
+    let settings = plan.config.pipeline.validate(plan.ports.len()).map_err(|e| e.to_string())?;
+    let tables = Tables::from_settings(&settings).map_err(|e| e.to_string())?;
+
+    let eal_args = plan.eal_args(&opts.eal_extra);
+    println!("relayd: EAL {}", eal_args[1..].join(" "));
+    let eal = Eal::init(&eal_args).map_err(|e| e.to_string())?;
+    let lcores = eal.worker_lcores();
+    if lcores.len() != plan.workers.len() {
+        return Err(format!("the EAL has {} worker lcores, the config {} workers", lcores.len(), plan.workers.len()));
+    }
+    if eal.port_count() as usize != plan.ports.len() {
+        return Err(format!(
+            "the EAL probed {} ports, the config lists {} (check the PCI addresses and their driver binding)",
+            eal.port_count(),
+            plan.ports.len()
+        ));
+    }
+    let pool = Mempool::new("relay_pool", plan.mempool_size, plan.config.runtime.mempool_cache, -1)
+        .map_err(|e| e.to_string())?;
+    println!("relayd: mempool {} mbufs (cache {} per lcore)", pool.size(), plan.config.runtime.mempool_cache);
+
+    let mut ports = Vec::new();
+    for (i, p) in plan.ports.iter().enumerate() {
+        let c = &plan.config.ports[i];
+        let spec = PortSpec {
+            name: p.ethdev.clone(),
+            rx_queues: p.rx_queues,
+            tx_queues: p.tx_queues,
+            rx_desc: c.rx_desc,
+            tx_desc: c.tx_desc,
+            mac: p.mac,
+            promiscuous: c.promiscuous,
+        };
+        let port = Port::open(&spec, &pool).map_err(|e| e.to_string())?;
+        if port.id() as usize != i {
+            return Err(format!(
+                "port[{i}] {} got ethdev id {}: list ports in DPDK probe order (PCI by address, then vdevs in order)",
+                p.name,
+                port.id()
+            ));
+        }
+        let link = port.link();
+        println!(
+            "relayd: port {i} {:<8} {} driver {} mac {} link {} {} Mb/s, {} rx / {} tx queues{}",
+            p.name,
+            p.ethdev,
+            port.driver(),
+            fmt_mac(port.mac()),
+            if link.up { "up" } else { "down" },
+            link.speed_mbps,
+            p.rx_queues,
+            p.tx_queues,
+            if port.rss() { ", RSS on IP" } else { "" }
+        );
+        ports.push(port);
+    }
+    let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, SeqCst)).map_err(|e| format!("signal handler: {e}"))?;
+    }
+
+    let pipeline_names: Vec<&'static str> = pipeline::Counters::default().iter().map(|(n, _)| n).collect();
+    let mut links = Vec::new();
+    let mut punt = Vec::new();
+    let mut inject = Vec::new();
+    for (i, w) in plan.workers.iter().enumerate() {
+        println!("relayd: worker {i} = lcore {} on cpu {} polling {}", lcores[i], w.cpu, describe_rx(&plan, &w.rx));
+        let stats = Arc::new(WorkerStats::new(lcores[i], w.cpu as i32, pipeline_names.len()));
+        links.push(WorkerLink::new(stats));
+        punt.push(Arc::new(ArrayQueue::new(PUNT_RING)));
+        inject.push(Arc::new(ArrayQueue::new(PUNT_RING)));
+    }
+    println!("relayd: control core = main lcore {} on cpu {}", eal.main_lcore(), plan.config.cores.control);
+    let hub = Arc::new(StatsHub {
+        workers: links.iter().map(|l| l.stats.clone()).collect(),
+        pipeline_names,
+        ports: plan.ports.iter().enumerate().map(|(i, p)| (i as u16, p.name.clone())).collect(),
+    });
+    if plan.config.control.telemetry {
+        telemetry::register(hub.clone())?;
+    }
+
+    let rt = &plan.config.runtime;
+    let idle = (rt.idle_sleep_us > 0).then(|| IdleBackoff {
+        after_empty_polls: rt.idle_after_polls,
+        sleep: Duration::from_micros(rt.idle_sleep_us),
+    });
+    for (i, w) in plan.workers.iter().enumerate() {
+        let forwarding = match rt.mode {
+            Mode::Passthrough => Forwarding::PassThrough { map: plan.forward.clone() },
+            Mode::Pipeline => Forwarding::Pipeline(Box::new(Pipeline::new(settings.clone(), &macs))),
+        };
+        let spec = WorkerSpec {
+            index: i,
+            rx: w.rx.clone(),
+            tx_ports: (0..ports.len() as u16).collect(),
+            forwarding,
+            tables: Box::new(tables.clone()),
+            idle,
+            drain: Duration::from_micros(rt.drain_us),
+            link: links[i].clone(),
+            punt: punt[i].clone(),
+            inject: inject[i].clone(),
+            stop: stop.clone(),
+            burst: rt.burst,
+        };
+        launch_on_lcore(&eal, lcores[i], move || worker::run(spec)).map_err(|e| e.to_string())?;
+    }
+
+    if opts.leak_one_mbuf {
+        if let Some(m) = pool.alloc() {
+            std::mem::forget(m);
+        }
+    }
+
+    let mut running = Running {
+        control: ControlPlane::new(tables, links),
+        hub,
+        punt,
+        inject,
+        slow_path: pipeline::SlowPath::new(settings.clone(), &macs),
+        settings,
+        config_path: opts.config_path.clone(),
+    };
+    let outcome = control_loop(&plan, &opts, &mut running, &stop);
+
+    // Shutdown: workers finish their burst and free what they hold, then ports stop (drivers
+    // free their rings), then every queue we own is emptied; the pool must be full again.
+    stop.store(true, SeqCst);
+    for &l in &lcores {
+        wait_lcore(&eal, l);
+    }
+    running.control.reap();
+    for q in running.punt.iter() {
+        while q.pop().is_some() {}
+    }
+    for q in running.inject.iter() {
+        while q.pop().is_some() {}
+    }
+    let final_stats = running.hub.snapshot();
+    for p in ports {
+        p.close();
+    }
+    print_final(&final_stats);
+    outcome?;
+    let missing = pool.in_use();
+    if missing > 0 {
+        std::mem::forget(pool); // freeing it would pull buffers from under their owners
+        return Ok(Exit::Leaked(missing));
+    }
+    println!("relayd: mempool full again ({} of {} mbufs): no leak", pool.available(), pool.size());
+    Ok(Exit::Clean)
+}
+
+fn control_loop(plan: &Plan, opts: &Options, r: &mut Running, stop: &AtomicBool) -> Result<(), String> {
+    let socket = ControlSocket::bind(std::path::Path::new(&plan.socket))?;
+    println!("relayd: control socket {}", plan.socket);
+    let exporter = match plan.config.control.prometheus.as_str() {
+        "" => None,
+        addr => {
+            let e = Exporter::bind(addr.parse().map_err(|_| format!("control.prometheus: {addr:?}"))?)?;
+            println!("relayd: prometheus on http://{}/metrics", e.local_addr().map_or(addr.to_string(), |a| a.to_string()));
+            Some(e)
+        }
+    };
+    let offline_total = if opts.offline { Some(offline_input(plan)?) } else { None };
+    if let Some(total) = offline_total {
+        println!("relayd: offline: {total} packets to read");
+    }
+    let started = Instant::now();
+    let mut last_line = Instant::now();
+    let mut last_snap = r.hub.snapshot();
+    let mut offline_done_at: Option<Instant> = None;
+
+    while !stop.load(SeqCst) {
+        let mut busy = slow_path(r);
+        socket.poll(|req| handle(r, req));
+        if let Some(e) = &exporter {
+            e.poll(|| r.hub.snapshot().to_prometheus());
+        }
+        busy |= r.control.reap() > 0;
+        if opts.stats_interval > 0 && last_line.elapsed() >= Duration::from_secs(opts.stats_interval) {
+            let snap = r.hub.snapshot();
+            println!("{}", live_line(&last_snap, &snap, last_line.elapsed()));
+            last_snap = snap;
+            last_line = Instant::now();
+        }
+        if opts.duration > 0 && started.elapsed() >= Duration::from_secs(opts.duration) {
+            break;
+        }
+        if let Some(total) = offline_total {
+            let snap = r.hub.snapshot();
+            let received = snap.runtime("rx_packets");
+            let pending = snap.runtime("punted") > snap.runtime("injected") + snap.runtime("punt_dropped") + slow_path_dropped(r);
+            if received >= total && !pending {
+                // Every input packet is in; give the workers a few drain periods to send.
+                let done = *offline_done_at.get_or_insert_with(Instant::now);
+                if done.elapsed() > Duration::from_millis(20) {
+                    break;
+                }
+            }
+        }
+        if !busy {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    Ok(())
+}
+
+fn slow_path_dropped(r: &Running) -> u64 {
+    r.slow_path.counters().iter().map(|(_, v)| v).sum::<u64>().saturating_sub(r.slow_path.replies())
+}
+
+/// Handles what the workers punted: replies go back out through the same worker's tx.
+fn slow_path(r: &mut Running) -> bool {
+    let mut busy = false;
+    for (i, q) in r.punt.iter().enumerate() {
+        for _ in 0..64 {
+            let Some(mut m) = q.pop() else { break };
+            busy = true;
+            let tables = r.control.tables();
+            if let pipeline::Verdict::Tx(port) = r.slow_path.handle(tables, &mut m) {
+                // A full inject ring drops the reply; the worker counts nothing for it, so
+                // count it here by letting it drop (the slow path's own counters say why).
+                let _ = r.inject[i].push((port, m));
+            }
+        }
+    }
+    busy
+}
+
+fn handle(r: &mut Running, req: Request) -> Response {
+    match req {
+        Request::Help => Response::ok(HELP),
+        Request::Ping => Response::ok("pong"),
+        Request::Stats => {
+            let mut text = r.hub.snapshot().to_text();
+            for (n, v) in r.slow_path.counters().iter() {
+                let _ = writeln!(text, "slowpath.{n} {v}");
+            }
+            Response::ok(text)
+        }
+        Request::Routes => Response::ok(r.control.tables().routes_text()),
+        Request::Neigh => Response::ok(r.control.tables().neighbours_text()),
+        Request::Generation => Response::ok(format!(
+            "generation {}\napplied {}",
+            r.control.generation(),
+            r.control.applied_generation()
+        )),
+        Request::Route(line) => route_changes(r, &[line]),
+        Request::Batch(lines) => route_changes(r, &lines),
+        Request::Reload => reload(r),
+    }
+}
+
+fn route_changes(r: &mut Running, lines: &[String]) -> Response {
+    let mut updates = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let text = l.trim().strip_prefix("route").unwrap_or(l).trim();
+        match pipeline::parse_route_command(text, &r.settings) {
+            Ok(u) => updates.push(u),
+            Err(e) if lines.len() > 1 => return Response::error(format!("line {}: {e}", i + 1)),
+            Err(e) => return Response::error(e),
+        }
+    }
+    match r.control.apply(updates) {
+        Ok(g) => Response::ok(format!("generation {g}")),
+        Err(e) => Response::error(e),
+    }
+}
+
+fn reload(r: &mut Running) -> Response {
+    let Some(path) = r.config_path.clone() else {
+        return Response::error("relayd runs the embedded default config; nothing to reload");
+    };
+    let cfg = match crate::config::Config::from_file(&path) {
+        Ok(c) => c,
+        Err(e) => return Response::error(e.to_string()),
+    };
+    let settings = match cfg.pipeline.validate(r.hub.ports.len()) {
+        Ok(s) => s,
+        Err(e) => return Response::error(e.to_string()),
+    };
+    if !settings.same_forwarding(&r.settings) {
+        return Response::error("reload changes only tables (routes, neighbours); other pipeline settings need a restart");
+    }
+    match Tables::from_settings(&settings) {
+        Ok(t) => {
+            let g = r.control.replace(t);
+            Response::ok(format!("generation {g}"))
+        }
+        Err(e) => Response::error(e.to_string()),
+    }
+}
+
+fn offline_input(plan: &Plan) -> Result<u64, String> {
+    let mut total = 0;
+    for p in &plan.ports {
+        if let Some(path) = crate::pcap::rx_pcap_of(&p.device) {
+            total += crate::pcap::count_records(std::path::Path::new(path))?;
+        } else if p.device.starts_with("net_pcap") {
+            continue;
+        } else {
+            return Err(format!("--offline needs net_pcap ports; port {} is {}", p.name, p.device));
+        }
+    }
+    Ok(total)
+}
+
+fn live_line(prev: &relay::runtime::stats::Snapshot, now: &relay::runtime::stats::Snapshot, dt: Duration) -> String {
+    let secs = dt.as_secs_f64().max(1e-3);
+    let rate = |name: &str| (now.runtime(name).saturating_sub(prev.runtime(name))) as f64 / secs;
+    let mut drops: Vec<(&str, u64)> = now
+        .pipeline
+        .iter()
+        .zip(&prev.pipeline)
+        .map(|((n, a), (_, b))| (*n, a.saturating_sub(*b)))
+        .filter(|(n, d)| *d > 0 && pipeline::is_drop_counter(n))
+        .collect();
+    drops.sort_by(|a, b| b.1.cmp(&a.1));
+    let top: Vec<String> = drops.iter().take(3).map(|(n, d)| format!("{n}={d}")).collect();
+    format!(
+        "relayd: rx {:.3} Mpps  tx {:.3} Mpps  dropped {:.0}/s  tx_dropped {}  punted {}{}",
+        rate("rx_packets") / 1e6,
+        rate("tx_packets") / 1e6,
+        rate("pipeline_dropped"),
+        now.runtime("tx_dropped"),
+        now.runtime("punted"),
+        if top.is_empty() { String::new() } else { format!("  [{}]", top.join(" ")) }
+    )
+}
+
+fn print_final(s: &relay::runtime::stats::Snapshot) {
+    println!("relayd: final counters");
+    for (n, v) in &s.runtime {
+        println!("  {n:<28} {v}");
+    }
+    for (n, v) in &s.pipeline {
+        if *v > 0 {
+            println!("  pipeline.{n:<19} {v}");
+        }
+    }
+    for (name, p) in &s.ports {
+        println!("  port {name:<8} ipackets {} opackets {} imissed {} oerrors {}", p.ipackets, p.opackets, p.imissed, p.oerrors);
+    }
+}
+
+fn describe_rx(plan: &Plan, rx: &[(u16, u16)]) -> String {
+    rx.iter().map(|(p, q)| format!("{}:{q}", plan.ports[*p as usize].name)).collect::<Vec<_>>().join(" ")
+}
+
+fn fmt_mac(m: [u8; 6]) -> String {
+    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+}

@@ -1,0 +1,96 @@
+//! relayd: the 6to4 router / relay daemon. Parses its configuration, brings up DPDK, runs the
+//! workers and serves the control core until Ctrl-C / SIGTERM.
+mod config;
+mod ctl;
+mod daemon;
+mod pcap;
+mod prom;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The embedded default: two virtual ports and a pass-through worker, so `relayd` runs with no
+/// NIC and no files. The full lab is `scripts/lab.sh`.
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+#[derive(Parser, Debug)]
+#[command(name = "relayd", version = concat!(env!("CARGO_PKG_VERSION"), " (DPDK ", env!("RELAY_DPDK_VERSION"), ")"))]
+#[command(about = "DPDK 6to4 router and relay (RFC 3056/3068/7526, hardened per RFC 3964/6324/4213)")]
+struct Cli {
+    /// TOML configuration file (default: the embedded demo; see --print-default-config).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Run the rx_pcap files of the net_pcap ports through the pipeline, stop when they are
+    /// done and print every counter.
+    #[arg(long)]
+    offline: bool,
+    /// Print a live stats line every N seconds (overrides runtime.stats_interval_s).
+    #[arg(long)]
+    stats_interval: Option<u64>,
+    /// Validate the configuration, print the plan and exit.
+    #[arg(long)]
+    check: bool,
+    #[arg(long)]
+    print_default_config: bool,
+    /// Stop after this many seconds (0: run until Ctrl-C / SIGTERM).
+    #[arg(long, default_value_t = 0)]
+    duration: u64,
+    /// Testing aid: leak one mbuf on purpose, to prove the exit check reports it.
+    #[arg(long, hide = true)]
+    debug_leak_mbuf: bool,
+    /// Extra EAL arguments, after `--`.
+    #[arg(last = true)]
+    eal: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.print_default_config {
+        print!("{DEFAULT_CONFIG}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match &cli.config {
+        Some(path) => config::Config::from_file(path),
+        None => config::Config::from_toml(DEFAULT_CONFIG),
+    };
+    let plan = match config.and_then(config::Config::plan) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("relayd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = daemon::Options {
+        config_path: cli.config.clone(),
+        offline: cli.offline,
+        stats_interval: cli.stats_interval.unwrap_or(plan.config.runtime.stats_interval_s),
+        duration: cli.duration,
+        leak_one_mbuf: cli.debug_leak_mbuf,
+        eal_extra: cli.eal.clone(),
+    };
+    if cli.check {
+        match daemon::check(&plan, &options) {
+            Ok(text) => {
+                print!("{text}");
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => {
+                eprintln!("relayd: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match daemon::run(plan, options) {
+        Ok(daemon::Exit::Clean) => ExitCode::SUCCESS,
+        Ok(daemon::Exit::Leaked(n)) => {
+            eprintln!("relayd: LEAK: {n} mbuf(s) did not return to the pool");
+            ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("relayd: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Client-side helpers shared by relayctl, relay-gen, the benchmarks and the tests.
+pub mod telemetry;
