@@ -18,6 +18,7 @@ pub enum Request {
     Routes,
     Neigh,
     Generation,
+    Audit,
     Reload,
     /// `route add …` / `route del …`, as text for the pipeline's route grammar.
     Route(String),
@@ -32,6 +33,7 @@ commands:
   routes                    the IPv6 route table
   neigh                     the neighbour tables
   generation                control generation sent / applied by every worker
+  audit                     check every worker's tables equal the control copy
   route add <prefix> <nexthop>   add or replace a route (see docs/control-protocol.md)
   route del <prefix>        delete a route
   batch                     then one `route …` per line, then `end`: all or nothing
@@ -54,6 +56,7 @@ pub fn parse_request(first: &str, mut more: impl FnMut() -> Option<String>) -> R
         "routes" => no_args(Request::Routes),
         "neigh" => no_args(Request::Neigh),
         "generation" => no_args(Request::Generation),
+        "audit" => no_args(Request::Audit),
         "reload" => no_args(Request::Reload),
         "route" => match rest.first() {
             Some(&"add") | Some(&"del") => Ok(Request::Route(line.to_string())),

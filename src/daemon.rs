@@ -115,6 +115,9 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
             p.tx_queues,
             if port.rss() { ", RSS on IP" } else { "" }
         );
+        if port.software_mac() {
+            println!("relayd: port {i} {}: the device cannot set its MAC; using it in software, promiscuous", p.name);
+        }
         ports.push(port);
     }
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
@@ -274,7 +277,7 @@ fn control_loop(plan: &Plan, opts: &Options, r: &mut Running, stop: &AtomicBool)
 }
 
 fn slow_path_dropped(r: &Running) -> u64 {
-    r.slow_path.counters().iter().map(|(_, v)| v).sum::<u64>().saturating_sub(r.slow_path.replies())
+    r.slow_path.dropped()
 }
 
 /// Handles what the workers punted: replies go back out through the same worker's tx.
@@ -313,6 +316,10 @@ fn handle(r: &mut Running, req: Request) -> Response {
             r.control.generation(),
             r.control.applied_generation()
         )),
+        Request::Audit => match r.control.audit(Duration::from_secs(10)) {
+            Ok(n) => Response::ok(format!("workers {n} consistent\ngeneration {}", r.control.generation())),
+            Err(e) => Response::error(e),
+        },
         Request::Route(line) => route_changes(r, &[line]),
         Request::Batch(lines) => route_changes(r, &lines),
         Request::Reload => reload(r),

@@ -25,13 +25,54 @@ use std::net::Ipv6Addr;
 
 /// Share (percent, before normalising) of each prefix length.
 pub const LENGTH_MIX: &[(u8, f64)] = &[
-    (16, 0.02), (17, 0.01), (18, 0.01), (19, 0.01), (20, 0.05), (21, 0.05), (22, 0.10),
-    (23, 0.05), (24, 0.20), (25, 0.05), (26, 0.05), (27, 0.05), (28, 0.60), (29, 2.80),
-    (30, 0.50), (31, 0.40), (32, 11.00), (33, 1.20), (34, 1.30), (35, 0.80), (36, 3.20),
-    (37, 0.60), (38, 1.00), (39, 0.80), (40, 7.50), (41, 0.80), (42, 1.60), (43, 0.80),
-    (44, 8.50), (45, 1.40), (46, 2.40), (47, 2.20), (48, 44.50), (49, 0.05), (50, 0.05),
-    (51, 0.03), (52, 0.07), (53, 0.03), (54, 0.03), (55, 0.03), (56, 0.20), (57, 0.02),
-    (58, 0.02), (60, 0.04), (61, 0.01), (62, 0.01), (63, 0.01), (64, 0.15),
+    (16, 0.02),
+    (17, 0.01),
+    (18, 0.01),
+    (19, 0.01),
+    (20, 0.05),
+    (21, 0.05),
+    (22, 0.10),
+    (23, 0.05),
+    (24, 0.20),
+    (25, 0.05),
+    (26, 0.05),
+    (27, 0.05),
+    (28, 0.60),
+    (29, 2.80),
+    (30, 0.50),
+    (31, 0.40),
+    (32, 11.00),
+    (33, 1.20),
+    (34, 1.30),
+    (35, 0.80),
+    (36, 3.20),
+    (37, 0.60),
+    (38, 1.00),
+    (39, 0.80),
+    (40, 7.50),
+    (41, 0.80),
+    (42, 1.60),
+    (43, 0.80),
+    (44, 8.50),
+    (45, 1.40),
+    (46, 2.40),
+    (47, 2.20),
+    (48, 44.50),
+    (49, 0.05),
+    (50, 0.05),
+    (51, 0.03),
+    (52, 0.07),
+    (53, 0.03),
+    (54, 0.03),
+    (55, 0.03),
+    (56, 0.20),
+    (57, 0.02),
+    (58, 0.02),
+    (60, 0.04),
+    (61, 0.01),
+    (62, 0.01),
+    (63, 0.01),
+    (64, 0.15),
 ];
 
 /// RIR blocks that allocations are drawn from, with their weight.
@@ -143,7 +184,11 @@ pub fn generate(count: usize, seed: u64) -> Vec<(Ipv6Addr, u8, u32)> {
                     (0x2000 << 112, 3)
                 } else if len <= 32 {
                     let block = weighted(&mut rng, &blocks);
-                    if block.1 <= len { block } else { (0x2000 << 112, 3) }
+                    if block.1 <= len {
+                        block
+                    } else {
+                        (0x2000 << 112, 3)
+                    }
                 } else {
                     let roll = rng.unit();
                     if roll < 0.2 && shorter_mids > 0 {
@@ -166,7 +211,11 @@ pub fn generate(count: usize, seed: u64) -> Vec<(Ipv6Addr, u8, u32)> {
                 33..=47 => mids.push((key, len)),
                 _ => {}
             }
-            routes.push((Ipv6Addr::from(key), len, rng.below(NEXT_HOPS as usize) as u32));
+            routes.push((
+                Ipv6Addr::from(key),
+                len,
+                rng.below(NEXT_HOPS as usize) as u32,
+            ));
         }
     }
     shuffle(&mut rng, &mut routes);
@@ -188,7 +237,11 @@ pub fn random_destinations(count: usize, seed: u64) -> Vec<[u8; 16]> {
 }
 
 /// `count` destinations inside the table: a random route, random host bits.
-pub fn table_destinations(routes: &[(Ipv6Addr, u8, u32)], count: usize, seed: u64) -> Vec<[u8; 16]> {
+pub fn table_destinations(
+    routes: &[(Ipv6Addr, u8, u32)],
+    count: usize,
+    seed: u64,
+) -> Vec<[u8; 16]> {
     let mut rng = Rng::new(seed);
     (0..count)
         .map(|_| {
@@ -200,7 +253,11 @@ pub fn table_destinations(routes: &[(Ipv6Addr, u8, u32)], count: usize, seed: u6
 
 /// Mean prefix length of `routes`.
 pub fn mean_length(routes: &[(Ipv6Addr, u8, u32)]) -> f64 {
-    routes.iter().map(|&(_, len, _)| f64::from(len)).sum::<f64>() / routes.len().max(1) as f64
+    routes
+        .iter()
+        .map(|&(_, len, _)| f64::from(len))
+        .sum::<f64>()
+        / routes.len().max(1) as f64
 }
 
 #[cfg(test)]
@@ -214,10 +271,24 @@ mod tests {
         let distinct: HashSet<(Ipv6Addr, u8)> = routes.iter().map(|&(p, l, _)| (p, l)).collect();
         assert_eq!(distinct.len(), 20_000);
         let slash48 = routes.iter().filter(|r| r.1 == 48).count();
-        assert_eq!(slash48, length_counts(20_000).iter().find(|c| c.0 == 48).map_or(0, |c| c.1));
-        assert!((42.0..44.0).contains(&mean_length(&routes)), "{}", mean_length(&routes));
-        assert!(routes.iter().all(|&(p, l, h)| u128::from(p) & !mask(l) == 0 && h < NEXT_HOPS));
-        assert!(routes.iter().all(|&(p, _, _)| u128::from(p) >> 125 == 0b001));
+        assert_eq!(
+            slash48,
+            length_counts(20_000)
+                .iter()
+                .find(|c| c.0 == 48)
+                .map_or(0, |c| c.1)
+        );
+        assert!(
+            (42.0..44.0).contains(&mean_length(&routes)),
+            "{}",
+            mean_length(&routes)
+        );
+        assert!(routes
+            .iter()
+            .all(|&(p, l, h)| u128::from(p) & !mask(l) == 0 && h < NEXT_HOPS));
+        assert!(routes
+            .iter()
+            .all(|&(p, _, _)| u128::from(p) >> 125 == 0b001));
         assert_eq!(generate(20_000, 7), routes, "same seed, same table");
     }
 
@@ -229,7 +300,9 @@ mod tests {
         }
         for d in table_destinations(&routes, 1000, 3) {
             let addr = u128::from_be_bytes(d);
-            assert!(routes.iter().any(|&(p, l, _)| addr & mask(l) == u128::from(p)));
+            assert!(routes
+                .iter()
+                .any(|&(p, l, _)| addr & mask(l) == u128::from(p)));
         }
     }
 }

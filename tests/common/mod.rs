@@ -154,10 +154,20 @@ impl Daemon {
             if d.request("ping").map(|r| r.is_ok()).unwrap_or(false) {
                 return d;
             }
+            if d.exited() {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         let run = d.stop();
         panic!("relayd did not come up:\n{}\n{}", run.stdout, run.stderr);
+    }
+
+    fn exited(&self) -> bool {
+        let child = self.child.as_ref().expect("running");
+        // try_wait needs &mut; a zero-signal kill probes liveness without reaping.
+        !Command::new("kill").args(["-0", &child.id().to_string()]).status().map(|s| s.success()).unwrap_or(false)
+            || std::fs::read_to_string(format!("/proc/{}/stat", child.id())).map(|s| s.contains(") Z ")).unwrap_or(true)
     }
 
     /// Sends one request (multi-line for batches); Ok(body) or Err(reason).

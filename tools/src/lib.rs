@@ -1,2 +1,3 @@
 //! Client-side helpers shared by relayctl, relay-gen, the benchmarks and the tests.
+pub mod gen;
 pub mod telemetry;

@@ -6,12 +6,13 @@
 //! sub-slice and its children recursively from sub-sub-slices.
 
 use super::poptrie::{
-    slot, slot_range, Node, Poptrie, Slot, DIRECT_BITS, DIRECT_NODE, EMPTY_LEAF, FANOUT, STRIDE,
+    direct_hop, direct_index, direct_leaf, slot, slot_range, Node, NodeRec, Poptrie, Slot,
+    DIRECT_BITS, DIRECT_NODE, EMPTY_LEAF, FANOUT, STRIDE,
 };
 use super::LpmError;
 
-/// Routes one build accepts: keeps every arena index within `u32` (at most 19 nodes and
-/// 59 leaf runs per route).
+/// Routes one build accepts: keeps every arena index within `u32` (a route adds at most 16
+/// nodes, and a node's leaf runs are at most 1 + 2 × (its routes + its children)).
 const MAX_ROUTES: usize = 50_000_000;
 
 impl Poptrie {
@@ -25,23 +26,23 @@ impl Poptrie {
             if len == 0 {
                 trie.default = hop;
             } else if u32::from(len) <= DIRECT_BITS {
-                let first = (key >> (128 - DIRECT_BITS)) as usize;
+                let first = direct_index(key);
                 let count = 1usize << (DIRECT_BITS - u32::from(len));
-                trie.direct[first..first + count].fill(u64::from(hop));
+                trie.direct[first..first + count].fill(direct_leaf(hop));
                 trie.direct_len[first..first + count].fill(len);
             }
         }
         let mut rest = routes;
         while let Some(&(key, _, _)) = rest.first() {
-            let top = (key >> (128 - DIRECT_BITS)) as usize;
-            let end = rest.partition_point(|r| (r.0 >> (128 - DIRECT_BITS)) as usize == top);
+            let top = direct_index(key);
+            let end = rest.partition_point(|r| direct_index(r.0) == top);
             let (group, tail) = rest.split_at(end);
             rest = tail;
             if group.iter().any(|r| u32::from(r.1) > DIRECT_BITS) {
-                let (cover, cover_len) = (trie.direct[top] as u32, trie.direct_len[top]);
-                let node = trie.build_node(group, DIRECT_BITS, cover, cover_len);
+                let (cover, cover_len) = (direct_hop(trie.direct[top]), trie.direct_len[top]);
+                let rec = trie.build_node(group, DIRECT_BITS, cover, cover_len);
                 let at = trie.alloc_nodes(1);
-                trie.nodes[at as usize] = node;
+                trie.write(at, rec);
                 trie.direct[top] = DIRECT_NODE | u64::from(at);
                 trie.direct_len[top] = 0;
             }
@@ -49,14 +50,22 @@ impl Poptrie {
         // Room for updates without an immediate doubling (and copy) of the arenas.
         let headroom = |len: usize| len + len / 16;
         trie.nodes.shrink_to(headroom(trie.nodes.len()));
+        trie.ctl.shrink_to(headroom(trie.ctl.len()));
         trie.leaf_value.shrink_to(headroom(trie.leaf_value.len()));
         trie.leaf_len.shrink_to(headroom(trie.leaf_len.len()));
         Ok(trie)
     }
 
     /// The node at `depth` for `routes` (all sharing the node's first `depth` bits; those of
-    /// length `<= depth` belong to ancestors and are skipped).
-    fn build_node(&mut self, routes: &[(u128, u8, u32)], depth: u32, cover: u32, cover_len: u8) -> Node {
+    /// length `<= depth` belong to ancestors and are skipped). Its children are built
+    /// straight into their block, allocated before theirs: a path is laid out top-down.
+    fn build_node(
+        &mut self,
+        routes: &[(u128, u8, u32)],
+        depth: u32,
+        cover: u32,
+        cover_len: u8,
+    ) -> NodeRec {
         let own = depth + 1..=depth + STRIDE;
         let mut slots = [EMPTY_LEAF; FANOUT];
         for &(key, len, hop) in routes {
@@ -64,20 +73,35 @@ impl Poptrie {
                 slots[slot_range(key, len, depth)].fill(Slot::Leaf { value: hop, len });
             }
         }
-        let mut rest = routes;
-        while let Some(&(key, _, _)) = rest.first() {
+        // Runs of routes below each child slot.
+        let mut groups = [(0u32, 0usize, 0usize); FANOUT];
+        let mut n_groups = 0;
+        let mut start = 0;
+        while let Some(&(key, _, _)) = routes.get(start) {
             let s = slot(key, depth);
-            let end = rest.partition_point(|r| slot(r.0, depth) == s);
-            let (group, tail) = rest.split_at(end);
-            rest = tail;
-            if group.iter().any(|r| u32::from(r.1) > depth + STRIDE) {
-                if let Slot::Leaf { value, len } = slots[s as usize] {
-                    let child = self.build_node(group, depth + STRIDE, value, len);
-                    slots[s as usize] = Slot::Child(child);
-                }
+            let end = start + routes[start..].partition_point(|r| slot(r.0, depth) == s);
+            if routes[start..end]
+                .iter()
+                .any(|r| u32::from(r.1) > depth + STRIDE)
+            {
+                groups[n_groups] = (s, start, end);
+                n_groups += 1;
+            }
+            start = end;
+        }
+        let mut rec = NodeRec::default();
+        rec.node.cover = cover;
+        rec.ctl.cover_len = cover_len;
+        rec.node.child_base = self.alloc_nodes(n_groups);
+        for (at, &(s, start, end)) in (rec.node.child_base..).zip(&groups[..n_groups]) {
+            if let Slot::Leaf { value, len } = slots[s as usize] {
+                let child = self.build_node(&routes[start..end], depth + STRIDE, value, len);
+                self.write(at, child);
+                slots[s as usize] = Slot::Child(at);
+                rec.node.children |= 1 << s;
             }
         }
-        let empty = Node { cover, cover_len, ..Node::default() };
-        self.pack(&empty, &slots)
+        self.pack_leaves(&Node::default(), &slots, &mut rec);
+        rec
     }
 }

@@ -1,52 +1,58 @@
 //! IPv6 longest-prefix match: prefix → next-hop id (`u32`), for the workers' route lookups.
 //!
-//! # Structure: a poptrie with a 16-bit direct first level
+//! # Structure: a poptrie with a 20-bit direct first level and 7-bit nodes
 //!
 //! The lookup structure is a poptrie (Asai & Ohara, "Poptrie: A Compressed Trie with
 //! Population Count for Fast and Scalable Software IP Routing Table Lookup", SIGCOMM 2015):
 //!
-//! - **Direct level**: the top 16 bits index a 2^16-entry table (512 KiB of `u64`; real
-//!   destinations live in 2000::/3, so only 64 KiB of it is hot). An entry is a next hop
-//!   or a node.
-//! - **Nodes** cover 6 bits each (depths 16, 22, …, 124; 19 levels at most). A node is 32
-//!   bytes: a 64-bit `children` bitmap (which slots descend), a 64-bit `leafvec` bitmap
-//!   (where a new run of equal leaves starts) and the bases of two packed arrays, its
-//!   children (contiguous nodes) and its leaf runs (contiguous `u32`s). The child or leaf
-//!   for slot `s` is `base + popcount(bitmap & ..=s) - 1`, so a node costs 32 bytes plus
-//!   4 bytes per *run* of leaves instead of 64 slots × 4 bytes.
+//! - **Direct level**: the top 20 bits index a 2^20-entry table of `u64` (8 MiB, of which a
+//!   real table touches the few RIR blocks' entries). An entry is a next hop or a node.
+//! - **Nodes** resolve 7 bits each (depths 20, 27, …, 125): a /48 is found in the fourth
+//!   node, a /32 in the second. A node is one 64-byte cache line: a 128-bit `children`
+//!   bitmap (which slots descend), a 128-bit `leafvec` bitmap (where a run of equal leaves
+//!   starts), the base of its children (contiguous nodes), a `cover` and up to six leaf runs
+//!   in place. The child or leaf run of slot `s` is `popcount(bitmap & ..=s) - 1` from its
+//!   base. Nodes with more than six runs keep them in an external block (`leaves[0]` is its
+//!   base): the common "nothing, one prefix, nothing" node costs the lookup no extra load.
 //! - **Covers instead of full leaf pushing**: a node's leaves hold only prefixes whose
-//!   length falls inside the node's own 6 bits; a shorter covering prefix lives in the
+//!   length falls inside the node's own 7 bits; a shorter covering prefix lives in the
 //!   parent slot and is copied into the node once, as its `cover`. The lookup keeps the
-//!   last non-empty cover on its way down. This bounds every update to one node's 64
-//!   slots plus the `cover` of at most 64 children: inserting a /32 above ten thousand
-//!   /48s touches one node, not ten thousand (classic leaf pushing would rewrite them all).
+//!   last non-empty cover on its way down. This bounds every update to one node's 128
+//!   slots plus the `cover` of at most 128 children: inserting a /32 above ten thousand
+//!   /48s touches one node, not ten thousand.
 //!
 //! Bulk lookup walks the burst level by level: all lanes still descending take one step
-//! before any takes the next, so the 32 independent node loads of a level are in flight
-//! together (the memory-level parallelism a prefetch buys; stable Rust has no safe
-//! prefetch intrinsic and this crate keeps `unsafe` to the runtime). The per-lane step is
-//! branch-free: child or leaf is chosen with a select, and finished lanes are compacted
-//! out. Leaf values are loaded for all finished lanes together at the end.
+//! before any takes the next, and each step hands the lane's next node to a `prefetch`
+//! callback ([`Lpm6::lookup_bulk_with_prefetch`]) so that the 32 loads of a level overlap.
+//! The callback is how this module gets prefetching without `unsafe` of its own: the
+//! runtime passes `rte_prefetch0` / `_mm_prefetch`; [`Lpm6::lookup_bulk`] passes nothing.
 //!
-//! Updates keep an authoritative prefix set ([`routes`]: one hash map per length) beside
-//! the trie. Insert walks to the node whose 6 bits contain the prefix length, creating the
-//! path on the way, rewrites the prefix's 2^k slots where nothing longer sits, and
-//! re-packs that node (exact-size blocks from per-size free lists, no rebuild). Remove
-//! finds the next shorter prefix of the same level in the prefix set, puts it back in the
-//! slots the removed prefix held, and frees nodes that became empty. `/0` is a separate
-//! default that every lookup starts from. [`Lpm6::from_routes`] sorts once and builds the
-//! trie depth-first in one pass, packing each node's children next to each other.
+//! Updates keep an authoritative prefix set (`routes.rs`: one hash map per length) beside
+//! the trie. Insert walks to the node whose 7 bits contain the prefix length, creating the
+//! path on the way, rewrites the prefix's 2^k slots where nothing longer sits (each slot
+//! records its prefix length, in control-plane arrays beside the nodes), and re-packs that
+//! node into exact-size blocks from per-size free lists: no rebuild. Remove puts the next
+//! shorter prefix of the same level back in the slots the removed prefix held and frees
+//! nodes that became empty. `/0` is a separate default that every lookup starts from;
+//! prefixes of /1–/20 are expanded over direct entries (2^(20-len) of them: a /16 costs
+//! 16 writes, the rare /1 half a million). [`Lpm6::from_routes`] sorts once and builds the
+//! trie depth-first in one pass.
 //!
-//! # Why this structure (measured by `lpm-bench` in the benches crate)
+//! # Why this structure (measured)
 //!
-//! The alternatives are the DIR-24-8 family (`rte_lpm6`, `rte_fib6`'s trie: a 2^24 first
-//! level, 64 MiB with 4-byte entries, then uncompressed 256-entry groups of 1 KiB each),
-//! tree bitmap (`treebitmap` crate) and path-compressed binary tries (`prefix-trie`). A
-//! realistic table puts almost every prefix in its own sparse region below /32, where a
-//! 1 KiB group holds one or two useful entries; a poptrie node for the same region is 32
-//! bytes plus a few leaf runs. The table is then a few dozen MiB instead of several hundred
-//! and its upper levels stay in cache, which is where the lookup speed comes from. See the
-//! module-level numbers in `benches/RESULTS.md` (section "IPv6 LPM").
+//! DIR-24-8 (`rte_lpm6`, `rte_fib6`'s trie) resolves a /48 in four loads, but through a
+//! 2^24 first level (64 MiB) and uncompressed 256-entry tbl8 groups of 1 KiB, one per
+//! sparse region: ~360 MiB for 250k realistic prefixes. Compression is required to meet a
+//! quarter of that, and a popcount trie is the compression whose step stays branch-light.
+//! Measured with `lpm-bench` on 250k synthetic prefixes (AMD EPYC VM, in-table destinations,
+//! `x86-64-v2` like DPDK's `-march=corei7`): 16-bit direct + 6-bit nodes of 32 bytes with
+//! external leaves: 27 MiB, 12.8 M lookups/s without prefetch, 27.7 M with; 20-bit direct +
+//! 7-bit 64-byte nodes with inline leaves (this): 43 MiB, 14 M and ~36 M: the /48 path
+//! drops from eight dependent loads to five. A tree bitmap (`prefix-trie`) is smaller still
+//! but does an order of magnitude fewer lookups. Walking all 32 lanes every level without
+//! compaction, or a branch-free step, measured slower (30 M). On a cached table the bulk
+//! walk is compute-bound at ~45 M lookups/s per core; `benches/RESULTS.md` ("IPv6 LPM")
+//! has the full comparison.
 
 mod build;
 mod lookup;
@@ -81,7 +87,11 @@ impl fmt::Display for LpmError {
         match self {
             Self::InvalidLength(len) => write!(f, "prefix length {len}: must be 0..=128"),
             Self::InvalidNextHop => {
-                write!(f, "next hop {}: reserved for 'no route' (Lpm6::MISS)", Lpm6::MISS)
+                write!(
+                    f,
+                    "next hop {}: reserved for 'no route' (Lpm6::MISS)",
+                    Lpm6::MISS
+                )
             }
             Self::TableFull => f.write_str("route table full: node arena at its 32-bit limit"),
         }
@@ -157,11 +167,30 @@ impl Lpm6 {
         self.trie.lookup(u128::from_be_bytes(*addr))
     }
 
-    /// `out[i] = self.lookup(&addrs[i])`, a burst at a time with the node loads of each
-    /// level overlapped. Only the first `min(addrs.len(), out.len())` entries are used.
+    /// `out[i] = self.lookup(&addrs[i])`, a burst of 32 at a time, walking the trie one
+    /// level at a time for the whole burst so the lanes' node loads overlap. Only the first
+    /// `min(addrs.len(), out.len())` entries are used.
     pub fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [u32]) {
-        for (addrs, out) in addrs.chunks(lookup::BURST).zip(out.chunks_mut(lookup::BURST)) {
-            self.trie.lookup_burst(addrs, out);
+        self.lookup_bulk_with_prefetch(addrs, out, |_| {});
+    }
+
+    /// [`Lpm6::lookup_bulk`], calling `prefetch` with the address of each node or leaf that
+    /// a lane will read at the next level, as soon as it is known (a full level of the burst
+    /// ahead of the read). Pass the platform's prefetch instruction (`rte_prefetch0`,
+    /// `_mm_prefetch`): it is a hint the table never depends on, which is how this module
+    /// gets prefetching without `unsafe` of its own.
+    #[inline]
+    pub fn lookup_bulk_with_prefetch(
+        &self,
+        addrs: &[[u8; 16]],
+        out: &mut [u32],
+        prefetch: impl Fn(*const u8),
+    ) {
+        for (addrs, out) in addrs
+            .chunks(lookup::BURST)
+            .zip(out.chunks_mut(lookup::BURST))
+        {
+            self.trie.lookup_burst(addrs, out, &prefetch);
         }
     }
 

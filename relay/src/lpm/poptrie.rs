@@ -1,48 +1,101 @@
-//! Poptrie storage: the direct table, 32-byte nodes, packed leaf runs and their arenas.
+//! Poptrie storage: the direct table, 64-byte nodes, leaf runs and their arenas.
 //!
-//! Slots of a node are in one of two packed arrays, found by population count:
-//! slot `s` is a child if bit `s` of `children` is set, at
-//! `child_base + popcount(children & ..=s) - 1` in `nodes`; otherwise it is a leaf, at
-//! `leaf_base + popcount(leafvec & ..=s) - 1` in `leaf_value`, where `leafvec` marks the
-//! first leaf slot of each run of equal `(value, len)`.
+//! Slots of a node are found by population count: slot `s` is a child if bit `s` of
+//! `children` is set, at `child_base + popcount(children & ..=s) - 1` in `nodes`; otherwise
+//! it is a leaf, in run `popcount(leafvec & ..=s) - 1`, where `leafvec` marks the first
+//! leaf slot of each run of equal `(value, len)`. Up to [`INLINE`] runs live in the node
+//! itself (most nodes: a sparse region has "nothing, one prefix, nothing"), saving the
+//! lookup a dependent load; more go to an external block of `leaf_value` whose base is
+//! `leaves[0]`.
 
 use super::Lpm6;
 
 /// Bits resolved by the direct table.
-pub(super) const DIRECT_BITS: u32 = 16;
+pub(super) const DIRECT_BITS: u32 = 20;
 /// Bits resolved by each node.
-pub(super) const STRIDE: u32 = 6;
+pub(super) const STRIDE: u32 = 7;
 pub(super) const FANOUT: usize = 1 << STRIDE;
+/// Leaf runs a node holds in place.
+pub(super) const INLINE: usize = 6;
 const DIRECT_SIZE: usize = 1 << DIRECT_BITS;
 /// Direct-table entry flag: the low 32 bits index `nodes`, not a next hop.
 pub(super) const DIRECT_NODE: u64 = 1 << 32;
+
+/// Direct-table entry for a next hop. Stored inverted so that "no route" is all zeros and
+/// the 8 MiB table starts as untouched zeroed pages.
+#[inline(always)]
+pub(super) fn direct_leaf(hop: u32) -> u64 {
+    u64::from(!hop)
+}
+
+/// The next hop of a direct-table entry without `DIRECT_NODE`.
+#[inline(always)]
+pub(super) fn direct_hop(entry: u64) -> u32 {
+    !(entry as u32)
+}
 const MISS: u32 = Lpm6::MISS;
 
-/// One trie node: 6 bits of the address, 32 bytes, two to a cache line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C, align(32))]
+/// One trie node: 7 bits of the address, one cache line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(64))]
 pub(super) struct Node {
-    pub children: u64,
-    pub leafvec: u64,
+    pub children: u128,
+    pub leafvec: u128,
     pub child_base: u32,
-    pub leaf_base: u32,
     /// The longest prefix of the parent's level covering this node (what the parent slot
     /// would hold as a leaf); `MISS` if none.
     pub cover: u32,
-    /// Length of the `cover` prefix, 0 if none. Control plane only.
-    pub cover_len: u8,
+    /// The leaf runs when there are at most `INLINE`, else `[base in leaf_value, ..]`.
+    pub leaves: [u32; INLINE],
 }
 
-/// A node slot unpacked for editing.
+impl Default for Node {
+    fn default() -> Self {
+        Self {
+            children: 0,
+            leafvec: 0,
+            child_base: 0,
+            cover: MISS,
+            leaves: [MISS; INLINE],
+        }
+    }
+}
+
+impl Node {
+    pub(super) fn runs(&self) -> usize {
+        self.leafvec.count_ones() as usize
+    }
+}
+
+/// Control-plane facts about a node, kept at the same index as the node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct NodeCtl {
+    /// Length of the `cover` prefix, 0 if none.
+    pub cover_len: u8,
+    /// Prefix length of each inline leaf run, 0 if none.
+    pub leaf_len: [u8; INLINE],
+}
+
+/// A node with its control facts, as copied between blocks.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct NodeRec {
+    pub node: Node,
+    pub ctl: NodeCtl,
+}
+
+/// A node slot unpacked for editing; a child is named by the node index it is at now.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Slot {
     Leaf { value: u32, len: u8 },
-    Child(Node),
+    Child(u32),
 }
 
-pub(super) const EMPTY_LEAF: Slot = Slot::Leaf { value: MISS, len: 0 };
+pub(super) const EMPTY_LEAF: Slot = Slot::Leaf {
+    value: MISS,
+    len: 0,
+};
 
-/// Free blocks of each exact size (1..=FANOUT entries).
+/// Free blocks of each exact size.
 #[derive(Clone, Debug, Default)]
 struct FreeLists(Vec<Vec<u32>>);
 
@@ -63,8 +116,18 @@ impl FreeLists {
         }
     }
 
-    fn entries(&self) -> usize {
-        self.0.iter().map(|list| list.capacity()).sum::<usize>() + self.0.capacity()
+    /// Entries held in free blocks.
+    fn free_entries(&self) -> usize {
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(size, list)| size * list.len())
+            .sum()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.iter().map(|list| list.capacity() * 4).sum::<usize>()
+            + self.0.capacity() * core::mem::size_of::<Vec<u32>>()
     }
 }
 
@@ -72,13 +135,16 @@ impl FreeLists {
 pub(super) struct Poptrie {
     /// The `/0` route, where every lookup starts.
     pub default: u32,
-    /// By the top 16 bits: a next hop, or `DIRECT_NODE | node index`.
+    /// By the top 20 bits: `direct_leaf(next hop)`, or `DIRECT_NODE | node index`.
     pub direct: Vec<u64>,
     /// Length of the prefix in each direct leaf, 0 if none. Control plane only.
     pub direct_len: Vec<u8>,
     pub nodes: Vec<Node>,
+    /// Parallel to `nodes`. Control plane only.
+    pub ctl: Vec<NodeCtl>,
+    /// External leaf runs of nodes with more than `INLINE`.
     pub leaf_value: Vec<u32>,
-    /// Length of each leaf run's prefix, 0 if none. Control plane only.
+    /// Parallel to `leaf_value`. Control plane only.
     pub leaf_len: Vec<u8>,
     free_nodes: FreeLists,
     free_leaves: FreeLists,
@@ -88,9 +154,10 @@ impl Default for Poptrie {
     fn default() -> Self {
         Self {
             default: MISS,
-            direct: vec![u64::from(MISS); DIRECT_SIZE],
+            direct: vec![direct_leaf(MISS); DIRECT_SIZE],
             direct_len: vec![0; DIRECT_SIZE],
             nodes: Vec::new(),
+            ctl: Vec::new(),
             leaf_value: Vec::new(),
             leaf_len: Vec::new(),
             free_nodes: FreeLists::default(),
@@ -113,19 +180,30 @@ pub(super) fn level_floor(len: u8) -> u8 {
     }
 }
 
-/// The 6-bit slot of `key` in a node at `depth` (< 128); bits past 128 read as zero.
+/// Direct-table index of `key`.
+#[inline(always)]
+pub(super) fn direct_index(key: u128) -> usize {
+    (key >> (128 - DIRECT_BITS)) as usize
+}
+
+/// The 7-bit slot of `key` in a node at `depth` (< 128); bits past 128 read as zero.
 #[inline(always)]
 pub(super) fn slot(key: u128, depth: u32) -> u32 {
-    (key.wrapping_shl(depth) >> (128 - STRIDE)) as u32
+    // Nearly every lookup ends above bit 64: stay in one 64-bit register there.
+    if depth <= 64 - STRIDE {
+        (((key >> 64) as u64) << depth >> (64 - STRIDE)) as u32
+    } else {
+        (key.wrapping_shl(depth) >> (128 - STRIDE)) as u32
+    }
 }
 
 /// Bits `0..=s`.
 #[inline(always)]
-pub(super) fn through(s: u32) -> u64 {
-    u64::MAX >> (63 - (s & 63))
+pub(super) fn through(s: u32) -> u128 {
+    u128::MAX >> (127 - (s & 127))
 }
 
-/// Slots `first .. first + count` of a `len` prefix with `key` in a node at `depth`.
+/// Slots of a `len` prefix with `key` in a node at `depth`.
 pub(super) fn slot_range(key: u128, len: u8, depth: u32) -> core::ops::Range<usize> {
     let first = slot(key, depth) as usize;
     first..first + (1usize << (depth + STRIDE - u32::from(len)))
@@ -133,7 +211,14 @@ pub(super) fn slot_range(key: u128, len: u8, depth: u32) -> core::ops::Range<usi
 
 impl Poptrie {
     pub(super) fn node_count(&self) -> usize {
-        self.nodes.len() - self.free_nodes.0.iter().enumerate().map(|(size, l)| size * l.len()).sum::<usize>()
+        self.nodes.len() - self.free_nodes.free_entries()
+    }
+
+    /// Every node and leaf block is back on a free list (an empty table leaks nothing).
+    #[cfg(test)]
+    pub(super) fn all_blocks_free(&self) -> bool {
+        self.free_nodes.free_entries() == self.nodes.len()
+            && self.free_leaves.free_entries() == self.leaf_value.len()
     }
 
     pub(super) fn memory_bytes(&self) -> usize {
@@ -141,9 +226,11 @@ impl Poptrie {
         self.direct.capacity() * size_of::<u64>()
             + self.direct_len.capacity()
             + self.nodes.capacity() * size_of::<Node>()
+            + self.ctl.capacity() * size_of::<NodeCtl>()
             + self.leaf_value.capacity() * size_of::<u32>()
             + self.leaf_len.capacity()
-            + (self.free_nodes.entries() + self.free_leaves.entries()) * size_of::<u32>()
+            + self.free_nodes.heap_bytes()
+            + self.free_leaves.heap_bytes()
     }
 
     /// Whether one more insert (at most one new node and one re-packed block per level)
@@ -152,6 +239,18 @@ impl Poptrie {
         const WORST: usize = (128 / STRIDE as usize + 1) * (FANOUT + 1);
         let limit = u32::MAX as usize - WORST;
         self.nodes.len() < limit && self.leaf_value.len() < limit
+    }
+
+    pub(super) fn read(&self, at: u32) -> NodeRec {
+        NodeRec {
+            node: self.nodes[at as usize],
+            ctl: self.ctl[at as usize],
+        }
+    }
+
+    pub(super) fn write(&mut self, at: u32, rec: NodeRec) {
+        self.nodes[at as usize] = rec.node;
+        self.ctl[at as usize] = rec.ctl;
     }
 
     pub(super) fn alloc_nodes(&mut self, size: usize) -> u32 {
@@ -163,6 +262,7 @@ impl Poptrie {
         }
         let base = self.nodes.len() as u32;
         self.nodes.resize(self.nodes.len() + size, Node::default());
+        self.ctl.resize(self.ctl.len() + size, NodeCtl::default());
         base
     }
 
@@ -171,9 +271,6 @@ impl Poptrie {
     }
 
     fn alloc_leaves(&mut self, size: usize) -> u32 {
-        if size == 0 {
-            return 0;
-        }
         if let Some(base) = self.free_leaves.take(size) {
             return base;
         }
@@ -183,84 +280,130 @@ impl Poptrie {
         base
     }
 
-    pub(super) fn free_leaves(&mut self, base: u32, size: usize) {
-        self.free_leaves.put(base, size);
+    /// Leaf run `run` of `rec` as `(value, len)`.
+    fn leaf(&self, rec: &NodeRec, run: usize) -> (u32, u8) {
+        if rec.node.runs() <= INLINE {
+            (rec.node.leaves[run], rec.ctl.leaf_len[run])
+        } else {
+            let at = rec.node.leaves[0] as usize + run;
+            (self.leaf_value[at], self.leaf_len[at])
+        }
     }
 
-    /// Unpacks `node` into its 64 slots.
-    pub(super) fn unpack(&self, node: &Node) -> [Slot; FANOUT] {
+    /// Unpacks a node into its slots.
+    pub(super) fn unpack(&self, rec: &NodeRec) -> [Slot; FANOUT] {
+        let node = &rec.node;
         let mut slots = [EMPTY_LEAF; FANOUT];
+        let mut child = node.child_base;
+        let mut leaf = (MISS, 0);
+        let mut run = 0;
         for (s, slot) in (0u32..).zip(slots.iter_mut()) {
-            let mask = through(s);
             if node.children >> s & 1 == 1 {
-                let at = node.child_base + (node.children & mask).count_ones() - 1;
-                *slot = Slot::Child(self.nodes[at as usize]);
-            } else {
-                let at = (node.leaf_base + (node.leafvec & mask).count_ones() - 1) as usize;
-                *slot = Slot::Leaf { value: self.leaf_value[at], len: self.leaf_len[at] };
+                *slot = Slot::Child(child);
+                child += 1;
+                continue;
             }
+            if node.leafvec >> s & 1 == 1 {
+                leaf = self.leaf(rec, run);
+                run += 1;
+            }
+            *slot = Slot::Leaf {
+                value: leaf.0,
+                len: leaf.1,
+            };
         }
         slots
     }
 
-    /// Packs `slots` into blocks, reusing `old`'s where the size is unchanged and freeing
-    /// the rest, and returns the node (with `old`'s cover) to store in place of `old`.
-    pub(super) fn pack(&mut self, old: &Node, slots: &[Slot; FANOUT]) -> Node {
-        let mut children = 0u64;
-        let mut leafvec = 0u64;
+    /// Packs `slots` into `old`'s place, keeping `old`'s cover. Children stay where they are
+    /// while the set of child slots is unchanged; otherwise they are copied into a new
+    /// block and the old one freed.
+    pub(super) fn pack(&mut self, old: &NodeRec, slots: &[Slot; FANOUT]) -> NodeRec {
+        let mut children = 0u128;
+        for (s, slot) in (0u32..).zip(slots) {
+            if let Slot::Child(_) = slot {
+                children |= 1 << s;
+            }
+        }
+        let child_base = if children == old.node.children {
+            old.node.child_base
+        } else {
+            let base = self.alloc_nodes(children.count_ones() as usize);
+            let mut to = base;
+            for slot in slots {
+                if let Slot::Child(from) = *slot {
+                    let rec = self.read(from);
+                    self.write(to, rec);
+                    to += 1;
+                }
+            }
+            self.free_nodes(old.node.child_base, old.node.children.count_ones() as usize);
+            base
+        };
+        let mut rec = *old;
+        rec.node.children = children;
+        rec.node.child_base = child_base;
+        self.pack_leaves(&old.node, slots, &mut rec);
+        rec
+    }
+
+    /// Packs the leaf slots of `slots` into `rec`: inline, or into an external block
+    /// (reusing `old`'s when the size is unchanged).
+    pub(super) fn pack_leaves(&mut self, old: &Node, slots: &[Slot; FANOUT], rec: &mut NodeRec) {
+        let mut leafvec = 0u128;
         let mut runs = [(MISS, 0u8); FANOUT];
         let mut n_runs = 0;
         for (s, slot) in (0u32..).zip(slots) {
-            match *slot {
-                Slot::Child(_) => children |= 1 << s,
-                Slot::Leaf { value, len } => {
-                    if n_runs == 0 || runs[n_runs - 1] != (value, len) {
-                        leafvec |= 1 << s;
-                        runs[n_runs] = (value, len);
-                        n_runs += 1;
-                    }
+            if let Slot::Leaf { value, len } = *slot {
+                if n_runs == 0 || runs[n_runs - 1] != (value, len) {
+                    leafvec |= 1 << s;
+                    runs[n_runs] = (value, len);
+                    n_runs += 1;
                 }
             }
         }
-        let n_children = children.count_ones() as usize;
-        let old_children = old.children.count_ones() as usize;
-        let child_base = if n_children == old_children {
-            old.child_base
-        } else {
-            self.free_nodes(old.child_base, old_children);
-            self.alloc_nodes(n_children)
-        };
-        let mut at = child_base as usize;
-        for slot in slots {
-            if let Slot::Child(child) = slot {
-                self.nodes[at] = *child;
-                at += 1;
+        let old_runs = old.runs();
+        let old_block = (old_runs > INLINE).then_some(old.leaves[0]);
+        rec.node.leafvec = leafvec;
+        rec.node.leaves = [MISS; INLINE];
+        rec.ctl.leaf_len = [0; INLINE];
+        if n_runs <= INLINE {
+            if let Some(base) = old_block {
+                self.free_leaves.put(base, old_runs);
             }
-        }
-        let old_runs = old.leafvec.count_ones() as usize;
-        let leaf_base = if n_runs == old_runs {
-            old.leaf_base
+            for (i, &(value, len)) in runs[..n_runs].iter().enumerate() {
+                rec.node.leaves[i] = value;
+                rec.ctl.leaf_len[i] = len;
+            }
         } else {
-            self.free_leaves(old.leaf_base, old_runs);
-            self.alloc_leaves(n_runs)
-        };
-        for (i, &(value, len)) in runs[..n_runs].iter().enumerate() {
-            self.leaf_value[leaf_base as usize + i] = value;
-            self.leaf_len[leaf_base as usize + i] = len;
+            let base = match old_block {
+                Some(base) if old_runs == n_runs => base,
+                _ => {
+                    if let Some(base) = old_block {
+                        self.free_leaves.put(base, old_runs);
+                    }
+                    self.alloc_leaves(n_runs)
+                }
+            };
+            for (i, &(value, len)) in runs[..n_runs].iter().enumerate() {
+                self.leaf_value[base as usize + i] = value;
+                self.leaf_len[base as usize + i] = len;
+            }
+            rec.node.leaves[0] = base;
         }
-        Node { children, leafvec, child_base, leaf_base, cover: old.cover, cover_len: old.cover_len }
     }
 
     /// A node with no routes of its own, under a parent slot holding `(cover, cover_len)`.
-    pub(super) fn new_node(&mut self, cover: u32, cover_len: u8) -> Node {
-        let empty = Node { cover, cover_len, ..Node::default() };
+    pub(super) fn new_node(&mut self, cover: u32, cover_len: u8) -> NodeRec {
+        let mut empty = NodeRec::default();
+        empty.node.cover = cover;
+        empty.ctl.cover_len = cover_len;
         self.pack(&empty, &[EMPTY_LEAF; FANOUT])
     }
 
-    /// A node with no children and no routes of its own: it can go back to a leaf.
-    pub(super) fn is_empty(&self, node: &Node) -> bool {
-        node.children == 0
-            && node.leafvec.count_ones() == 1
-            && self.leaf_len[node.leaf_base as usize] == 0
+    /// A node with no children and no routes of its own: it can go back to a leaf. (All
+    /// its slots are then one inline run of "nothing".)
+    pub(super) fn is_empty(rec: &NodeRec) -> bool {
+        rec.node.children == 0 && rec.node.runs() == 1 && rec.ctl.leaf_len[0] == 0
     }
 }

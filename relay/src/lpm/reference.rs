@@ -24,7 +24,12 @@ impl ReferenceLpm6 {
         Self::default()
     }
 
-    pub fn insert(&mut self, prefix: Ipv6Addr, len: u8, next_hop: u32) -> Result<Option<u32>, LpmError> {
+    pub fn insert(
+        &mut self,
+        prefix: Ipv6Addr,
+        len: u8,
+        next_hop: u32,
+    ) -> Result<Option<u32>, LpmError> {
         let key = mask(prefix, len)?;
         if next_hop == Lpm6::MISS {
             return Err(LpmError::InvalidNextHop);
@@ -59,6 +64,9 @@ impl ReferenceLpm6 {
 
     /// Sorted by prefix then length, like [`Lpm6::routes`].
     pub fn routes(&self) -> Vec<(Ipv6Addr, u8, u32)> {
-        self.routes.iter().map(|(&(key, len), &hop)| (Ipv6Addr::from(key), len, hop)).collect()
+        self.routes
+            .iter()
+            .map(|(&(key, len), &hop)| (Ipv6Addr::from(key), len, hop))
+            .collect()
     }
 }

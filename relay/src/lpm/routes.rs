@@ -60,18 +60,28 @@ impl RouteSet {
 
     pub(super) fn get(&self, key: u128, len: u8) -> Option<u32> {
         if len <= SHORT_MAX {
-            self.short.get(usize::from(len))?.get(&short_key(key)).copied()
+            self.short
+                .get(usize::from(len))?
+                .get(&short_key(key))
+                .copied()
         } else {
-            self.long.get(usize::from(len - SHORT_MAX - 1))?.get(&key).copied()
+            self.long
+                .get(usize::from(len - SHORT_MAX - 1))?
+                .get(&key)
+                .copied()
         }
     }
 
     /// Returns the replaced next hop.
     pub(super) fn insert(&mut self, key: u128, len: u8, hop: u32) -> Option<u32> {
         let old = if len <= SHORT_MAX {
-            self.short.get_mut(usize::from(len))?.insert(short_key(key), hop)
+            self.short
+                .get_mut(usize::from(len))?
+                .insert(short_key(key), hop)
         } else {
-            self.long.get_mut(usize::from(len - SHORT_MAX - 1))?.insert(key, hop)
+            self.long
+                .get_mut(usize::from(len - SHORT_MAX - 1))?
+                .insert(key, hop)
         };
         if old.is_none() {
             self.count += 1;
@@ -81,9 +91,13 @@ impl RouteSet {
 
     pub(super) fn remove(&mut self, key: u128, len: u8) -> Option<u32> {
         let old = if len <= SHORT_MAX {
-            self.short.get_mut(usize::from(len))?.remove(&short_key(key))
+            self.short
+                .get_mut(usize::from(len))?
+                .remove(&short_key(key))
         } else {
-            self.long.get_mut(usize::from(len - SHORT_MAX - 1))?.remove(&key)
+            self.long
+                .get_mut(usize::from(len - SHORT_MAX - 1))?
+                .remove(&key)
         };
         if old.is_some() {
             self.count -= 1;
@@ -125,6 +139,7 @@ impl RouteSet {
         }
         let maps = self.short.iter().map(map_bytes).sum::<usize>()
             + self.long.iter().map(map_bytes).sum::<usize>();
-        maps + (self.short.capacity() + self.long.capacity()) * core::mem::size_of::<HashMap<u64, u32>>()
+        maps + (self.short.capacity() + self.long.capacity())
+            * core::mem::size_of::<HashMap<u64, u32>>()
     }
 }

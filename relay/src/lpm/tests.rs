@@ -2,6 +2,7 @@
 
 use std::net::Ipv6Addr;
 
+use super::poptrie::{DIRECT_BITS, STRIDE};
 use super::reference::ReferenceLpm6;
 use super::{Lpm6, LpmError};
 
@@ -38,7 +39,11 @@ fn empty_table_misses_everything() {
     let mut table = Lpm6::new();
     assert!(table.is_empty());
     assert_eq!(table.len(), 0);
-    for s in ["::", "2001:db8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"] {
+    for s in [
+        "::",
+        "2001:db8::1",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    ] {
         assert_eq!(at(&table, s), MISS);
     }
     let mut out = [7u32; 3];
@@ -55,7 +60,11 @@ fn default_route_matches_everything_until_removed() {
     let mut table = Lpm6::new();
     assert_eq!(table.insert(ip("2001:db8::1"), 0, 9), Ok(None));
     assert_eq!(table.routes(), vec![(ip("::"), 0, 9)]);
-    for s in ["::", "2001:db8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"] {
+    for s in [
+        "::",
+        "2001:db8::1",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    ] {
         assert_eq!(at(&table, s), 9);
     }
     table.insert(ip("2001:db8::"), 32, 1).unwrap();
@@ -95,7 +104,11 @@ fn every_length_covers_exactly_its_prefix() {
         }
         if len < 128 {
             let inside = flip(base, u32::from(len));
-            assert_eq!(table.lookup(&inside), u32::from(len), "/{len} first host bit");
+            assert_eq!(
+                table.lookup(&inside),
+                u32::from(len),
+                "/{len} first host bit"
+            );
         }
         assert_eq!(table.remove(base, len), Ok(Some(u32::from(len))));
         assert_eq!(table.lookup(&base.octets()), MISS);
@@ -103,8 +116,19 @@ fn every_length_covers_exactly_its_prefix() {
     }
 }
 
-/// One address, prefixes at every level boundary (16 = direct table, 22, 28, … nodes).
-const CHAIN: [u8; 21] = [0, 1, 8, 15, 16, 17, 21, 22, 23, 28, 29, 32, 47, 48, 64, 100, 123, 124, 125, 127, 128];
+/// Lengths at every level boundary (the last bit of a level and the first of the next:
+/// direct table 1..=20, then a node every 7 bits) plus common ones.
+fn chain() -> Vec<u8> {
+    let mut lens = vec![0, 1, 8, 15, 16, 17, 32, 47, 48, 64, 100, 127, 128];
+    let mut depth = DIRECT_BITS;
+    while depth < 128 {
+        lens.extend([depth as u8, depth as u8 + 1]);
+        depth += STRIDE;
+    }
+    lens.sort_unstable();
+    lens.dedup();
+    lens
+}
 
 fn chain_keys(base: Ipv6Addr) -> Vec<[u8; 16]> {
     let mut keys: Vec<[u8; 16]> = (0..128).map(|bit| flip(base, bit)).collect();
@@ -117,18 +141,22 @@ fn overlapping_chain_longest_prefix_wins() {
     let base = ip("2a00:1450:4001:81c::200e");
     let mut table = Lpm6::new();
     let mut reference = ReferenceLpm6::new();
-    for len in CHAIN {
+    for len in chain() {
         table.insert(base, len, 1000 + u32::from(len)).unwrap();
         reference.insert(base, len, 1000 + u32::from(len)).unwrap();
     }
     assert_eq!(table.lookup(&base.octets()), 1128);
     // Flipping bit b leaves the prefixes no longer than b.
     assert_eq!(table.lookup(&flip(base, 47)), 1047);
-    assert_eq!(table.lookup(&flip(base, 16)), 1016);
+    assert_eq!(table.lookup(&flip(base, 20)), 1020);
     assert_eq!(table.lookup(&flip(base, 0)), 1000);
     assert_same(&table, &reference, &chain_keys(base));
-    // Remove from the middle out, checking the uncovered slots each time.
-    for len in [48, 16, 124, 0, 22, 128, 1, 23, 64, 17, 125, 127, 8, 15, 21, 28, 29, 32, 47, 100, 123] {
+    // Remove in a scrambled order (covering prefixes before and after the ones they cover),
+    // checking the uncovered slots each time.
+    let mut order = chain();
+    let n = order.len();
+    order.sort_by_key(|&len| (usize::from(len) * 7919) % n);
+    for len in order {
         assert_eq!(table.remove(base, len), Ok(Some(1000 + u32::from(len))));
         reference.remove(base, len).unwrap();
         assert_same(&table, &reference, &chain_keys(base));
@@ -170,7 +198,7 @@ fn removing_and_readding_a_covering_prefix() {
 }
 
 #[test]
-fn short_prefixes_cover_direct_nodes() {
+fn short_prefixes_cover_direct_table_nodes() {
     let mut table = Lpm6::new();
     table.insert(ip("2001:db8::"), 48, 48).unwrap();
     table.insert(ip("2000::"), 3, 3).unwrap();
@@ -188,6 +216,34 @@ fn short_prefixes_cover_direct_nodes() {
 }
 
 #[test]
+fn nodes_with_many_leaf_runs_grow_and_shrink() {
+    // Every other /27 of one /20: a node at depth 20 with 20 runs, more than fit inline.
+    let base = 0x2a00_1450_u128 << 96;
+    let sub = |i: u128| Ipv6Addr::from(base | i << (128 - 27));
+    let mut table = Lpm6::new();
+    let mut reference = ReferenceLpm6::new();
+    let keys: Vec<[u8; 16]> = (0..32)
+        .map(|i| (base | i << (128 - 27) | 1).to_be_bytes())
+        .collect();
+    for i in (0..20).step_by(2) {
+        table.insert(sub(i), 27, i as u32).unwrap();
+        reference.insert(sub(i), 27, i as u32).unwrap();
+    }
+    assert!(table
+        .trie
+        .nodes
+        .iter()
+        .any(|n| n.runs() > super::poptrie::INLINE));
+    assert_same(&table, &reference, &keys);
+    for i in [6, 0, 18, 2, 10, 4, 16, 8, 14, 12] {
+        table.remove(sub(i), 27).unwrap();
+        reference.remove(sub(i), 27).unwrap();
+        assert_same(&table, &reference, &keys);
+    }
+    assert!(table.trie.all_blocks_free());
+}
+
+#[test]
 fn insert_reports_the_replaced_next_hop() {
     let mut table = Lpm6::new();
     assert_eq!(table.insert(ip("2001:db8::"), 32, 1), Ok(None));
@@ -196,7 +252,11 @@ fn insert_reports_the_replaced_next_hop() {
     assert_eq!(at(&table, "2001:db8::1"), 2);
     assert_eq!(table.len(), 1);
     assert_eq!(table.get(ip("2001:db8::"), 32), Some(2));
-    assert_eq!(table.get(ip("2001:db8::"), 33), None, "get is exact, not longest match");
+    assert_eq!(
+        table.get(ip("2001:db8::"), 33),
+        None,
+        "get is exact, not longest match"
+    );
 }
 
 #[test]
@@ -214,28 +274,46 @@ fn invalid_routes_are_rejected_without_change() {
     let mut table = Lpm6::new();
     table.insert(ip("2001:db8::"), 32, 1).unwrap();
     let before = table.routes();
-    assert_eq!(table.insert(ip("2001:db8::"), 129, 1), Err(LpmError::InvalidLength(129)));
-    assert_eq!(table.insert(ip("2001:db8::"), 48, MISS), Err(LpmError::InvalidNextHop));
-    assert_eq!(table.remove(ip("2001:db8::"), 200), Err(LpmError::InvalidLength(200)));
+    assert_eq!(
+        table.insert(ip("2001:db8::"), 129, 1),
+        Err(LpmError::InvalidLength(129))
+    );
+    assert_eq!(
+        table.insert(ip("2001:db8::"), 48, MISS),
+        Err(LpmError::InvalidNextHop)
+    );
+    assert_eq!(
+        table.remove(ip("2001:db8::"), 200),
+        Err(LpmError::InvalidLength(200))
+    );
     assert_eq!(table.get(ip("2001:db8::"), 129), None);
     assert_eq!(table.routes(), before);
     assert_eq!(at(&table, "2001:db8::1"), 1);
-    assert_eq!(LpmError::InvalidLength(129).to_string(), "prefix length 129: must be 0..=128");
+    assert_eq!(
+        LpmError::InvalidLength(129).to_string(),
+        "prefix length 129: must be 0..=128"
+    );
     assert_eq!(
         LpmError::InvalidNextHop.to_string(),
         "next hop 4294967295: reserved for 'no route' (Lpm6::MISS)"
     );
     let bad = [(ip("2001:db8::"), 32, 1), (ip("2001:db9::"), 130, 2)];
-    assert_eq!(Lpm6::from_routes(bad).map(|t| t.len()), Err(LpmError::InvalidLength(130)));
+    assert_eq!(
+        Lpm6::from_routes(bad).map(|t| t.len()),
+        Err(LpmError::InvalidLength(130))
+    );
     let bad = [(ip("2001:db8::"), 32, MISS)];
-    assert_eq!(Lpm6::from_routes(bad).map(|t| t.len()), Err(LpmError::InvalidNextHop));
+    assert_eq!(
+        Lpm6::from_routes(bad).map(|t| t.len()),
+        Err(LpmError::InvalidNextHop)
+    );
 }
 
 #[test]
 fn bulk_lookup_handles_any_burst_length() {
     let base = ip("2a00:1450:4001:81c::200e");
     let mut table = Lpm6::new();
-    for len in CHAIN {
+    for len in chain() {
         table.insert(base, len, u32::from(len)).unwrap();
     }
     let keys = chain_keys(base);
@@ -258,7 +336,10 @@ fn bulk_lookup_handles_any_burst_length() {
 #[test]
 fn from_routes_matches_incremental_inserts() {
     let base = ip("2001:db8:5555:aaaa:5555:aaaa:5555:aaaa");
-    let mut routes: Vec<(Ipv6Addr, u8, u32)> = CHAIN.iter().map(|&len| (base, len, u32::from(len))).collect();
+    let mut routes: Vec<(Ipv6Addr, u8, u32)> = chain()
+        .into_iter()
+        .map(|len| (base, len, u32::from(len)))
+        .collect();
     routes.push((ip("2001:db8::"), 32, 77)); // duplicate of the /32 above: the last one wins
     routes.push((ip("2400::"), 12, 12));
     routes.push((ip("2400:cb00::"), 32, 13));
@@ -283,7 +364,8 @@ fn churn_reuses_freed_blocks() {
     let routes: Vec<(Ipv6Addr, u8, u32)> = (0..200u32)
         .map(|i| {
             // Distinct /48s (7919 is odd, so i * 7919 mod 2^16 never repeats), some longer.
-            let key = 0x2001_0db8_u128 << 96 | u128::from(i * 7919 % 65536) << 80 | u128::from(i) << 64;
+            let key =
+                0x2001_0db8_u128 << 96 | u128::from(i * 7919 % 65536) << 80 | u128::from(i) << 64;
             (Ipv6Addr::from(key), [48, 56, 64, 60][i as usize % 4], i)
         })
         .collect();
@@ -299,7 +381,11 @@ fn churn_reuses_freed_blocks() {
         }
         assert!(table.is_empty());
         assert_eq!(table.trie.node_count(), 0, "round {round}");
-        assert!(table.trie.direct.iter().all(|&e| e == u64::from(MISS)));
+        assert!(table.trie.all_blocks_free(), "round {round}");
+        assert!(
+            table.trie.direct.iter().all(|&e| e == 0),
+            "direct table back to 'no route'"
+        );
         let sizes = (table.trie.nodes.len(), table.trie.leaf_value.len());
         // After the first round every block comes from a free list.
         assert_eq!(*arena.get_or_insert(sizes), sizes, "round {round}");
@@ -321,19 +407,35 @@ fn debug_is_a_summary() {
     let mut table = Lpm6::new();
     table.insert(ip("2001:db8::"), 48, 1).unwrap();
     let text = format!("{table:?}");
-    assert!(text.starts_with("Lpm6 { routes: 1, nodes: 6, memory_bytes: "), "{text}");
+    // A /48 below the 20-bit direct table: nodes at depths 20, 27, 34 and 41.
+    assert!(
+        text.starts_with("Lpm6 { routes: 1, nodes: 4, memory_bytes: "),
+        "{text}"
+    );
     assert!(text.len() < 80, "{text}");
-    assert!(table.memory_bytes() > 65536 * 8);
+    assert!(table.memory_bytes() > (1 << DIRECT_BITS) * 8);
 }
 
 #[test]
 fn routes_are_sorted_by_prefix_then_length() {
     let mut table = Lpm6::new();
-    for (s, len) in [("2001:db8::", 48), ("::", 0), ("2001:db8::", 32), ("2001::", 16), ("fe80::", 10)] {
+    for (s, len) in [
+        ("2001:db8::", 48),
+        ("::", 0),
+        ("2001:db8::", 32),
+        ("2001::", 16),
+        ("fe80::", 10),
+    ] {
         table.insert(ip(s), len, u32::from(len)).unwrap();
     }
     let got: Vec<(Ipv6Addr, u8)> = table.routes().into_iter().map(|(p, l, _)| (p, l)).collect();
-    let want = [("::", 0), ("2001::", 16), ("2001:db8::", 32), ("2001:db8::", 48), ("fe80::", 10)];
+    let want = [
+        ("::", 0),
+        ("2001::", 16),
+        ("2001:db8::", 32),
+        ("2001:db8::", 48),
+        ("fe80::", 10),
+    ];
     assert_eq!(got, want.map(|(s, l)| (ip(s), l)));
 }
 

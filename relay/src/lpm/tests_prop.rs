@@ -5,6 +5,7 @@ use std::net::Ipv6Addr;
 
 use proptest::prelude::*;
 
+use super::poptrie::DIRECT_BITS;
 use super::reference::ReferenceLpm6;
 use super::Lpm6;
 
@@ -16,11 +17,13 @@ const BASES: [u128; 4] = [
     u128::MAX,
 ];
 
-/// Lengths at level boundaries (direct table 1..=16, nodes every 6 bits) come up often.
+/// Lengths at level boundaries (direct table 1..=20, nodes every 7 bits) come up often.
 fn arb_len() -> impl Strategy<Value = u8> {
     prop_oneof![
         0u8..=128,
-        prop::sample::select(vec![0u8, 1, 15, 16, 17, 22, 23, 28, 29, 32, 40, 44, 48, 64, 124, 125, 127, 128]),
+        prop::sample::select(vec![
+            0u8, 1, 19, 20, 21, 27, 28, 32, 34, 35, 40, 41, 42, 44, 48, 64, 125, 126, 127, 128
+        ]),
     ]
 }
 
@@ -37,8 +40,9 @@ fn arb_route() -> impl Strategy<Value = (Ipv6Addr, u8, u32)> {
     (arb_prefix(), 0u32..6).prop_map(|((prefix, len), hop)| (prefix, len, hop))
 }
 
-/// Keys: inside each route (random host bits), next to it (last prefix bit flipped), plus
-/// uniformly random ones.
+/// Keys: inside each route (random host bits), next to it (last prefix bit flipped),
+/// elsewhere in its direct-table slot (where shorter prefixes show through node covers),
+/// plus uniformly random ones.
 fn keys_for(routes: &[(Ipv6Addr, u8, u32)], noise: &[u128]) -> Vec<[u8; 16]> {
     let mut keys: Vec<[u8; 16]> = noise.iter().map(|n| n.to_be_bytes()).collect();
     for (i, &(prefix, len, _)) in routes.iter().enumerate() {
@@ -49,6 +53,8 @@ fn keys_for(routes: &[(Ipv6Addr, u8, u32)], noise: &[u128]) -> Vec<[u8; 16]> {
         if len > 0 {
             keys.push((inside ^ (1u128 << (128 - u32::from(len)))).to_be_bytes());
         }
+        let top = u128::MAX << (128 - DIRECT_BITS);
+        keys.push(((u128::from(prefix) & top) | (host.rotate_left(64) & !top)).to_be_bytes());
     }
     keys
 }
@@ -130,5 +136,6 @@ proptest! {
         }
         prop_assert!(table.is_empty());
         prop_assert_eq!(table.trie.node_count(), 0);
+        prop_assert!(table.trie.all_blocks_free());
     }
 }

@@ -159,6 +159,9 @@ pub fn rfc4213_src_ok(a: u128) -> bool {
 pub struct Martians {
     /// `(network, mask)`; broadcasts are /32 entries.
     v4: Vec<(u32, u32)>,
+    /// Bit n set: some entry overlaps n.0.0.0/8. Most global addresses fall in a /8 with
+    /// no entry and skip the list.
+    first_octet: [u64; 4],
 }
 
 impl Martians {
@@ -166,12 +169,23 @@ impl Martians {
         let builtin = MARTIANS_V4.iter().map(|&(a, l)| (u32::from(a), mask4(l)));
         let extra = extra.iter().map(|p| (u32::from(p.addr), mask4(p.len)));
         let bcast = broadcasts.iter().map(|&b| (u32::from(b), u32::MAX));
-        Martians { v4: builtin.chain(extra).chain(bcast).collect() }
+        let v4: Vec<(u32, u32)> = builtin.chain(extra).chain(bcast).collect();
+        let mut first_octet = [0u64; 4];
+        for &(net, mask) in &v4 {
+            for octet in (net & mask) >> 24..=(net | !mask) >> 24 {
+                first_octet[(octet >> 6) as usize & 3] |= 1 << (octet & 63);
+            }
+        }
+        Martians { v4, first_octet }
     }
 
     /// The IPv4 address may be a tunnel endpoint.
     #[inline]
     pub fn v4_ok(&self, a: u32) -> bool {
+        let octet = a >> 24;
+        if self.first_octet[(octet >> 6) as usize & 3] & (1 << (octet & 63)) == 0 {
+            return true;
+        }
         self.v4.iter().all(|&(net, mask)| (a ^ net) & mask != 0)
     }
 

@@ -1,9 +1,10 @@
 //! Stage 1 of a burst: L2 accept, then classify each packet into a final verdict or a
 //! route lookup (native IPv6, or IPv6 just taken out of a tunnel).
 use super::bytes::{arr, be16, v4_at, v6_at};
-use super::decap::Outer;
+use super::decap::{Outer, TunnelKind};
 use super::checks::{is_link_local6, is_multicast6};
 use super::host::{Host, PortView};
+use super::local::arp_request_for_us;
 use super::tables::Tables;
 use super::verdict::{DropReason, Verdict};
 use super::{PacketBuf, Pipeline};
@@ -15,8 +16,8 @@ use crate::wire::{ethertype, ip_proto, Ipv6Packet};
 pub(crate) enum Origin {
     /// Native IPv6 on the ingress port.
     Native,
-    /// Decapsulated; `local` is our endpoint it was sent to.
-    Tunnel { local: u32 },
+    /// Decapsulated; `local` is our address it was sent to.
+    Tunnel { local: u32, six_to_four: bool },
     /// Built by us (an ICMPv6 error): no hop limit decrement, no error about it.
     Generated,
 }
@@ -68,8 +69,9 @@ pub(crate) fn local6(host: &Host, ip: &[u8], dst: u128) -> Verdict {
     let multicast = is_multicast6(dst);
     match icmp_type {
         Some(135) if !multicast || host.is_our_solicited_node(dst) => Verdict::Punt,
-        Some(133..=137) => Verdict::Drop(NdIgnored),
         Some(128) if !multicast => Verdict::Punt,
+        _ if multicast && !host.is_our_group(dst) => Verdict::Drop(MulticastIgnored),
+        Some(133..=137) => Verdict::Drop(NdIgnored),
         _ if multicast => Verdict::Drop(MulticastIgnored),
         _ => Verdict::Drop(LocalUnsupported),
     }
@@ -87,7 +89,14 @@ impl Pipeline {
         match et {
             ethertype::IPV6 => self.classify6(buf, l2),
             ethertype::IPV4 => self.classify4(tables, now, buf, l2),
-            ethertype::ARP => Done(Verdict::Punt),
+            // Only requests the slow path will answer reach it.
+            ethertype::ARP => match arr::<28>(buf.data(), l2).ok_or(ArpMalformed) {
+                Ok(a) => match arp_request_for_us(&self.host, port, a) {
+                    Ok(_) => Done(Verdict::Punt),
+                    Err(r) => dropped(r),
+                },
+                Err(r) => dropped(r),
+            },
             _ => dropped(UnknownEthertype),
         }
     }
@@ -144,17 +153,25 @@ impl Pipeline {
         let fragment = be16([h[6], h[7]]) & 0x3fff != 0;
         match h[9] {
             ip_proto::IPV6 => {
-                if !self.host.is_endpoint(dst) {
+                // The decapsulation table: configured tunnels by exact ends, then 6to4
+                // endpoints (whose checks follow in decap).
+                let kind = if tables.configured_tunnel(dst, src).is_some() {
+                    TunnelKind::Configured
+                } else if self.host.is_endpoint(dst) {
+                    if !self.host.martians.v4_ok(src) {
+                        return dropped(Ipv4SrcMartian);
+                    }
+                    TunnelKind::SixToFour
+                } else if tables.is_tunnel_local(dst) {
+                    return dropped(DecapTunnelSrcMismatch);
+                } else {
                     return dropped(DecapNotEndpoint);
-                }
-                if !self.host.martians.v4_ok(src) {
-                    return dropped(Ipv4SrcMartian);
-                }
+                };
                 if fragment {
                     // Reassembly is the slow path's.
                     return Done(Verdict::Punt);
                 }
-                self.decap(buf, Outer { l2, ihl, total, src, dst, tos: h[1] })
+                self.decap(buf, Outer { l2, ihl, total, src, dst, tos: h[1] }, kind)
             }
             ip_proto::ICMP if !fragment => match ip.get(ihl) {
                 Some(8) => Done(Verdict::Punt),

@@ -1,6 +1,47 @@
 //! The `[pipeline]` table of relayd's TOML configuration, and its validation into
 //! [`Settings`]. Validation is all-or-nothing: either every field is good and the
 //! tables it describes build, or the first bad field is named with the reason.
+//!
+//! ```toml
+//! [pipeline]
+//! tunnel_mtu = 1480            # 1280..=1480; DF is set above 1280
+//! outer_ttl = 64
+//! dscp = "copy"                # or a fixed DSCP 0..=63
+//! extra_bogons = ["198.18.0.0/15"]
+//! urpf = false                 # strict uRPF on native ingress
+//! icmp_rate_pps = 1000         # ICMP errors per worker; 0 = none
+//! icmp_burst = 100
+//!
+//! [pipeline.router]            # 6to4 router for 2002:c633:6407::/48
+//! ipv4 = "198.51.100.7"
+//! lan_ports = [1]
+//!
+//! [pipeline.relay]             # 6to4 relay
+//! ipv4 = "198.51.100.9"
+//! anycast = false              # 192.88.99.1 / 2002:c058:6301:: (RFC 7526: off)
+//!
+//! [[pipeline.interface]]       # one per port; port = DPDK port id
+//! port = 0
+//! ipv4 = "198.51.100.7/24"
+//! gateway = "198.51.100.1"
+//! # mac = "02:00:00:00:00:10", vlan = 100, mtu = 1500
+//!
+//! [[pipeline.interface]]
+//! port = 1
+//! ipv6 = ["2002:c633:6407:1::1/64"]
+//!
+//! [[pipeline.neighbour]]       # static ARP/ND entries
+//! ip = "198.51.100.1"
+//! mac = "02:00:00:00:01:01"
+//!
+//! [[pipeline.tunnel]]          # configured tunnel (RFC 4213)
+//! id = 0
+//! local = "198.51.100.7"
+//! remote = "203.0.113.50"
+//!
+//! [[pipeline.route]]           # the `route add` grammar of route_text.rs
+//! add = "::/0 via 2002:c058:6301::"
+//! ```
 use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -40,6 +81,8 @@ pub struct Config {
     pub route: Vec<RouteConfig>,
     #[serde(default)]
     pub neighbour: Vec<NeighbourConfig>,
+    #[serde(default)]
+    pub tunnel: Vec<TunnelConfig>,
 }
 
 /// `[[pipeline.interface]]`: one port.
@@ -102,6 +145,16 @@ pub struct NeighbourConfig {
     pub mac: String,
 }
 
+/// `[[pipeline.tunnel]] id = 0  local = "198.51.100.7"  remote = "203.0.113.50"`: a
+/// configured tunnel (RFC 4213); routes enter it with `tunnel 0`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelConfig {
+    pub id: u16,
+    pub local: String,
+    pub remote: String,
+}
+
 /// A bad configuration field: its path (`pipeline.interface[1].ipv4`) and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
@@ -132,9 +185,21 @@ impl Config {
     }
 
     /// Checks every field for a runtime with `ports` ports and builds the tables once to
-    /// prove the routes and neighbours apply.
+    /// prove the routes, neighbours and tunnels apply.
     pub fn validate(&self, ports: usize) -> Result<Settings, ConfigError> {
         let mut s = Settings::new(ports);
+        self.validate_interfaces(&mut s)?;
+        for (k, b) in self.extra_bogons.iter().enumerate() {
+            s.extra_bogons.push(at(&format!("pipeline.extra_bogons[{k}]"), b.parse::<Ipv4Prefix>())?);
+        }
+        self.validate_roles(&mut s)?;
+        self.validate_tunnel_settings(&mut s)?;
+        self.validate_table_entries(&mut s)?;
+        Ok(s)
+    }
+
+    fn validate_interfaces(&self, s: &mut Settings) -> Result<(), ConfigError> {
+        let ports = s.ports.len();
         let mut gateway_at: Option<usize> = None;
         let mut seen = HashSet::new();
         for (i, ic) in self.interface.iter().enumerate() {
@@ -159,7 +224,7 @@ impl Config {
             }
             if let Some(g) = &ic.gateway {
                 let path = format!("{p}.gateway");
-                let gw: Ipv4Addr = at(&path, g.parse::<Ipv4Addr>().map_err(|_| format!("{g:?}: not an IPv4 address")))?;
+                let gw = at(&path, parse_v4(g))?;
                 let Some(iface) = ps.ipv4 else {
                     return err(path, "a gateway needs the interface's ipv4 address/prefix");
                 };
@@ -192,19 +257,20 @@ impl Config {
                 *slot = ps;
             }
         }
+        Ok(())
+    }
 
-        for (k, b) in self.extra_bogons.iter().enumerate() {
-            s.extra_bogons.push(at(&format!("pipeline.extra_bogons[{k}]"), b.parse::<Ipv4Prefix>())?);
-        }
+    /// The 6to4 router and relay roles; their IPv4 addresses must be global (after the
+    /// operator's bogons are known).
+    fn validate_roles(&self, s: &mut Settings) -> Result<(), ConfigError> {
         let martians = s.martians();
         let global_v4 = |path: &str, text: &str| -> Result<Ipv4Addr, ConfigError> {
-            let a: Ipv4Addr = at(path, text.parse::<Ipv4Addr>().map_err(|_| format!("{text:?}: not an IPv4 address")))?;
+            let a = at(path, parse_v4(text))?;
             if !martians.v4_addr_ok(a) {
                 return err(path, format!("{a} is not a global unicast IPv4 address (RFC 3964 5.3.1)"));
             }
             Ok(a)
         };
-
         if let Some(r) = &self.router {
             let v4 = global_v4("pipeline.router.ipv4", &r.ipv4)?;
             for (k, &lp) in r.lan_ports.iter().enumerate() {
@@ -222,6 +288,10 @@ impl Config {
             }
             s.relay = Some(RelaySettings { unicast, anycast: r.anycast });
         }
+        Ok(())
+    }
+
+    fn validate_tunnel_settings(&self, s: &mut Settings) -> Result<(), ConfigError> {
         if let Some(m) = self.tunnel_mtu {
             if !(1280..=1480).contains(&m) {
                 return err("pipeline.tunnel_mtu", format!("{m}: the tunnel MTU must be 1280..=1480"));
@@ -249,34 +319,47 @@ impl Config {
         if s.icmp_rate_pps > 0 && s.icmp_burst == 0 {
             return err("pipeline.icmp_burst", "0: the burst must be at least 1 when ICMP errors are on");
         }
+        Ok(())
+    }
 
+    /// Neighbours, tunnels and routes: parsed, then applied in that order to tables built
+    /// from the rest, reporting the first entry that does not apply.
+    fn validate_table_entries(&self, s: &mut Settings) -> Result<(), ConfigError> {
         for (k, n) in self.neighbour.iter().enumerate() {
             let p = format!("pipeline.neighbour[{k}]");
             let addr: IpAddr = at(&format!("{p}.ip"), n.ip.parse::<IpAddr>().map_err(|_| format!("{:?}: not an IP address", n.ip)))?;
             let mac: EthernetAddress = at(&format!("{p}.mac"), n.mac.parse())?;
             s.neighbours.push(TableUpdate::NeighbourSet { addr, mac });
         }
+        for (k, tc) in self.tunnel.iter().enumerate() {
+            let p = format!("pipeline.tunnel[{k}]");
+            let local = at(&format!("{p}.local"), parse_v4(&tc.local))?;
+            let remote = at(&format!("{p}.remote"), parse_v4(&tc.remote))?;
+            s.tunnels.push(TableUpdate::TunnelSet { id: tc.id, local, remote });
+        }
         for (k, r) in self.route.iter().enumerate() {
-            let path = format!("pipeline.route[{k}].add");
-            let text = r.add.trim();
-            let u = at(&path, parse_route(&format!("add {text}")))?;
+            let u = at(&format!("pipeline.route[{k}].add"), parse_route(&format!("add {}", r.add.trim())))?;
             s.routes.push(u);
         }
-
-        // Build the tables once, reporting the first entry that does not apply.
-        let mut probe = s.clone();
-        probe.routes.clear();
-        probe.neighbours.clear();
-        let mut t = at("pipeline.interface", Tables::new(&probe))?;
+        let base = Settings { routes: Vec::new(), neighbours: Vec::new(), tunnels: Vec::new(), ..s.clone() };
+        let mut t = at("pipeline.interface", Tables::new(&base))?;
         for (k, u) in s.neighbours.iter().enumerate() {
             at(&format!("pipeline.neighbour[{k}]"), u.apply(&mut t))?;
+        }
+        for (k, u) in s.tunnels.iter().enumerate() {
+            at(&format!("pipeline.tunnel[{k}]"), u.apply(&mut t))?;
         }
         for (k, u) in s.routes.iter().enumerate() {
             at(&format!("pipeline.route[{k}].add"), u.apply(&mut t))?;
         }
-        at("pipeline", Tables::new(&s))?;
-        Ok(s)
+        // The same build the daemon will do (a configured 2002::/16 replaces the implicit one).
+        at("pipeline", Tables::new(s))?;
+        Ok(())
     }
+}
+
+fn parse_v4(text: &str) -> Result<Ipv4Addr, String> {
+    text.parse().map_err(|_| format!("{text:?}: not an IPv4 address"))
 }
 
 fn parse_v4_iface(text: &str) -> Result<Ipv4Iface, String> {

@@ -1,7 +1,7 @@
 //! IPv4 protocol 41 out of the tunnel (RFC 3056 section 5, RFC 4213 section 3.6, RFC 3964
 //! section 5, RFC 6324, RFC 6040).
 use super::bytes::{arr, v6_at};
-use super::checks::{is_6to4, rfc4213_src_ok, v4_of_6to4};
+use super::checks::{is_6to4, is_link_local6, is_multicast6, rfc4213_src_ok, v4_of_6to4};
 use super::classify::{Class, Origin};
 use super::counters::Event;
 use super::host::Host;
@@ -21,6 +21,14 @@ pub(crate) struct Outer {
     pub tos: u8,
 }
 
+/// Which kind of tunnel a protocol-41 packet arrived on: a row of the decapsulation
+/// table (ISATAP, 6rd, IPv4-compatible add rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TunnelKind {
+    SixToFour,
+    Configured,
+}
+
 /// What to do with an inner packet that passed the checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Inner {
@@ -29,23 +37,57 @@ pub(crate) enum Inner {
     Forward,
 }
 
-/// RFC 4213 source filter, RFC 3964 section 5 and RFC 6324 on the way out of the tunnel.
+/// The checks on the way out of a tunnel of `kind`:
 ///
 /// ```text
-/// src_v4 passes IPv4 sanity (dst_v4 is our endpoint)
-/// inner src passes RFC 4213 3.6; src_v6, dst_v6 pass IPv6 sanity
-/// dst_v6 in 2002::/16: V(dst_v6) == dst_v4, and if src_v6 in 2002::/16, V(src_v6) == src_v4
-/// elif src_v6 in 2002::/16: V(src_v6) == src_v4, and dst_v4 is a relay address of ours
-/// else native to native
+/// inner src passes RFC 4213 3.6
+/// 6to4: RFC 3964 section 5 (check_6to4)
+/// configured: the ends matched the table already; link-local is not forwarded
 /// dst_v6 ours -> local; not ours, not on-link and embedding our IPv4 -> loop (RFC 6324)
 /// ```
 #[inline]
-pub(crate) fn check(host: &Host, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
-    if !host.martians.v4_ok(src4) {
-        return Err(DropReason::Ipv4SrcMartian);
-    }
+pub(crate) fn check(host: &Host, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
     if !rfc4213_src_ok(src) {
         return Err(DropReason::DecapInnerSrcInvalid);
+    }
+    match kind {
+        TunnelKind::SixToFour => check_6to4(host, src4, dst4, src, dst)?,
+        TunnelKind::Configured => {
+            if host.is_own_v6(dst) {
+                return Ok(Inner::Local);
+            }
+            if src == 0 {
+                return Err(DropReason::Ipv6SrcInvalid);
+            }
+            if is_multicast6(dst) {
+                return Err(DropReason::MulticastIgnored);
+            }
+            if is_link_local6(src) || is_link_local6(dst) {
+                return Err(DropReason::Ipv6LinkLocal);
+            }
+        }
+    }
+    if host.is_own_v6(dst) {
+        return Ok(Inner::Local);
+    }
+    if host.embeds_own_v4(dst) && !host.dst_ours_or_on_link(dst) {
+        return Err(DropReason::LoopDstEmbedsOwnV4);
+    }
+    Ok(Inner::Forward)
+}
+
+/// RFC 3964 section 5 for a packet out of 6to4:
+///
+/// ```text
+/// src_v4 passes IPv4 sanity (dst_v4 is our endpoint); src_v6, dst_v6 pass IPv6 sanity
+/// dst_v6 in 2002::/16: V(dst_v6) == dst_v4, and if src_v6 in 2002::/16, V(src_v6) == src_v4
+/// elif src_v6 in 2002::/16: V(src_v6) == src_v4, and dst_v4 is a relay address of ours
+/// else native to native
+/// ```
+#[inline]
+fn check_6to4(host: &Host, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<(), DropReason> {
+    if !host.martians.v4_ok(src4) {
+        return Err(DropReason::Ipv4SrcMartian);
     }
     if !host.martians.v6_ok(src) {
         return Err(DropReason::Ipv6SrcMartian);
@@ -70,19 +112,13 @@ pub(crate) fn check(host: &Host, src4: u32, dst4: u32, src: u128, dst: u128) -> 
     } else {
         return Err(DropReason::DecapNativeToNative);
     }
-    if host.is_own_v6(dst) {
-        return Ok(Inner::Local);
-    }
-    if !host.dst_ours_or_on_link(dst) && host.embeds_own_v4(dst) {
-        return Err(DropReason::LoopDstEmbedsOwnV4);
-    }
-    Ok(Inner::Forward)
+    Ok(())
 }
 
 impl Pipeline {
     /// A protocol-41 packet to our endpoint. On success the buffer holds exactly the
     /// inner IPv6 packet.
-    pub(crate) fn decap<B: PacketBuf>(&mut self, buf: &mut B, outer: Outer) -> Class {
+    pub(crate) fn decap<B: PacketBuf>(&mut self, buf: &mut B, outer: Outer, kind: TunnelKind) -> Class {
         let Outer { l2, ihl, total, src: src4, dst: dst4, tos } = outer;
         let d = buf.data();
         let inner_at = l2 + ihl;
@@ -97,7 +133,7 @@ impl Pipeline {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         }
         let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
-        match check(&self.host, src4, dst4, src, dst) {
+        match check(&self.host, kind, src4, dst4, src, dst) {
             Err(r) => return Class::Done(Verdict::Drop(r)),
             Ok(Inner::Local) => return Class::Done(Verdict::Punt),
             Ok(Inner::Forward) => {}
@@ -113,11 +149,12 @@ impl Pipeline {
             }
             self.counters.count(Event::EcnCeMarked);
         }
-        let tail = buf.data().len() - (inner_at + inner_len);
+        let tail = buf.data().len().saturating_sub(inner_at + inner_len);
         if !buf.trim(tail) || !buf.adj(inner_at) {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         }
         self.counters.count(Event::Decapsulated);
-        Class::Route { origin: Origin::Tunnel { local: dst4 }, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
+        let origin = Origin::Tunnel { local: dst4, six_to_four: kind == TunnelKind::SixToFour };
+        Class::Route { origin, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
     }
 }

@@ -30,7 +30,7 @@ pub(crate) fn check(host: &Host, src: u128, dst: u128, remote: u32, rx_port: u16
     if !host.martians.v6_ok(dst) {
         return Err(DropReason::Ipv6DstMartian);
     }
-    if !host.is_own_v6(src) && !host.src_on_link(src, rx_port) && host.embeds_own_v4(src) {
+    if host.embeds_own_v4(src) && !host.is_own_v6(src) && !host.src_on_link(src, rx_port) {
         return Err(DropReason::LoopSrcEmbedsOwnV4);
     }
     let outer_src = if is_6to4(src) {
@@ -51,6 +51,16 @@ pub(crate) fn check(host: &Host, src: u128, dst: u128, remote: u32, rx_port: u16
         return Err(DropReason::EncapDstIsSelf);
     }
     Ok(outer_src)
+}
+
+/// A configured tunnel (RFC 4213) takes any IPv6, but not from a source that embeds one
+/// of our IPv4 addresses off-link (RFC 6324).
+#[inline]
+pub(crate) fn check_configured(host: &Host, src: u128, rx_port: u16) -> Result<(), DropReason> {
+    if host.embeds_own_v4(src) && !host.is_own_v6(src) && !host.src_on_link(src, rx_port) {
+        return Err(DropReason::LoopSrcEmbedsOwnV4);
+    }
+    Ok(())
 }
 
 /// A precomputed outer header for one source address.

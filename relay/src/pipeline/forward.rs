@@ -6,7 +6,7 @@ use super::classify::Origin;
 use super::counters::Event;
 use super::encap::{self, OUTER_LEN};
 use super::l2;
-use super::tables::{HopKind, Tables};
+use super::tables::{HopKind, NextHop, Tables};
 use super::verdict::{DropReason, Verdict};
 use super::{PacketBuf, Pipeline};
 use crate::wire::ethertype;
@@ -68,79 +68,103 @@ impl Pipeline {
     /// Sends the IPv6 packet that fills `buf` by next hop `hop`. On `Ok` the frame is
     /// complete for the returned port.
     pub(crate) fn route<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, rx: u16, hop: u32) -> Result<u16, Fail> {
-        let d = buf.data();
-        let len = d.len();
-        let h = arr::<40>(d, 0).ok_or(drop(DropReason::Ipv6Malformed))?;
-        let (src, dst, hl) = (v6_at(h, 8), v6_at(h, 24), h[7]);
-        let decrement = origin != Origin::Generated;
-        let hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
-        let expired = decrement && hl <= 1;
+        let h = arr::<40>(buf.data(), 0).ok_or(drop(DropReason::Ipv6Malformed))?;
+        let p = Ipv6Fields { src: v6_at(h, 8), dst: v6_at(h, 24), hop_limit: h[7], len: buf.data().len(), origin, rx };
+        let hop = *tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
         match hop.kind {
             HopKind::Blackhole => Err(drop(DropReason::RouteBlackhole)),
-            HopKind::Via | HopKind::Connected => {
-                let port = self.host.port(hop.port).ok_or(drop(DropReason::PortUnconfigured))?;
-                if expired {
-                    return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
-                }
-                if len > usize::from(port.mtu) {
-                    return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
-                }
-                let mac = match hop.kind {
-                    HopKind::Via if hop.resolved => hop.mac,
-                    HopKind::Connected => tables.neighbour6(dst).ok_or(drop(DropReason::NeighbourMissing))?,
-                    _ => return Err(drop(DropReason::NeighbourMissing)),
-                };
-                let port_id = hop.port;
-                if decrement {
-                    if let Some(b) = buf.data_mut().get_mut(7) {
-                        *b = hl - 1;
-                    }
-                }
-                let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
-                if !l2::push(buf, port, mac, ethertype::IPV6) {
-                    return Err(drop(DropReason::NoHeadroom));
-                }
-                self.counters.count(Event::Forwarded);
-                Ok(port_id)
+            HopKind::Via | HopKind::Connected => self.forward_native(tables, buf, &p, &hop),
+            HopKind::SixToFour | HopKind::Tunnel | HopKind::Configured => self.encapsulate(tables, now, buf, &p, &hop),
+        }
+    }
+
+    fn forward_native<B: PacketBuf>(&mut self, tables: &Tables, buf: &mut B, p: &Ipv6Fields, hop: &NextHop) -> Result<u16, Fail> {
+        let port = self.host.port(hop.port).ok_or(drop(DropReason::PortUnconfigured))?;
+        if p.expired() {
+            return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
+        }
+        if p.len > usize::from(port.mtu) {
+            return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
+        }
+        let mac = match hop.kind {
+            HopKind::Connected => tables.neighbour6(p.dst).ok_or(drop(DropReason::NeighbourMissing))?,
+            _ if hop.resolved => hop.mac,
+            _ => return Err(drop(DropReason::NeighbourMissing)),
+        };
+        p.decrement_hop_limit(buf);
+        if !l2::push(buf, port, mac, ethertype::IPV6) {
+            return Err(drop(DropReason::NoHeadroom));
+        }
+        self.counters.count(Event::Forwarded);
+        Ok(hop.port)
+    }
+
+    /// Into a tunnel: the checks of its kind, then hop limit, MTU, outer header, L2.
+    fn encapsulate<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, p: &Ipv6Fields, hop: &NextHop) -> Result<u16, Fail> {
+        if let Origin::Tunnel { .. } = p.origin {
+            return Err(drop(DropReason::TunnelToTunnel));
+        }
+        let (outer_src, remote) = match hop.kind {
+            HopKind::Configured => {
+                encap::check_configured(&self.host, p.src, p.rx).map_err(drop)?;
+                (hop.local, hop.remote)
             }
-            HopKind::SixToFour | HopKind::Tunnel => {
-                if let Origin::Tunnel { .. } = origin {
-                    return Err(drop(DropReason::Relay6to4To6to4));
-                }
+            _ => {
                 let remote = match hop.kind {
                     HopKind::Tunnel => hop.remote,
-                    _ if is_6to4(dst) => v4_of_6to4(dst),
+                    _ if is_6to4(p.dst) => v4_of_6to4(p.dst),
                     _ => return Err(drop(DropReason::Ipv6DstMartian)),
                 };
-                let outer_src = encap::check(&self.host, src, dst, remote, rx).map_err(drop)?;
-                let (port_id, mac) = match hop.kind {
-                    HopKind::Tunnel if hop.resolved => (hop.port, hop.mac),
-                    HopKind::Tunnel => return Err(drop(DropReason::NeighbourMissing)),
-                    _ => tables.v4_egress(remote).map_err(drop)?,
-                };
-                let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
-                if expired {
-                    return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
-                }
-                let mtu = self.tunnel_mtu_to(remote, now).min(port.mtu.saturating_sub(OUTER_LEN as u16));
-                if len > usize::from(mtu) {
-                    return Err(Icmp(IcmpError::TooBig(mtu), DropReason::MtuExceeded));
-                }
-                if decrement {
-                    if let Some(b) = buf.data_mut().get_mut(7) {
-                        *b = hl - 1;
-                    }
-                }
-                self.ident = self.ident.wrapping_add(1);
-                if !self.encap.push(buf, outer_src, remote, self.ident) {
-                    return Err(drop(DropReason::NoHeadroom));
-                }
-                let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
-                if !l2::push(buf, port, mac, ethertype::IPV4) {
-                    return Err(drop(DropReason::NoHeadroom));
-                }
-                self.counters.count(Event::Encapsulated);
-                Ok(port_id)
+                (encap::check(&self.host, p.src, p.dst, remote, p.rx).map_err(drop)?, remote)
+            }
+        };
+        let (port_id, mac) = match hop.kind {
+            HopKind::SixToFour => tables.v4_egress(remote).map_err(drop)?,
+            _ if hop.resolved => (hop.port, hop.mac),
+            _ => return Err(drop(DropReason::NeighbourMissing)),
+        };
+        let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
+        if p.expired() {
+            return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
+        }
+        let mtu = self.tunnel_mtu_to(remote, now).min(port.mtu.saturating_sub(OUTER_LEN as u16));
+        if p.len > usize::from(mtu) {
+            return Err(Icmp(IcmpError::TooBig(mtu), DropReason::MtuExceeded));
+        }
+        p.decrement_hop_limit(buf);
+        self.ident = self.ident.wrapping_add(1);
+        if !self.encap.push(buf, outer_src, remote, self.ident) || !l2::push(buf, port, mac, ethertype::IPV4) {
+            return Err(drop(DropReason::NoHeadroom));
+        }
+        self.counters.count(Event::Encapsulated);
+        Ok(port_id)
+    }
+}
+
+/// What routing needs from the IPv6 header.
+struct Ipv6Fields {
+    src: u128,
+    dst: u128,
+    hop_limit: u8,
+    /// The whole IPv6 packet.
+    len: usize,
+    origin: Origin,
+    rx: u16,
+}
+
+impl Ipv6Fields {
+    /// Forwarding would take the hop limit to 0. Packets we built are not forwarded but
+    /// sent, and keep theirs.
+    #[inline(always)]
+    fn expired(&self) -> bool {
+        self.origin != Origin::Generated && self.hop_limit <= 1
+    }
+
+    #[inline(always)]
+    fn decrement_hop_limit<B: PacketBuf>(&self, buf: &mut B) {
+        if self.origin != Origin::Generated {
+            if let Some(b) = buf.data_mut().get_mut(7) {
+                *b = self.hop_limit.saturating_sub(1);
             }
         }
     }

@@ -43,7 +43,7 @@ pub struct Host {
 }
 
 impl Host {
-    pub fn new(s: &Settings, port_macs: &[EthernetAddress]) -> Host {
+    pub fn new(s: &Settings, port_macs: &[impl Into<EthernetAddress> + Copy]) -> Host {
         let endpoints: Vec<u32> = s.tunnel_endpoints().into_iter().map(u32::from).collect();
         let mut own_v6: Vec<u128> = s.ports.iter().flat_map(|p| p.ipv6.iter().map(|a| u128::from(a.addr))).collect();
         own_v6.extend(endpoints.iter().map(|&e| sixtofour_addr(e)));
@@ -62,7 +62,7 @@ impl Host {
             .enumerate()
             .map(|(i, p)| PortView {
                 configured: p.configured,
-                mac: p.mac.or_else(|| port_macs.get(i).copied()).unwrap_or_default().0,
+                mac: p.mac.or_else(|| port_macs.get(i).map(|&m| m.into())).unwrap_or_default().0,
                 vlan: p.vlan,
                 mtu: p.mtu,
                 ipv4: p.ipv4.map(|a| u32::from(a.addr)),
@@ -121,6 +121,14 @@ impl Host {
     #[inline]
     pub fn is_our_solicited_node(&self, group: u128) -> bool {
         is_multicast6(group) && self.own_v6.iter().any(|&a| solicited_node(a) == group)
+    }
+
+    /// A group we listen to: all-nodes, all-routers, or one of our solicited-node groups.
+    #[inline]
+    pub fn is_our_group(&self, group: u128) -> bool {
+        const ALL_NODES: u128 = 0xff02 << 112 | 1;
+        const ALL_ROUTERS: u128 = 0xff02 << 112 | 2;
+        group == ALL_NODES || group == ALL_ROUTERS || self.is_our_solicited_node(group)
     }
 
     /// `a` is inside the router's 6to4 site.

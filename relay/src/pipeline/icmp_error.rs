@@ -77,7 +77,7 @@ impl Pipeline {
             return Verdict::Drop(reason);
         }
         let src = match origin {
-            Origin::Tunnel { local } => Some(sixtofour_addr(local)),
+            Origin::Tunnel { local, six_to_four: true } => Some(sixtofour_addr(local)),
             _ => self.host.ports.get(usize::from(rx)).and_then(|p| p.err_src),
         };
         let (icmp_type, code, param, event) = match err {

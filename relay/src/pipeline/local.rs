@@ -10,7 +10,7 @@ use super::buf::grow_tail;
 use super::checks::{is_multicast6, solicited_node};
 use super::classify::l2_accept;
 use super::counters::Event;
-use super::decap::{self, Inner};
+use super::decap::{self, Inner, TunnelKind};
 use super::host::{Host, PortView};
 use super::l2::reflect;
 use super::verdict::{DropReason, Verdict};
@@ -106,9 +106,9 @@ pub(crate) fn answer<B: PacketBuf>(host: &Host, buf: &mut B) -> Result<(u16, Eve
     }
 }
 
-fn arp<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut B) -> Result<u16, DropReason> {
-    let d = buf.data_mut();
-    let a = arr_mut::<28>(d, l2).ok_or(ArpMalformed)?;
+/// An Ethernet/IPv4 ARP request for an address we answer for on `port` (its own, or a
+/// tunnel endpoint on a port with IPv4). Returns the target address.
+pub(crate) fn arp_request_for_us(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<u32, DropReason> {
     if a[0..6] != [0, 1, 8, 0, 6, 4] {
         return Err(ArpMalformed);
     }
@@ -120,6 +120,13 @@ fn arp<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut
     if !ours {
         return Err(ArpNotForUs);
     }
+    Ok(tpa)
+}
+
+fn arp<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut B) -> Result<u16, DropReason> {
+    let d = buf.data_mut();
+    let a = arr_mut::<28>(d, l2).ok_or(ArpMalformed)?;
+    let tpa = arp_request_for_us(host, port, a)?;
     let mut sender = [0u8; 10];
     sender.copy_from_slice(&a[8..18]);
     a[7] = 2;
@@ -343,7 +350,7 @@ fn echo6_tunnelled<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usiz
     if h6[0] >> 4 != 6 || 40 + usize::from(be16([h6[4], h6[5]])) > inner.len() {
         return Err(DecapInnerMalformed);
     }
-    match decap::check(host, src4, dst4, v6_at(h6, 8), v6_at(h6, 24))? {
+    match decap::check(host, TunnelKind::SixToFour, src4, dst4, v6_at(h6, 8), v6_at(h6, 24))? {
         Inner::Local => {}
         Inner::Forward => return Err(LocalUnsupported),
     }

@@ -11,10 +11,11 @@
 //!    encapsulation (RFC 3964 checks, outer header from a template), or an ICMPv6 error
 //!    built in place and routed like any packet.
 //!
-//! Tunnel kinds are rows of tables, not code paths: a decapsulated packet is accepted by
-//! [`decap::check`] for its endpoint, a route's [`RouteTarget`] names the tunnel it
-//! enters, and the addresses a tunnel embeds are listed in [`checks::embedded_v4s`].
-//! Configured tunnels, ISATAP, 6rd and 6over4 add rows there.
+//! Tunnel kinds are rows of tables, not code paths: protocol 41 is matched to a tunnel
+//! kind by its outer addresses (configured tunnels by both ends, then 6to4 endpoints) and
+//! checked by that kind's rules (`decap::check`); a route's [`RouteTarget`] names the
+//! tunnel it enters; the addresses automatic tunnels embed are listed in
+//! [`checks::embedded_v4s`]. IPv4-compatible, ISATAP, 6rd and 6over4 add rows there.
 
 mod buf;
 mod bytes;
@@ -34,20 +35,24 @@ mod pmtu;
 mod ratelimit;
 mod route_text;
 mod settings;
+mod slow;
 mod tables;
 mod verdict;
 #[cfg(test)]
 mod tests;
 
 pub use buf::{PacketBuf, TestBuf};
-pub use config::{Config, ConfigError, DscpConfig, InterfaceConfig, NeighbourConfig, RelayConfig, RouteConfig, RouterConfig};
+pub use config::{
+    Config, ConfigError, DscpConfig, InterfaceConfig, NeighbourConfig, RelayConfig, RouteConfig, RouterConfig, TunnelConfig,
+};
 pub use counters::{Counters, Event};
 pub use host::{Host, PortView};
 pub use ratelimit::TokenBucket;
-pub use route_text::{parse_ipv6_prefix, parse_neighbour, parse_route, parse_update};
+pub use route_text::{parse_ipv6_prefix, parse_neighbour, parse_route, parse_route_command, parse_tunnel, parse_update};
 pub use settings::*;
-pub use tables::{RouteTarget, TableUpdate, Tables};
-pub use verdict::{DropReason, Verdict};
+pub use tables::{ConfiguredTunnel, RouteTarget, TableUpdate, Tables};
+pub use slow::SlowPath;
+pub use verdict::{is_drop_counter, DropReason, Verdict};
 
 use classify::{Class, Origin};
 use encap::Encapsulator;
@@ -81,9 +86,9 @@ pub struct Pipeline {
 impl Pipeline {
     /// `port_macs[i]` is port i's MAC (a configured MAC overrides it). The clock is
     /// nanoseconds until [`set_clock_hz`](Self::set_clock_hz) says otherwise.
-    pub fn new(settings: Settings, port_macs: &[EthernetAddress]) -> Self {
+    pub fn new(settings: Settings, port_macs: &[impl Into<EthernetAddress> + Copy]) -> Self {
         let host = Host::new(&settings, port_macs);
-        let encap = Encapsulator::new(&host.endpoints, settings.outer_ttl, settings.dscp, settings.tunnel_mtu);
+        let encap = Encapsulator::new(&host.own_v4, settings.outer_ttl, settings.dscp, settings.tunnel_mtu);
         let clock_hz = 1_000_000_000;
         Pipeline {
             encap,
@@ -186,16 +191,6 @@ impl Pipeline {
     /// The slow path for a punted frame: answers ARP, ND and echo for our addresses in
     /// place (see [`local`]), counting what it did.
     pub fn process_local<B: PacketBuf>(&mut self, buf: &mut B) -> Verdict {
-        match local::answer(&self.host, buf) {
-            Ok((port, event)) => {
-                self.counters.count(event);
-                self.counters.count(Event::Tx);
-                Verdict::Tx(port)
-            }
-            Err(r) => {
-                self.counters.count_drop(r);
-                Verdict::Drop(r)
-            }
-        }
+        slow::answer_counted(&self.host, &mut self.counters, buf)
     }
 }

@@ -115,6 +115,8 @@ pub struct Settings {
     pub routes: Vec<TableUpdate>,
     /// `NeighbourSet`s from `[[pipeline.neighbour]]`.
     pub neighbours: Vec<TableUpdate>,
+    /// `TunnelSet`s from `[[pipeline.tunnel]]`.
+    pub tunnels: Vec<TableUpdate>,
 }
 
 impl Settings {
@@ -133,7 +135,15 @@ impl Settings {
             icmp_burst: DEFAULT_ICMP_BURST,
             routes: Vec::new(),
             neighbours: Vec::new(),
+            tunnels: Vec::new(),
         }
+    }
+
+    /// Equal apart from the table contents (routes, neighbours, tunnels): a reload that
+    /// changes only those can swap tables under running workers.
+    pub fn same_forwarding(&self, other: &Settings) -> bool {
+        let strip = |s: &Settings| Settings { routes: Vec::new(), neighbours: Vec::new(), tunnels: Vec::new(), ..s.clone() };
+        strip(self) == strip(other)
     }
 
     /// IPv4 addresses that terminate 6to4: the router's V, the relay's unicast address,

@@ -10,6 +10,11 @@ pub enum Verdict {
     Drop(DropReason),
 }
 
+/// A counter name from [`Counters::names`](super::Counters::names) that counts drops.
+pub fn is_drop_counter(name: &str) -> bool {
+    name.strip_prefix("drop_").is_some_and(|r| DropReason::from_name(r).is_some())
+}
+
 /// One macro lists every drop reason once: variant, stable counter name, description
 /// (VPP's `foreach_ipip_error`). Names are API: counters, telemetry and tests use them.
 macro_rules! drop_reasons {
@@ -78,6 +83,7 @@ drop_reasons! {
     Ipv6DstMartian => "ipv6_dst_martian", "IPv6 destination in ::/16, fe80::/10, fec0::/10, ff00::/8 or 2002:<martian V>::/48";
     // Decapsulation (RFC 4213, RFC 3964 section 5).
     DecapNotEndpoint => "decap_not_endpoint", "protocol 41 to an IPv4 address of ours that terminates no tunnel";
+    DecapTunnelSrcMismatch => "decap_tunnel_src_mismatch", "protocol 41 to a configured tunnel's local address, not from its remote (RFC 4213 3.6)";
     DecapInnerMalformed => "decap_inner_malformed", "inner IPv6 header bad or longer than the outer payload";
     DecapInnerSrcInvalid => "decap_inner_src_invalid", "inner source multicast, loopback, IPv4-compatible or IPv4-mapped (RFC 4213 3.6)";
     DecapDstV4Mismatch => "decap_dst_v4_mismatch", "inner 6to4 destination does not embed the outer destination";
@@ -90,7 +96,7 @@ drop_reasons! {
     EncapNotRelay => "encap_not_relay", "native source to a 6to4 destination, but the relay role is off";
     EncapNativeToNative => "encap_native_to_native", "neither address is 6to4: native to native has no business in the tunnel";
     EncapDstIsSelf => "encap_dst_is_self", "tunnel endpoint is one of our own IPv4 addresses";
-    Relay6to4To6to4 => "relay_6to4_to_6to4", "decapsulated packet would be encapsulated again (6to4 to 6to4)";
+    TunnelToTunnel => "tunnel_to_tunnel", "decapsulated packet routed into a tunnel again (a relay does not relay 6to4 to 6to4)";
     // Loops between automatic tunnels (RFC 6324).
     LoopSrcEmbedsOwnV4 => "loop_src_embeds_own_v4", "off-link IPv6 source embeds an IPv4 address of ours (RFC 6324)";
     LoopDstEmbedsOwnV4 => "loop_dst_embeds_own_v4", "IPv6 destination not ours embeds an IPv4 address of ours (RFC 6324)";

@@ -21,6 +21,20 @@ pub enum ControlMsg {
     Replace(Box<Tables>),
     /// Everything sent before this is applied once the worker reports this generation.
     Generation(u64),
+    /// Publish a fingerprint of the worker's tables (to compare replicas with the control
+    /// copy). Costs a walk of the tables on the worker: an operator's check, not routine.
+    Audit,
+}
+
+/// A digest of a table set's contents (routes, neighbours, tunnels): equal contents give equal
+/// fingerprints, whatever order the changes came in.
+pub fn fingerprint(t: &Tables) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    t.routes_text().hash(&mut h);
+    t.neighbours_text().hash(&mut h);
+    format!("{:?}", t.tunnels()).hash(&mut h);
+    h.finish()
 }
 
 /// Ring capacity per worker. A full ring makes the control core wait, never the worker.
@@ -108,6 +122,29 @@ impl ControlPlane {
             push_blocking(link, msg());
         }
         self.reap();
+    }
+
+    /// Asks every worker for its tables' fingerprint and compares each with the control copy.
+    /// Ok(number of workers checked) when all agree.
+    pub fn audit(&mut self, timeout: Duration) -> Result<usize, String> {
+        self.broadcast(|| ControlMsg::Audit);
+        let g = self.bump_generation();
+        if !self.wait_generation(g, timeout) {
+            return Err(format!("workers did not reach generation {g} within {timeout:?}"));
+        }
+        let want = fingerprint(&self.tables);
+        let mut checked = 0;
+        for (i, link) in self.links.iter().enumerate() {
+            if !link.stats.running.load(Acquire) {
+                continue;
+            }
+            let got = link.stats.audit.load(Acquire);
+            if got != want {
+                return Err(format!("worker {i}: tables differ from the control copy ({got:016x} != {want:016x})"));
+            }
+            checked += 1;
+        }
+        Ok(checked)
     }
 
     /// Frees tables the workers have retired.

@@ -171,4 +171,9 @@ impl PacketBuf for Mbuf {
     fn rx_port(&self) -> u16 {
         self.raw().port
     }
+
+    #[inline(always)]
+    fn prefetch(&self) {
+        Mbuf::prefetch(self);
+    }
 }

@@ -8,6 +8,7 @@ mod eal;
 mod mbuf;
 mod mempool;
 mod port;
+mod rxburst;
 mod txbuf;
 pub mod control;
 pub mod stats;
@@ -18,6 +19,7 @@ pub use eal::{launch_on_lcore, wait_lcore, Eal, EalError};
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
 pub use port::{LinkStatus, Port, PortSpec, PortStats};
+pub use rxburst::RxBurst;
 pub use txbuf::TxBuffer;
 
 /// Reads the TSC: the workers' clock (cycles since boot, `tsc_hz` per second).

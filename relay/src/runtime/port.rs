@@ -43,6 +43,7 @@ pub struct Port {
     name: String,
     mac: [u8; 6],
     rss: bool,
+    software_mac: bool,
     started: bool,
 }
 
@@ -113,12 +114,20 @@ impl Port {
                 dpdk_sys::rte_eth_tx_queue_setup(id, q, tx_desc, socket, std::ptr::null())
             })?;
         }
+        let mut software_mac = None;
         if let Some(mac) = spec.mac {
             let mut addr = dpdk_sys::rte_ether_addr { addr_bytes: mac };
             // SAFETY: valid port and address.
-            check(|| ctx("set MAC"), unsafe { dpdk_sys::rte_eth_dev_default_mac_addr_set(id, &mut addr) })?;
+            let ret = unsafe { dpdk_sys::rte_eth_dev_default_mac_addr_set(id, &mut addr) };
+            if ret == -libc::ENOTSUP {
+                // Some vdevs (net_pcap) have no MAC filter to program: the MAC is ours in
+                // software only, and the port must hear every frame.
+                software_mac = Some(mac);
+            } else {
+                check(|| ctx("set MAC"), ret)?;
+            }
         }
-        if spec.promiscuous {
+        if spec.promiscuous || software_mac.is_some() {
             // SAFETY: valid port. Not every vdev supports it; that is not fatal.
             unsafe { dpdk_sys::rte_eth_promiscuous_enable(id) };
         }
@@ -128,7 +137,8 @@ impl Port {
         let mut addr = dpdk_sys::rte_ether_addr::default();
         // SAFETY: valid port; addr is writable.
         check(|| ctx("read MAC"), unsafe { dpdk_sys::rte_eth_macaddr_get(id, &mut addr) })?;
-        Ok(Port { id, name: spec.name.clone(), mac: addr.addr_bytes, rss, started: true })
+        let mac = software_mac.unwrap_or(addr.addr_bytes);
+        Ok(Port { id, name: spec.name.clone(), mac, rss, software_mac: software_mac.is_some(), started: true })
     }
 
     fn find(name: &str) -> Result<u16, EalError> {
@@ -161,6 +171,11 @@ impl Port {
     }
     pub fn rss(&self) -> bool {
         self.rss
+    }
+    /// The configured MAC could not be programmed into the device; it is used in software
+    /// and the port runs promiscuous.
+    pub fn software_mac(&self) -> bool {
+        self.software_mac
     }
 
     pub fn driver(&self) -> String {
@@ -245,11 +260,4 @@ impl Drop for Port {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-pub(crate) fn format_mac(mac: [u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
-    )
 }

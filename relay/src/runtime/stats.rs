@@ -51,6 +51,8 @@ pub struct WorkerStats {
     pipeline: Box<[AtomicU64]>,
     /// The last control generation this worker has applied.
     pub generation: AtomicU64,
+    /// The fingerprint of this worker's tables at its last audit.
+    pub audit: AtomicU64,
     pub running: AtomicBool,
 }
 
@@ -62,6 +64,7 @@ impl WorkerStats {
             runtime: (0..WorkerCounters::NAMES.len()).map(|_| AtomicU64::new(0)).collect(),
             pipeline: (0..pipeline_counters).map(|_| AtomicU64::new(0)).collect(),
             generation: AtomicU64::new(0),
+            audit: AtomicU64::new(0),
             running: AtomicBool::new(false),
         }
     }

@@ -270,6 +270,7 @@ fn apply_control_slow(w: &mut WorkerSpec, c: &mut WorkerCounters) {
                 let _ = w.link.retired.push(old);
             }
             ControlMsg::Generation(g) => w.link.stats.generation.store(g, Release),
+            ControlMsg::Audit => w.link.stats.audit.store(super::control::fingerprint(&w.tables), Release),
         }
     }
 }

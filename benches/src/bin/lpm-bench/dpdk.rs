@@ -31,7 +31,7 @@ pub fn eal_init(mem_mb: usize) -> Result<(), String> {
         "--force-max-simd-bitwidth=512".into(),
     ];
     // The EAL keeps argv pointers for the life of the process.
-    let mut argv: Vec<*mut c_char> = args
+    let argv: Vec<*mut c_char> = args
         .iter()
         .map(|a| CString::new(a.as_str()).map(|c| c.into_raw()))
         .collect::<Result<_, _>>()
@@ -40,7 +40,9 @@ pub fn eal_init(mem_mb: usize) -> Result<(), String> {
     // SAFETY: argv holds argc valid NUL-terminated strings that are never freed.
     let rc = unsafe { sys::rte_eal_init(argv.len() as c_int, argv.as_mut_ptr()) };
     if rc < 0 {
-        return Err(format!("rte_eal_init failed ({rc}): is -m {mem_mb} available?"));
+        return Err(format!(
+            "rte_eal_init failed ({rc}): is -m {mem_mb} available?"
+        ));
     }
     Ok(())
 }
@@ -52,7 +54,8 @@ pub fn heap_allocated() -> usize {
         (0..sys::rte_socket_count())
             .map(|idx| {
                 let mut stats = sys::rte_malloc_socket_stats::default();
-                if sys::rte_malloc_get_socket_stats(sys::rte_socket_id_by_idx(idx), &mut stats) == 0 {
+                if sys::rte_malloc_get_socket_stats(sys::rte_socket_id_by_idx(idx), &mut stats) == 0
+                {
                     stats.heap_allocsz_bytes
                 } else {
                     0
@@ -83,7 +86,9 @@ impl Lpm6 {
         // SAFETY: name and config outlive the call; the EAL is initialised.
         let raw = unsafe { sys::rte_lpm6_create(name.as_ptr(), SOCKET_ID_ANY, &config) };
         if raw.is_null() {
-            return Err(format!("rte_lpm6_create({max_rules} rules, {tbl8s} tbl8s) failed: raise --mem-mb"));
+            return Err(format!(
+                "rte_lpm6_create({max_rules} rules, {tbl8s} tbl8s) failed: raise --mem-mb"
+            ));
         }
         Ok(Self { raw })
     }
@@ -108,7 +113,12 @@ impl Lpm6 {
         // SAFETY: n addresses and n outputs are valid; DPDK only reads the addresses
         // (the binding takes *mut for the C array type).
         unsafe {
-            sys::rte_lpm6_lookup_bulk_func(self.raw, addrs.as_ptr().cast_mut(), out.as_mut_ptr(), n as c_uint)
+            sys::rte_lpm6_lookup_bulk_func(
+                self.raw,
+                addrs.as_ptr().cast_mut(),
+                out.as_mut_ptr(),
+                n as c_uint,
+            )
         };
     }
 }
@@ -142,7 +152,9 @@ impl Fib6 {
         // SAFETY: name and conf outlive the call; the EAL is initialised.
         let raw = unsafe { sys::rte_fib6_create(name.as_ptr(), SOCKET_ID_ANY, &mut conf) };
         if raw.is_null() {
-            return Err(format!("rte_fib6_create({max_routes} routes, {tbl8s} tbl8s) failed: raise --mem-mb"));
+            return Err(format!(
+                "rte_fib6_create({max_routes} routes, {tbl8s} tbl8s) failed: raise --mem-mb"
+            ));
         }
         Ok(Self { raw })
     }
@@ -161,7 +173,8 @@ impl Fib6 {
 
     pub fn add(&mut self, prefix: Ipv6Addr, len: u8, hop: u32) -> Result<(), String> {
         // SAFETY: self.raw is a live FIB; the address is 16 readable bytes.
-        let rc = unsafe { sys::rte_fib6_add(self.raw, prefix.octets().as_ptr(), len, u64::from(hop)) };
+        let rc =
+            unsafe { sys::rte_fib6_add(self.raw, prefix.octets().as_ptr(), len, u64::from(hop)) };
         if rc < 0 {
             return Err(format!("rte_fib6_add {prefix}/{len}: {rc}"));
         }
@@ -178,7 +191,12 @@ impl Fib6 {
         let n = addrs.len().min(out.len());
         // SAFETY: n addresses and n outputs are valid; DPDK only reads the addresses.
         unsafe {
-            sys::rte_fib6_lookup_bulk(self.raw, addrs.as_ptr().cast_mut(), out.as_mut_ptr(), n as c_int)
+            sys::rte_fib6_lookup_bulk(
+                self.raw,
+                addrs.as_ptr().cast_mut(),
+                out.as_mut_ptr(),
+                n as c_int,
+            )
         };
     }
 }
@@ -190,9 +208,9 @@ impl Drop for Fib6 {
     }
 }
 
-/// tbl8 groups a DIR-24-8 IPv6 table needs for `routes`: one per distinct 24-, 32-, 40-…
-/// bit path that a longer prefix extends (the same count for rte_lpm6 and rte_fib6's trie).
-pub fn tbl8_groups(routes: &[(Ipv6Addr, u8, u32)]) -> usize {
+/// tbl8 groups `rte_lpm6` needs for `routes`: one per distinct 24-, 32-, 40-… bit path that
+/// a longer prefix extends.
+pub fn lpm6_tbl8s(routes: &[(Ipv6Addr, u8, u32)]) -> usize {
     let mut groups = std::collections::HashSet::new();
     for &(prefix, len, _) in routes {
         let key = u128::from(prefix);
@@ -203,4 +221,15 @@ pub fn tbl8_groups(routes: &[(Ipv6Addr, u8, u32)]) -> usize {
         }
     }
     groups.len()
+}
+
+/// tbl8 groups `rte_fib6`'s trie must be configured with for `routes`: it refuses an add
+/// unless it can reserve the groups the prefix could need on its own (one per byte past
+/// /24, less what a covering prefix already holds; `trie_modify` in DPDK's trie.c), so the
+/// bound is that count with no sharing.
+pub fn fib6_tbl8s(routes: &[(Ipv6Addr, u8, u32)]) -> usize {
+    routes
+        .iter()
+        .map(|&(_, len, _)| (usize::from(len).div_ceil(8) * 8).saturating_sub(24) / 8)
+        .sum()
 }

@@ -49,7 +49,11 @@ pub fn heap_live() -> usize {
 }
 
 /// Runs `burst` over `keys` 32 at a time, as a worker would; returns the elapsed time.
-pub fn time_bursts<T>(keys: &[[u8; 16]], out: &mut [T], mut burst: impl FnMut(&[[u8; 16]], &mut [T])) -> Duration {
+pub fn time_bursts<T>(
+    keys: &[[u8; 16]],
+    out: &mut [T],
+    mut burst: impl FnMut(&[[u8; 16]], &mut [T]),
+) -> Duration {
     let start = Instant::now();
     for (keys, out) in keys.chunks(32).zip(out.chunks_mut(32)) {
         burst(keys, out);
@@ -57,6 +61,28 @@ pub fn time_bursts<T>(keys: &[[u8; 16]], out: &mut [T], mut burst: impl FnMut(&[
     let elapsed = start.elapsed();
     black_box(out);
     elapsed
+}
+
+/// The prefetch handed to `Lpm6::lookup_bulk_with_prefetch`, as the runtime would.
+#[inline(always)]
+pub fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Which popcount the Rust code was compiled with (DPDK's Debian build uses
+/// `-march=corei7`, which has POPCNT).
+pub fn rust_isa() -> &'static str {
+    if cfg!(target_feature = "popcnt") {
+        "Rust built with POPCNT (`RUSTFLAGS='-C target-cpu=x86-64-v2'`, DPDK's own build is `-march=corei7`)"
+    } else {
+        "Rust built for baseline x86-64 (software popcount; DPDK's own build is `-march=corei7`)"
+    }
 }
 
 /// Per-operation latencies in nanoseconds.

@@ -1,20 +1,11 @@
-//! The tables workers read: IPv6 routes (LPM + next-hop table), IPv4 egress (connected
-//! subnets, default gateway) and static neighbours.
-//!
-//! Next hops are resolved when the tables change, not per packet: a next-hop entry holds
-//! its egress port and destination MAC (the gateway's static neighbour, or the IPv4
-//! egress of a fixed tunnel endpoint), so the fast path reads one small array slot after
-//! the LPM. Only connected routes (a MAC per destination) and 6to4 routes (an IPv4
-//! endpoint per destination) resolve per packet.
-use std::collections::HashMap;
+//! Changes to the tables: [`TableUpdate`] and how each applies. Every change is checked
+//! before anything is touched, so a rejected one leaves the tables as they were.
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::checks::{builtin_v4_ok, is_6to4, mask4, mask6, v4_of_6to4};
-use super::settings::Settings;
-use super::verdict::DropReason;
+use super::{HopKind, HopSlot, NextHop, Tables, ConfiguredTunnel, UNRESOLVED};
 use crate::lpm::Lpm6;
+use crate::pipeline::checks::{builtin_v4_ok, is_6to4, mask6, v4_of_6to4};
 use crate::wire::EthernetAddress;
 
 /// Where a route sends packets.
@@ -29,6 +20,8 @@ pub enum RouteTarget {
     /// Into the 6to4 tunnel to the IPv4 address embedded in `via` (a 2002:: next hop,
     /// typically a relay: `2002:c058:6301::` is 192.88.99.1).
     Tunnel { via: Ipv6Addr },
+    /// Into configured tunnel `id` (RFC 4213): its fixed local and remote IPv4 addresses.
+    Configured { tunnel: u16 },
     /// Dropped, counted as `route_blackhole`.
     Blackhole,
 }
@@ -40,6 +33,7 @@ impl fmt::Display for RouteTarget {
             RouteTarget::Connected { port } => write!(f, "port {port}"),
             RouteTarget::SixToFour => f.write_str("6to4"),
             RouteTarget::Tunnel { via } => write!(f, "via {via}"),
+            RouteTarget::Configured { tunnel } => write!(f, "tunnel {tunnel}"),
             RouteTarget::Blackhole => f.write_str("blackhole"),
         }
     }
@@ -54,6 +48,10 @@ pub enum TableUpdate {
     /// Adds or replaces a static neighbour.
     NeighbourSet { addr: IpAddr, mac: EthernetAddress },
     NeighbourDel { addr: IpAddr },
+    /// Adds or replaces configured tunnel `id` (RFC 4213); `local` must be ours.
+    TunnelSet { id: u16, local: Ipv4Addr, remote: Ipv4Addr },
+    /// Removes a configured tunnel no route uses.
+    TunnelDel { id: u16 },
 }
 
 impl TableUpdate {
@@ -66,197 +64,28 @@ impl TableUpdate {
             TableUpdate::RouteDel { prefix, len } => t.route_del(prefix, len),
             TableUpdate::NeighbourSet { addr, mac } => t.neighbour_set(addr, mac),
             TableUpdate::NeighbourDel { addr } => t.neighbour_del(addr),
+            TableUpdate::TunnelSet { id, local, remote } => t.tunnel_set(id, local, remote),
+            TableUpdate::TunnelDel { id } => t.tunnel_del(id),
         }
     }
 }
 
 impl fmt::Display for TableUpdate {
-    /// The text form [`parse_update`](super::parse_update) reads back.
+    /// The text form [`parse_update`](crate::pipeline::parse_update) reads back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TableUpdate::RouteAdd { prefix, len, target } => write!(f, "route add {prefix}/{len} {target}"),
             TableUpdate::RouteDel { prefix, len } => write!(f, "route del {prefix}/{len}"),
             TableUpdate::NeighbourSet { addr, mac } => write!(f, "neighbour set {addr} {mac}"),
             TableUpdate::NeighbourDel { addr } => write!(f, "neighbour del {addr}"),
+            TableUpdate::TunnelSet { id, local, remote } => write!(f, "tunnel set {id} local {local} remote {remote}"),
+            TableUpdate::TunnelDel { id } => write!(f, "tunnel del {id}"),
         }
     }
 }
 
-/// The fast path's form of a route target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum HopKind {
-    Via,
-    Connected,
-    SixToFour,
-    Tunnel,
-    Blackhole,
-}
-
-/// One next-hop slot, indexed by the id the LPM returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct NextHop {
-    pub kind: HopKind,
-    /// Egress port (Via, Connected; Tunnel once resolved).
-    pub port: u16,
-    /// Destination MAC, valid when `resolved` (Via, Tunnel).
-    pub mac: [u8; 6],
-    pub resolved: bool,
-    /// Tunnel endpoint (Tunnel).
-    pub remote: u32,
-}
-
-#[derive(Clone, Debug)]
-struct HopSlot {
-    target: RouteTarget,
-    routes: u32,
-    hop: NextHop,
-}
-
-/// Multiplicative hashing for integer keys (addresses the operator configured, not
-/// attacker-chosen insertions, so no SipHash needed).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IntHasher(u64);
-
-impl Hasher for IntHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.write_u32(n as u32 ^ (n >> 96) as u32);
-        self.0 = (self.0 ^ (n >> 32) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
-    }
-}
-
-type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
-
-/// Routes, next hops, IPv4 egress and neighbours. Each worker owns a replica.
-#[derive(Clone, Debug)]
-pub struct Tables {
-    lpm: Lpm6,
-    hops: Vec<HopSlot>,
-    hop_ids: HashMap<RouteTarget, u32>,
-    free_hops: Vec<u32>,
-    neigh4: IntMap<u32, EthernetAddress>,
-    neigh6: IntMap<u128, EthernetAddress>,
-    /// `(network, mask, port)` of each port's IPv4 subnet.
-    v4_connected: Vec<(u32, u32, u16)>,
-    v4_gateway: Option<(u32, u16)>,
-    /// The gateway's `(port, MAC)` once its neighbour is known.
-    gateway_egress: Option<(u16, [u8; 6])>,
-    /// Which ports are configured (routes may only use those).
-    ports: Vec<bool>,
-}
 
 impl Tables {
-    /// Tables for `settings`: connected routes and subnets of every port, the default
-    /// gateway, `2002::/16 6to4` when a 6to4 role is on (unless configured otherwise),
-    /// then the configured neighbours and routes.
-    pub fn new(settings: &Settings) -> Result<Tables, String> {
-        let mut t = Tables {
-            lpm: Lpm6::new(),
-            hops: Vec::new(),
-            hop_ids: HashMap::new(),
-            free_hops: Vec::new(),
-            neigh4: IntMap::default(),
-            neigh6: IntMap::default(),
-            v4_connected: Vec::new(),
-            v4_gateway: None,
-            gateway_egress: None,
-            ports: settings.ports.iter().map(|p| p.configured).collect(),
-        };
-        for (port, p) in settings.ports.iter().enumerate() {
-            let port = port as u16;
-            if let Some(a) = p.ipv4 {
-                t.v4_connected.push((u32::from(a.addr) & mask4(a.len), mask4(a.len), port));
-            }
-            if let Some(gw) = p.gateway {
-                t.v4_gateway = Some((u32::from(gw), port));
-            }
-            for a in p.ipv6.iter().filter(|a| !a.addr.is_unicast_link_local()) {
-                let net = Ipv6Addr::from(u128::from(a.addr) & mask6(a.len));
-                t.route_add(net, a.len, RouteTarget::Connected { port })?;
-            }
-        }
-        let configured_6to4 = settings.routes.iter().any(|u| {
-            matches!(u, TableUpdate::RouteAdd { prefix, len: 16, .. } if u128::from(*prefix) == 0x2002 << 112)
-        });
-        if (settings.router.is_some() || settings.relay.is_some()) && !configured_6to4 {
-            t.route_add(Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16, RouteTarget::SixToFour)?;
-        }
-        for u in settings.neighbours.iter().chain(settings.routes.iter()) {
-            u.apply(&mut t).map_err(|e| format!("{u}: {e}"))?;
-        }
-        Ok(t)
-    }
-
-    /// Every route, sorted by prefix then length.
-    pub fn routes(&self) -> Vec<(Ipv6Addr, u8, RouteTarget)> {
-        self.lpm
-            .routes()
-            .into_iter()
-            .filter_map(|(p, l, id)| Some((p, l, self.hops.get(id as usize)?.target)))
-            .collect()
-    }
-
-    /// Every static neighbour, sorted by address.
-    pub fn neighbours(&self) -> Vec<(IpAddr, EthernetAddress)> {
-        let v4 = self.neigh4.iter().map(|(&a, &m)| (IpAddr::from(Ipv4Addr::from(a)), m));
-        let v6 = self.neigh6.iter().map(|(&a, &m)| (IpAddr::from(Ipv6Addr::from(a)), m));
-        let mut all: Vec<_> = v4.chain(v6).collect();
-        all.sort();
-        all
-    }
-
-    /// The route for `addr` (longest match), as the fast path sees it.
-    pub fn lookup(&self, addr: Ipv6Addr) -> Option<RouteTarget> {
-        let id = self.lpm.lookup(&addr.octets());
-        self.hops.get(id as usize).map(|h| h.target)
-    }
-
-    #[inline(always)]
-    pub(crate) fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [u32]) {
-        self.lpm.lookup_bulk(addrs, out);
-    }
-
-    #[inline(always)]
-    pub(crate) fn lookup_one(&self, addr: &[u8; 16]) -> u32 {
-        self.lpm.lookup(addr)
-    }
-
-    #[inline(always)]
-    pub(crate) fn hop(&self, id: u32) -> Option<&NextHop> {
-        self.hops.get(id as usize).map(|h| &h.hop)
-    }
-
-    #[inline(always)]
-    pub(crate) fn neighbour6(&self, addr: u128) -> Option<[u8; 6]> {
-        self.neigh6.get(&addr).map(|m| m.0)
-    }
-
-    /// Port and next-hop MAC towards the IPv4 `dst`: its own MAC on a connected subnet,
-    /// else the gateway's.
-    #[inline]
-    pub(crate) fn v4_egress(&self, dst: u32) -> Result<(u16, [u8; 6]), DropReason> {
-        for &(net, mask, port) in &self.v4_connected {
-            if (dst ^ net) & mask == 0 {
-                return self.neigh4.get(&dst).map(|m| (port, m.0)).ok_or(DropReason::NeighbourMissing);
-            }
-        }
-        match (self.v4_gateway, self.gateway_egress) {
-            (Some(_), Some(egress)) => Ok(egress),
-            (Some(_), None) => Err(DropReason::NeighbourMissing),
-            (None, _) => Err(DropReason::Ipv4NoRoute),
-        }
-    }
-
     fn port_ok(&self, port: u16) -> Result<(), String> {
         match self.ports.get(usize::from(port)) {
             Some(true) => Ok(()),
@@ -281,11 +110,15 @@ impl Tables {
                 Ok(())
             }
             RouteTarget::Tunnel { via } => tunnel_remote(via).map(|_| ()),
+            RouteTarget::Configured { tunnel } => match self.tunnels.contains_key(&tunnel) {
+                true => Ok(()),
+                false => Err(format!("no tunnel {tunnel}")),
+            },
             RouteTarget::Blackhole => Ok(()),
         }
     }
 
-    fn route_add(&mut self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), String> {
+    pub(super) fn route_add(&mut self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), String> {
         check_prefix(prefix, len)?;
         self.check_target(prefix, len, target)?;
         let id = self.hop_for(target)?;
@@ -351,13 +184,13 @@ impl Tables {
         if slot.routes == 0 {
             self.hop_ids.remove(&slot.target);
             slot.target = RouteTarget::Blackhole;
-            slot.hop = NextHop { kind: HopKind::Blackhole, port: 0, mac: [0; 6], resolved: false, remote: 0 };
+            slot.hop = UNRESOLVED;
             self.free_hops.push(id);
         }
     }
 
     fn resolve(&self, target: RouteTarget) -> NextHop {
-        let mut hop = NextHop { kind: HopKind::Blackhole, port: 0, mac: [0; 6], resolved: false, remote: 0 };
+        let mut hop = UNRESOLVED;
         match target {
             RouteTarget::Via { gateway, port } => {
                 hop.kind = HopKind::Via;
@@ -375,13 +208,22 @@ impl Tables {
             RouteTarget::Tunnel { via } => {
                 hop.kind = HopKind::Tunnel;
                 hop.remote = v4_of_6to4(u128::from(via));
-                if let Ok((port, mac)) = self.v4_egress(hop.remote) {
-                    hop.port = port;
-                    hop.mac = mac;
-                    hop.resolved = true;
+            }
+            RouteTarget::Configured { tunnel } => {
+                hop.kind = HopKind::Configured;
+                if let Some(t) = self.tunnels.get(&tunnel) {
+                    hop.local = u32::from(t.local);
+                    hop.remote = u32::from(t.remote);
                 }
             }
             RouteTarget::Blackhole => {}
+        }
+        if matches!(hop.kind, HopKind::Tunnel | HopKind::Configured) {
+            if let Ok((port, mac)) = self.v4_egress(hop.remote) {
+                hop.port = port;
+                hop.mac = mac;
+                hop.resolved = true;
+            }
         }
         hop
     }
@@ -428,16 +270,33 @@ impl Tables {
         self.resolve_all();
         Ok(())
     }
-}
 
-impl PartialEq for Tables {
-    /// Same routes, neighbours and IPv4 egress (next-hop ids may differ).
-    fn eq(&self, other: &Tables) -> bool {
-        self.routes() == other.routes()
-            && self.neighbours() == other.neighbours()
-            && self.v4_connected == other.v4_connected
-            && self.v4_gateway == other.v4_gateway
-            && self.ports == other.ports
+    fn tunnel_set(&mut self, id: u16, local: Ipv4Addr, remote: Ipv4Addr) -> Result<(), String> {
+        if !self.own_v4.contains(&u32::from(local)) {
+            return Err(format!("tunnel local address {local} is not one of ours"));
+        }
+        if remote.is_unspecified() || remote.is_broadcast() || remote.is_multicast() || self.own_v4.contains(&u32::from(remote)) {
+            return Err(format!("tunnel remote address {remote} is not another host's unicast address"));
+        }
+        let ends = (u32::from(local), u32::from(remote));
+        if let Some(&other) = self.tunnel_ends.get(&ends).filter(|&&other| other != id) {
+            return Err(format!("tunnel {other} already joins {local} and {remote}"));
+        }
+        if let Some(old) = self.tunnels.insert(id, ConfiguredTunnel { local, remote }) {
+            self.tunnel_ends.remove(&(u32::from(old.local), u32::from(old.remote)));
+        }
+        self.tunnel_ends.insert(ends, id);
+        self.resolve_all();
+        Ok(())
+    }
+
+    fn tunnel_del(&mut self, id: u16) -> Result<(), String> {
+        if self.hop_ids.contains_key(&RouteTarget::Configured { tunnel: id }) {
+            return Err(format!("tunnel {id} is in use by routes"));
+        }
+        let t = self.tunnels.remove(&id).ok_or_else(|| format!("no tunnel {id}"))?;
+        self.tunnel_ends.remove(&(u32::from(t.local), u32::from(t.remote)));
+        Ok(())
     }
 }
 

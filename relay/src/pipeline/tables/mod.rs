@@ -1,0 +1,265 @@
+//! The tables workers read: IPv6 routes (LPM + next-hop table), IPv4 egress (connected
+//! subnets, default gateway) and static neighbours.
+//!
+//! Next hops are resolved when the tables change, not per packet: a next-hop entry holds
+//! its egress port and destination MAC (the gateway's static neighbour, or the IPv4
+//! egress of a fixed tunnel endpoint), so the fast path reads one small array slot after
+//! the LPM. Only connected routes (a MAC per destination) and 6to4 routes (an IPv4
+//! endpoint per destination) resolve per packet.
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::checks::{mask4, mask6};
+use super::settings::Settings;
+use super::verdict::DropReason;
+use crate::lpm::Lpm6;
+use crate::wire::EthernetAddress;
+
+mod update;
+
+pub use update::{RouteTarget, TableUpdate};
+pub(crate) use update::{check_prefix, tunnel_remote};
+
+/// The fast path's form of a route target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HopKind {
+    Via,
+    Connected,
+    SixToFour,
+    Tunnel,
+    Configured,
+    Blackhole,
+}
+
+/// One next-hop slot, indexed by the id the LPM returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NextHop {
+    pub kind: HopKind,
+    /// Egress port (Via, Connected; Tunnel once resolved).
+    pub port: u16,
+    /// Destination MAC, valid when `resolved` (Via, Tunnel).
+    pub mac: [u8; 6],
+    pub resolved: bool,
+    /// Tunnel endpoint (Tunnel, Configured).
+    pub remote: u32,
+    /// Outer source (Configured).
+    pub local: u32,
+}
+
+const UNRESOLVED: NextHop =
+    NextHop { kind: HopKind::Blackhole, port: 0, mac: [0; 6], resolved: false, remote: 0, local: 0 };
+
+/// A configured tunnel (RFC 4213 section 3): IPv6 in IPv4 between two fixed addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ConfiguredTunnel {
+    pub local: Ipv4Addr,
+    pub remote: Ipv4Addr,
+}
+
+#[derive(Clone, Debug)]
+struct HopSlot {
+    target: RouteTarget,
+    routes: u32,
+    hop: NextHop,
+}
+
+/// Multiplicative hashing for integer keys (addresses the operator configured, not
+/// attacker-chosen insertions, so no SipHash needed).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.write_u32(n as u32 ^ (n >> 96) as u32);
+        self.0 = (self.0 ^ (n >> 32) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+
+/// Routes, next hops, IPv4 egress and neighbours. Each worker owns a replica.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    lpm: Lpm6,
+    hops: Vec<HopSlot>,
+    hop_ids: HashMap<RouteTarget, u32>,
+    free_hops: Vec<u32>,
+    neigh4: IntMap<u32, EthernetAddress>,
+    neigh6: IntMap<u128, EthernetAddress>,
+    /// `(network, mask, port)` of each port's IPv4 subnet.
+    v4_connected: Vec<(u32, u32, u16)>,
+    v4_gateway: Option<(u32, u16)>,
+    /// The gateway's `(port, MAC)` once its neighbour is known.
+    gateway_egress: Option<(u16, [u8; 6])>,
+    /// Which ports are configured (routes may only use those).
+    ports: Vec<bool>,
+    /// Our IPv4 addresses (a configured tunnel's local end must be one).
+    own_v4: Vec<u32>,
+    tunnels: BTreeMap<u16, ConfiguredTunnel>,
+    /// `(local, remote)` → tunnel id, for decapsulation.
+    tunnel_ends: HashMap<(u32, u32), u16>,
+}
+
+impl Tables {
+    /// Tables for `settings`: connected routes and subnets of every port, the default
+    /// gateway, `2002::/16 6to4` when a 6to4 role is on (unless configured otherwise),
+    /// then the configured neighbours and routes.
+    pub fn new(settings: &Settings) -> Result<Tables, String> {
+        let mut t = Tables {
+            lpm: Lpm6::new(),
+            hops: Vec::new(),
+            hop_ids: HashMap::new(),
+            free_hops: Vec::new(),
+            neigh4: IntMap::default(),
+            neigh6: IntMap::default(),
+            v4_connected: Vec::new(),
+            v4_gateway: None,
+            gateway_egress: None,
+            ports: settings.ports.iter().map(|p| p.configured).collect(),
+            own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
+            tunnels: Default::default(),
+            tunnel_ends: HashMap::new(),
+        };
+        for (port, p) in settings.ports.iter().enumerate() {
+            let port = port as u16;
+            if let Some(a) = p.ipv4 {
+                t.v4_connected.push((u32::from(a.addr) & mask4(a.len), mask4(a.len), port));
+            }
+            if let Some(gw) = p.gateway {
+                t.v4_gateway = Some((u32::from(gw), port));
+            }
+            for a in p.ipv6.iter().filter(|a| !a.addr.is_unicast_link_local()) {
+                let net = Ipv6Addr::from(u128::from(a.addr) & mask6(a.len));
+                t.route_add(net, a.len, RouteTarget::Connected { port })?;
+            }
+        }
+        let configured_6to4 = settings.routes.iter().any(|u| {
+            matches!(u, TableUpdate::RouteAdd { prefix, len: 16, .. } if u128::from(*prefix) == 0x2002 << 112)
+        });
+        if (settings.router.is_some() || settings.relay.is_some()) && !configured_6to4 {
+            t.route_add(Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16, RouteTarget::SixToFour)?;
+        }
+        for u in settings.neighbours.iter().chain(&settings.tunnels).chain(&settings.routes) {
+            u.apply(&mut t).map_err(|e| format!("{u}: {e}"))?;
+        }
+        Ok(t)
+    }
+
+    /// [`Tables::new`], by the name the daemon uses.
+    pub fn from_settings(settings: &Settings) -> Result<Tables, String> {
+        Tables::new(settings)
+    }
+
+    /// Every route, one per line, in the text grammar (`2001:db8::/32 via fe80::1 port 1`).
+    pub fn routes_text(&self) -> String {
+        self.routes().iter().map(|(p, l, t)| format!("{p}/{l} {t}\n")).collect()
+    }
+
+    /// Every static neighbour, one per line (`198.51.100.1 02:00:00:00:01:01`).
+    pub fn neighbours_text(&self) -> String {
+        self.neighbours().iter().map(|(a, m)| format!("{a} {m}\n")).collect()
+    }
+
+    /// Every route, sorted by prefix then length.
+    pub fn routes(&self) -> Vec<(Ipv6Addr, u8, RouteTarget)> {
+        self.lpm
+            .routes()
+            .into_iter()
+            .filter_map(|(p, l, id)| Some((p, l, self.hops.get(id as usize)?.target)))
+            .collect()
+    }
+
+    /// Every static neighbour, sorted by address.
+    pub fn neighbours(&self) -> Vec<(IpAddr, EthernetAddress)> {
+        let v4 = self.neigh4.iter().map(|(&a, &m)| (IpAddr::from(Ipv4Addr::from(a)), m));
+        let v6 = self.neigh6.iter().map(|(&a, &m)| (IpAddr::from(Ipv6Addr::from(a)), m));
+        let mut all: Vec<_> = v4.chain(v6).collect();
+        all.sort();
+        all
+    }
+
+    /// Every configured tunnel by id.
+    pub fn tunnels(&self) -> Vec<(u16, ConfiguredTunnel)> {
+        self.tunnels.iter().map(|(&id, &t)| (id, t)).collect()
+    }
+
+    /// The configured tunnel from `remote` to our `local`, if any.
+    #[inline]
+    pub(crate) fn configured_tunnel(&self, local: u32, remote: u32) -> Option<u16> {
+        if self.tunnel_ends.is_empty() {
+            return None;
+        }
+        self.tunnel_ends.get(&(local, remote)).copied()
+    }
+
+    /// `local` is the local end of some configured tunnel.
+    pub(crate) fn is_tunnel_local(&self, local: u32) -> bool {
+        self.tunnel_ends.keys().any(|&(l, _)| l == local)
+    }
+
+    /// The route for `addr` (longest match), as the fast path sees it.
+    pub fn lookup(&self, addr: Ipv6Addr) -> Option<RouteTarget> {
+        let id = self.lpm.lookup(&addr.octets());
+        self.hops.get(id as usize).map(|h| h.target)
+    }
+
+    #[inline(always)]
+    pub(crate) fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [u32]) {
+        self.lpm.lookup_bulk(addrs, out);
+    }
+
+    #[inline(always)]
+    pub(crate) fn lookup_one(&self, addr: &[u8; 16]) -> u32 {
+        self.lpm.lookup(addr)
+    }
+
+    #[inline(always)]
+    pub(crate) fn hop(&self, id: u32) -> Option<&NextHop> {
+        self.hops.get(id as usize).map(|h| &h.hop)
+    }
+
+    #[inline(always)]
+    pub(crate) fn neighbour6(&self, addr: u128) -> Option<[u8; 6]> {
+        self.neigh6.get(&addr).map(|m| m.0)
+    }
+
+    /// Port and next-hop MAC towards the IPv4 `dst`: its own MAC on a connected subnet,
+    /// else the gateway's.
+    #[inline]
+    pub(crate) fn v4_egress(&self, dst: u32) -> Result<(u16, [u8; 6]), DropReason> {
+        for &(net, mask, port) in &self.v4_connected {
+            if (dst ^ net) & mask == 0 {
+                return self.neigh4.get(&dst).map(|m| (port, m.0)).ok_or(DropReason::NeighbourMissing);
+            }
+        }
+        match (self.v4_gateway, self.gateway_egress) {
+            (Some(_), Some(egress)) => Ok(egress),
+            (Some(_), None) => Err(DropReason::NeighbourMissing),
+            (None, _) => Err(DropReason::Ipv4NoRoute),
+        }
+    }
+}
+
+impl PartialEq for Tables {
+    /// Same routes, neighbours and IPv4 egress (next-hop ids may differ).
+    fn eq(&self, other: &Tables) -> bool {
+        self.routes() == other.routes()
+            && self.neighbours() == other.neighbours()
+            && self.v4_connected == other.v4_connected
+            && self.v4_gateway == other.v4_gateway
+            && self.ports == other.ports
+            && self.tunnels == other.tunnels
+    }
+}
