@@ -11,17 +11,19 @@
 mod dpdk;
 #[path = "lpm-bench/measure.rs"]
 mod measure;
+#[path = "lpm-bench/tables.rs"]
+mod tables;
 
 use std::net::Ipv6Addr;
 use std::time::Instant;
 
 use clap::Parser;
-use prefix_trie::PrefixMap;
 use relay::lpm::reference::ReferenceLpm6;
 use relay::lpm::Lpm6;
 use relay_benches::tablegen::{self, Rng};
 
-use measure::{heap_live, mib, spread, time_bursts, Latency};
+use measure::{mib, spread, Latency};
+use tables::{Kind, Pass, Scratch, Table, Tbl8s};
 
 #[global_allocator]
 static GLOBAL: measure::Counting = measure::Counting;
@@ -98,13 +100,6 @@ impl Row {
     }
 }
 
-/// tbl8 groups each DPDK table is created with.
-#[derive(Clone, Copy)]
-struct Tbl8s {
-    lpm6: usize,
-    fib6: usize,
-}
-
 /// Destination sets: uniform over 2000::/3, and inside the table's prefixes.
 struct Workload {
     routes: Vec<(Ipv6Addr, u8, u32)>,
@@ -136,9 +131,10 @@ fn run(args: &Args) -> Result<(), String> {
         })
         .collect();
     if !args.no_dpdk {
-        // One DPDK table lives at a time: tbl24 (64 MiB) + 1 KiB per tbl8 group + rules/RIB.
+        // Both DPDK tables live at once: two tbl24s (64 MiB each), 1 KiB per tbl8 group,
+        // rules and RIB nodes.
         let need = |(routes, tbl8s): (&Vec<_>, &Tbl8s)| {
-            (64 << 20) + tbl8s.lpm6.max(tbl8s.fib6) * 1024 + routes.len() * 256
+            (128 << 20) + (tbl8s.lpm6 + tbl8s.fib6) * 1024 + routes.len() * 512
         };
         let peak = tables.iter().zip(&tbl8s).map(need).max().unwrap_or(0);
         dpdk::eal_init(args.mem_mb.unwrap_or(peak * 3 / 2 / (1 << 20) + 512))?;
@@ -147,13 +143,7 @@ fn run(args: &Args) -> Result<(), String> {
     out.push_str(&header(args));
     for (routes, &tbl8s) in tables.into_iter().zip(&tbl8s) {
         let work = workload(args, routes)?;
-        let mut rows = vec![];
-        rows.extend(bench_relay(args, &work)?);
-        if !args.no_dpdk {
-            rows.push(bench_lpm6(args, &work, tbl8s.lpm6)?);
-            rows.extend(bench_fib6(args, &work, tbl8s.fib6)?);
-        }
-        rows.push(bench_prefix_trie(args, &work));
+        let rows = bench_size(args, &work, tbl8s)?;
         out.push_str(&section(&work, &rows, tbl8s));
         eprintln!("done: {} prefixes", work.routes.len());
     }
@@ -199,66 +189,85 @@ fn workload(args: &Args, routes: Vec<(Ipv6Addr, u8, u32)>) -> Result<Workload, S
     })
 }
 
-fn mismatches<T: Copy>(got: &[T], expected: &[u32], normalise: impl Fn(T) -> u32) -> usize {
-    got.iter()
-        .zip(expected)
-        .filter(|&(&g, &e)| normalise(g) != e)
-        .count()
-}
-
-fn bench_relay(args: &Args, work: &Workload) -> Result<[Row; 3], String> {
-    let mut prefetched = Row::new("relay `Lpm6::lookup_bulk_with_prefetch` (`_mm_prefetch`)");
-    let mut bulk = Row::new("relay `Lpm6::lookup_bulk` (no prefetch)");
-    let mut single = Row::new("relay `Lpm6::lookup` (one at a time)");
-    let mut table = Lpm6::new();
-    for _ in 0..args.build_runs.max(1) {
-        drop(std::mem::take(&mut table));
-        let before = heap_live();
-        let start = Instant::now();
-        table = Lpm6::from_routes(work.routes.iter().copied()).map_err(|e| e.to_string())?;
-        prefetched
-            .build_ms
-            .push(start.elapsed().as_secs_f64() * 1e3);
-        prefetched.memory = Some(heap_live() - before);
+/// Builds every table, then measures them with their runs interleaved (run 1 of each,
+/// then run 2 of each, …) so that a noisy neighbour hits all of them alike.
+fn bench_size(args: &Args, work: &Workload, tbl8s: Tbl8s) -> Result<Vec<Row>, String> {
+    let mut kinds = vec![Kind::Relay];
+    if !args.no_dpdk {
+        kinds.extend([Kind::Lpm6, Kind::Fib6]);
     }
-    let mut out = vec![0u32; args.lookups];
-    for set in 0..2 {
-        for _ in 0..args.runs {
-            let t = time_bursts(&work.sets[set], &mut out, |k, o| {
-                table.lookup_bulk_with_prefetch(k, o, measure::prefetch)
-            });
-            prefetched.mlps[set].push(args.lookups as f64 / t.as_secs_f64() / 1e6);
-            prefetched.mismatches += mismatches(&out, &work.expected[set], |v| v);
-            let t = time_bursts(&work.sets[set], &mut out, |k, o| table.lookup_bulk(k, o));
-            bulk.mlps[set].push(args.lookups as f64 / t.as_secs_f64() / 1e6);
-            bulk.mismatches += mismatches(&out, &work.expected[set], |v| v);
-            let t = time_bursts(&work.sets[set], &mut out, |k, o| {
-                for (key, hop) in k.iter().zip(o) {
-                    *hop = table.lookup(key);
-                }
-            });
-            single.mlps[set].push(args.lookups as f64 / t.as_secs_f64() / 1e6);
-            single.mismatches += mismatches(&out, &work.expected[set], |v| v);
+    kinds.push(Kind::PrefixTrie);
+    let mut built: Vec<Option<Table>> = kinds.iter().map(|_| None).collect();
+    let mut build_ms = vec![vec![]; kinds.len()];
+    let mut memory = vec![0; kinds.len()];
+    for _ in 0..args.build_runs.max(1) {
+        for (k, &kind) in kinds.iter().enumerate() {
+            drop(built[k].take());
+            let before = kind.heap();
+            let start = Instant::now();
+            let table = kind.build(&work.routes, tbl8s)?;
+            build_ms[k].push(start.elapsed().as_secs_f64() * 1e3);
+            memory[k] = kind.heap().saturating_sub(before);
+            built[k] = Some(table);
         }
     }
-    let (mut delete, mut insert) = (Latency::new(), Latency::new());
-    for &(prefix, len, _) in &work.updates {
-        delete
-            .time(|| table.remove(prefix, len))
-            .map_err(|e| e.to_string())?;
-    }
-    for &(prefix, len, hop) in &work.updates {
-        insert
-            .time(|| table.insert(prefix, len, hop))
-            .map_err(|e| e.to_string())?;
-    }
-    if table.len() != work.routes.len() {
-        return Err("Lpm6 lost routes during the update run".into());
-    }
-    prefetched.delete = Some(delete);
-    prefetched.insert = Some(insert);
+    let mut tables: Vec<Table> = built.into_iter().flatten().collect();
 
-    // The same table built by single inserts, as the control core would from an empty start.
+    let all = [
+        Pass::RelayPrefetch,
+        Pass::RelayBulk,
+        Pass::RelaySingle,
+        Pass::Lpm6Bulk,
+        Pass::Fib6Scalar,
+        Pass::Fib6Avx512,
+        Pass::PrefixTrie,
+    ];
+    let mut passes: Vec<(Pass, usize)> = vec![];
+    for pass in all {
+        if let Some(k) = kinds.iter().position(|&kind| kind == pass.kind()) {
+            if tables[k].supports(pass) {
+                passes.push((pass, k));
+            }
+        }
+    }
+    let mut rows: Vec<Row> = passes
+        .iter()
+        .map(|(pass, _)| Row::new(pass.name()))
+        .collect();
+    let mut scratch = Scratch::new(args.lookups);
+    for _ in 0..args.runs {
+        for set in 0..2 {
+            for (row, &(pass, k)) in rows.iter_mut().zip(&passes) {
+                let (keys, expected) = (&work.sets[set], &work.expected[set]);
+                let (t, wrong) = tables[k].lookup_pass(pass, keys, expected, &mut scratch);
+                row.mlps[set].push(keys.len() as f64 / t.as_secs_f64() / 1e6);
+                row.mismatches += wrong;
+            }
+        }
+    }
+
+    // Build, memory and updates go on the first row of each table.
+    for (k, table) in tables.iter_mut().enumerate() {
+        let (mut delete, mut insert) = (Latency::new(), Latency::new());
+        for &(prefix, len, _) in &work.updates {
+            delete.time(|| table.delete(prefix, len))?;
+        }
+        for &(prefix, len, hop) in &work.updates {
+            insert.time(|| table.insert(prefix, len, hop))?;
+        }
+        if let Some(row) = passes
+            .iter()
+            .position(|&(_, kk)| kk == k)
+            .and_then(|r| rows.get_mut(r))
+        {
+            row.delete = Some(delete);
+            row.insert = Some(insert);
+            row.build_ms = std::mem::take(&mut build_ms[k]);
+            row.memory = Some(memory[k]);
+        }
+    }
+
+    // Lpm6 built by single inserts, as the control core would from an empty start.
     let start = Instant::now();
     let mut inserted = Lpm6::new();
     for &(prefix, len, hop) in &work.routes {
@@ -266,135 +275,15 @@ fn bench_relay(args: &Args, work: &Workload) -> Result<[Row; 3], String> {
             .insert(prefix, len, hop)
             .map_err(|e| e.to_string())?;
     }
-    bulk.build_ms.push(start.elapsed().as_secs_f64() * 1e3);
-    bulk.memory = Some(inserted.memory_bytes());
-    Ok([prefetched, bulk, single])
-}
-
-fn bench_lpm6(args: &Args, work: &Workload, tbl8s: usize) -> Result<Row, String> {
-    let mut row = Row::new("DPDK `rte_lpm6_lookup_bulk_func`");
-    let mut table = None;
-    for _ in 0..args.build_runs.max(1) {
-        drop(table.take());
-        let before = dpdk::heap_allocated();
-        let start = Instant::now();
-        let mut lpm = dpdk::Lpm6::new(work.routes.len() + 1024, tbl8s)?;
-        for &(prefix, len, hop) in &work.routes {
-            lpm.add(prefix, len, hop)?;
-        }
+    if let Some(row) = passes
+        .iter()
+        .position(|&(p, _)| p == Pass::RelayBulk)
+        .and_then(|r| rows.get_mut(r))
+    {
         row.build_ms.push(start.elapsed().as_secs_f64() * 1e3);
-        row.memory = Some(dpdk::heap_allocated() - before);
-        table = Some(lpm);
+        row.memory = Some(inserted.memory_bytes());
     }
-    let mut lpm = table.ok_or("no rte_lpm6 built")?;
-    let mut out = vec![0i32; args.lookups];
-    for set in 0..2 {
-        for _ in 0..args.runs {
-            let t = time_bursts(&work.sets[set], &mut out, |k, o| lpm.lookup_bulk(k, o));
-            row.mlps[set].push(args.lookups as f64 / t.as_secs_f64() / 1e6);
-            row.mismatches += mismatches(&out, &work.expected[set], |v| {
-                u32::try_from(v).unwrap_or(MISS)
-            });
-        }
-    }
-    let (mut delete, mut insert) = (Latency::new(), Latency::new());
-    for &(prefix, len, _) in &work.updates {
-        delete.time(|| lpm.delete(prefix, len));
-    }
-    for &(prefix, len, hop) in &work.updates {
-        insert.time(|| lpm.add(prefix, len, hop))?;
-    }
-    row.delete = Some(delete);
-    row.insert = Some(insert);
-    Ok(row)
-}
-
-fn bench_fib6(args: &Args, work: &Workload, tbl8s: usize) -> Result<Vec<Row>, String> {
-    let mut scalar = Row::new("DPDK `rte_fib6_lookup_bulk` (trie, scalar)");
-    let vector = Row::new("DPDK `rte_fib6_lookup_bulk` (trie, AVX-512)");
-    let mut table = None;
-    for _ in 0..args.build_runs.max(1) {
-        drop(table.take());
-        let before = dpdk::heap_allocated();
-        let start = Instant::now();
-        let mut fib = dpdk::Fib6::new(work.routes.len() + 1024, tbl8s)?;
-        for &(prefix, len, hop) in &work.routes {
-            fib.add(prefix, len, hop)?;
-        }
-        scalar.build_ms.push(start.elapsed().as_secs_f64() * 1e3);
-        scalar.memory = Some(dpdk::heap_allocated() - before);
-        table = Some(fib);
-    }
-    let mut fib = table.ok_or("no rte_fib6 built")?;
-    let normalise = |v: u64| if v == dpdk::FIB_MISS { MISS } else { v as u32 };
-    let mut out = vec![0u64; args.lookups];
-    let mut measured = vec![];
-    for (mut row, avx512) in [(scalar, false), (vector, true)] {
-        // DPDK refuses the AVX-512 walk on CPUs (or builds) without it: no row then.
-        if !fib.select(avx512) {
-            continue;
-        }
-        for set in 0..2 {
-            for _ in 0..args.runs {
-                let t = time_bursts(&work.sets[set], &mut out, |k, o| fib.lookup_bulk(k, o));
-                row.mlps[set].push(args.lookups as f64 / t.as_secs_f64() / 1e6);
-                row.mismatches += mismatches(&out, &work.expected[set], normalise);
-            }
-        }
-        measured.push(row);
-    }
-    let (mut delete, mut insert) = (Latency::new(), Latency::new());
-    for &(prefix, len, _) in &work.updates {
-        delete.time(|| fib.delete(prefix, len));
-    }
-    for &(prefix, len, hop) in &work.updates {
-        insert.time(|| fib.add(prefix, len, hop))?;
-    }
-    // Build, memory and updates belong to the one table both lookups ran on.
-    if let Some(first) = measured.first_mut() {
-        first.delete = Some(delete);
-        first.insert = Some(insert);
-    }
-    Ok(measured)
-}
-
-fn bench_prefix_trie(args: &Args, work: &Workload) -> Row {
-    let mut row = Row::new("`prefix-trie` 0.10 `PrefixMap::get_lpm`");
-    let mut map = PrefixMap::<(u128, u8), u32>::new();
-    for _ in 0..args.build_runs.max(1) {
-        drop(std::mem::take(&mut map));
-        let before = heap_live();
-        let start = Instant::now();
-        for &(prefix, len, hop) in &work.routes {
-            map.insert((u128::from(prefix), len), hop);
-        }
-        row.build_ms.push(start.elapsed().as_secs_f64() * 1e3);
-        row.memory = Some(heap_live() - before);
-    }
-    let mut out = vec![0u32; args.lookups];
-    for set in 0..2 {
-        for _ in 0..args.runs {
-            let t = time_bursts(&work.sets[set], &mut out, |k, o| {
-                for (key, hop) in k.iter().zip(o) {
-                    *hop = map
-                        .get_lpm(&(u128::from_be_bytes(*key), 128))
-                        .map_or(MISS, |(_, &v)| v);
-                }
-            });
-            row.mlps[set].push(args.lookups as f64 / t.as_secs_f64() / 1e6);
-            row.mismatches += mismatches(&out, &work.expected[set], |v| v);
-        }
-    }
-    let (mut delete, mut insert) = (Latency::new(), Latency::new());
-    for &(prefix, len, _) in &work.updates {
-        delete.time(|| map.remove(&(u128::from(prefix), len)));
-    }
-    for &(prefix, len, hop) in &work.updates {
-        insert.time(|| map.insert((u128::from(prefix), len), hop));
-    }
-    row.delete = Some(delete);
-    row.insert = Some(insert);
-    row
+    Ok(rows)
 }
 
 fn header(args: &Args) -> String {

@@ -1,0 +1,235 @@
+//! The tables under test behind one interface, so that runs can be interleaved.
+
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use prefix_trie::PrefixMap;
+use relay::lpm::Lpm6;
+
+use crate::dpdk;
+use crate::measure::{self, time_bursts};
+
+const MISS: u32 = Lpm6::MISS;
+
+/// tbl8 groups each DPDK table is created with.
+#[derive(Clone, Copy)]
+pub struct Tbl8s {
+    pub lpm6: usize,
+    pub fib6: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Relay,
+    Lpm6,
+    Fib6,
+    PrefixTrie,
+}
+
+pub enum Table {
+    Relay(Lpm6),
+    Lpm6(dpdk::Lpm6),
+    Fib6(dpdk::Fib6),
+    PrefixTrie(PrefixMap<(u128, u8), u32>),
+}
+
+/// One way of looking up a burst: a table and one of its entry points.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    RelayPrefetch,
+    RelayBulk,
+    RelaySingle,
+    Lpm6Bulk,
+    Fib6Scalar,
+    Fib6Avx512,
+    PrefixTrie,
+}
+
+impl Pass {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RelayPrefetch => "relay `Lpm6::lookup_bulk_with_prefetch` (`_mm_prefetch`)",
+            Self::RelayBulk => "relay `Lpm6::lookup_bulk` (no prefetch)",
+            Self::RelaySingle => "relay `Lpm6::lookup` (one at a time)",
+            Self::Lpm6Bulk => "DPDK `rte_lpm6_lookup_bulk_func`",
+            Self::Fib6Scalar => "DPDK `rte_fib6_lookup_bulk` (trie, scalar)",
+            Self::Fib6Avx512 => "DPDK `rte_fib6_lookup_bulk` (trie, AVX-512)",
+            Self::PrefixTrie => "`prefix-trie` 0.10 `PrefixMap::get_lpm`",
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        match self {
+            Self::RelayPrefetch | Self::RelayBulk | Self::RelaySingle => Kind::Relay,
+            Self::Lpm6Bulk => Kind::Lpm6,
+            Self::Fib6Scalar | Self::Fib6Avx512 => Kind::Fib6,
+            Self::PrefixTrie => Kind::PrefixTrie,
+        }
+    }
+}
+
+/// Output buffers in each table's native type.
+pub struct Scratch {
+    hops: Vec<u32>,
+    lpm6: Vec<i32>,
+    fib6: Vec<u64>,
+}
+
+impl Scratch {
+    pub fn new(len: usize) -> Self {
+        Self {
+            hops: vec![0; len],
+            lpm6: vec![0; len],
+            fib6: vec![0; len],
+        }
+    }
+}
+
+fn mismatches<T: Copy>(got: &[T], expected: &[u32], normalise: impl Fn(T) -> u32) -> usize {
+    got.iter()
+        .zip(expected)
+        .filter(|&(&g, &e)| normalise(g) != e)
+        .count()
+}
+
+fn fib6_hop(v: u64) -> u32 {
+    if v == dpdk::FIB_MISS {
+        MISS
+    } else {
+        v as u32
+    }
+}
+
+impl Kind {
+    /// Builds the full table route by route (`from_routes` for relay).
+    pub fn build(self, routes: &[(Ipv6Addr, u8, u32)], tbl8s: Tbl8s) -> Result<Table, String> {
+        Ok(match self {
+            Kind::Relay => {
+                Table::Relay(Lpm6::from_routes(routes.iter().copied()).map_err(|e| e.to_string())?)
+            }
+            Kind::Lpm6 => {
+                let mut lpm = dpdk::Lpm6::new(routes.len() + 1024, tbl8s.lpm6)?;
+                for &(prefix, len, hop) in routes {
+                    lpm.add(prefix, len, hop)?;
+                }
+                Table::Lpm6(lpm)
+            }
+            Kind::Fib6 => {
+                let mut fib = dpdk::Fib6::new(routes.len() + 1024, tbl8s.fib6)?;
+                for &(prefix, len, hop) in routes {
+                    fib.add(prefix, len, hop)?;
+                }
+                Table::Fib6(fib)
+            }
+            Kind::PrefixTrie => {
+                let mut map = PrefixMap::new();
+                for &(prefix, len, hop) in routes {
+                    map.insert((u128::from(prefix), len), hop);
+                }
+                Table::PrefixTrie(map)
+            }
+        })
+    }
+
+    /// Heap the table's memory comes from: the Rust allocator or DPDK's.
+    pub fn heap(self) -> usize {
+        match self {
+            Kind::Relay | Kind::PrefixTrie => measure::heap_live(),
+            Kind::Lpm6 | Kind::Fib6 => dpdk::heap_allocated(),
+        }
+    }
+}
+
+impl Table {
+    /// Whether `pass` can run here (DPDK may refuse the AVX-512 walk).
+    pub fn supports(&mut self, pass: Pass) -> bool {
+        match (self, pass) {
+            (Table::Fib6(fib), Pass::Fib6Avx512) => fib.select(true),
+            (table, pass) => table.kind() == pass.kind(),
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            Table::Relay(_) => Kind::Relay,
+            Table::Lpm6(_) => Kind::Lpm6,
+            Table::Fib6(_) => Kind::Fib6,
+            Table::PrefixTrie(_) => Kind::PrefixTrie,
+        }
+    }
+
+    /// One timed pass over `keys`; returns the time and the answers that differ from
+    /// `expected`.
+    pub fn lookup_pass(
+        &mut self,
+        pass: Pass,
+        keys: &[[u8; 16]],
+        expected: &[u32],
+        out: &mut Scratch,
+    ) -> (Duration, usize) {
+        match (self, pass) {
+            (Table::Relay(t), Pass::RelayPrefetch) => {
+                let d = time_bursts(keys, &mut out.hops, |k, o| {
+                    t.lookup_bulk_with_prefetch(k, o, measure::prefetch)
+                });
+                (d, mismatches(&out.hops, expected, |v| v))
+            }
+            (Table::Relay(t), Pass::RelayBulk) => {
+                let d = time_bursts(keys, &mut out.hops, |k, o| t.lookup_bulk(k, o));
+                (d, mismatches(&out.hops, expected, |v| v))
+            }
+            (Table::Relay(t), Pass::RelaySingle) => {
+                let d = time_bursts(keys, &mut out.hops, |k, o| {
+                    for (key, hop) in k.iter().zip(o) {
+                        *hop = t.lookup(key);
+                    }
+                });
+                (d, mismatches(&out.hops, expected, |v| v))
+            }
+            (Table::Lpm6(t), _) => {
+                let d = time_bursts(keys, &mut out.lpm6, |k, o| t.lookup_bulk(k, o));
+                (
+                    d,
+                    mismatches(&out.lpm6, expected, |v| u32::try_from(v).unwrap_or(MISS)),
+                )
+            }
+            (Table::Fib6(t), pass) => {
+                t.select(pass == Pass::Fib6Avx512);
+                let d = time_bursts(keys, &mut out.fib6, |k, o| t.lookup_bulk(k, o));
+                (d, mismatches(&out.fib6, expected, fib6_hop))
+            }
+            (Table::PrefixTrie(t), _) => {
+                let d = time_bursts(keys, &mut out.hops, |k, o| {
+                    for (key, hop) in k.iter().zip(o) {
+                        *hop = t
+                            .get_lpm(&(u128::from_be_bytes(*key), 128))
+                            .map_or(MISS, |(_, &v)| v);
+                    }
+                });
+                (d, mismatches(&out.hops, expected, |v| v))
+            }
+            (Table::Relay(_), _) => (Duration::ZERO, keys.len()),
+        }
+    }
+
+    pub fn delete(&mut self, prefix: Ipv6Addr, len: u8) -> Result<(), String> {
+        match self {
+            Table::Relay(t) => t.remove(prefix, len).map(drop).map_err(|e| e.to_string()),
+            Table::Lpm6(t) => Ok(t.delete(prefix, len)),
+            Table::Fib6(t) => Ok(t.delete(prefix, len)),
+            Table::PrefixTrie(t) => Ok(drop(t.remove(&(u128::from(prefix), len)))),
+        }
+    }
+
+    pub fn insert(&mut self, prefix: Ipv6Addr, len: u8, hop: u32) -> Result<(), String> {
+        match self {
+            Table::Relay(t) => t
+                .insert(prefix, len, hop)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Table::Lpm6(t) => t.add(prefix, len, hop),
+            Table::Fib6(t) => t.add(prefix, len, hop),
+            Table::PrefixTrie(t) => Ok(drop(t.insert((u128::from(prefix), len), hop))),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! relayd offline mode: a mixed pcap through the real pipeline on net_pcap ports, outputs
+//! decoded by an independent decoder (tshark, checksums verified), counters exact.
+mod common;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::process::Command;
+
+use common::*;
+use etherparse::PacketBuilder;
+
+const R_WAN: [u8; 6] = [0x02, 0, 0, 0, 0, 0xa0];
+const R_LAN: [u8; 6] = [0x02, 0, 0, 0, 0, 0xa1];
+const GW4: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x01];
+const HOST: [u8; 6] = [0x02, 0, 0, 0, 0x02, 0x05];
+
+fn v6(s: &str) -> [u8; 16] {
+    s.parse::<Ipv6Addr>().unwrap().octets()
+}
+fn v4(s: &str) -> [u8; 4] {
+    s.parse::<Ipv4Addr>().unwrap().octets()
+}
+
+/// An IPv6 UDP packet (no Ethernet) of `payload` bytes.
+fn udp6(src: &str, dst: &str, hop: u8, payload: usize) -> Vec<u8> {
+    let b = PacketBuilder::ipv6(v6(src), v6(dst), hop).udp(4000, 5000);
+    let body = vec![0x5a; payload];
+    let mut out = Vec::new();
+    b.write(&mut out, &body).unwrap();
+    out
+}
+
+fn lan_frame(ip6: &[u8]) -> Vec<u8> {
+    [&R_LAN[..], &HOST, &[0x86, 0xdd], ip6].concat()
+}
+
+/// Protocol 41 from `src4` to R's WAN address, wrapping `ip6`.
+fn wan_frame(src4: &str, ip6: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(GW4, R_WAN)
+        .ipv4(v4(src4), v4("198.51.100.7"), 64)
+        .write(&mut out, etherparse::IpNumber(41), ip6)
+        .unwrap();
+    out
+}
+
+fn echo6_request(src: &str, dst: &str, hop: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ipv6(v6(src), v6(dst), hop).icmpv6_echo_request(7, 1).write(&mut out, b"relay-echo").unwrap();
+    out
+}
+
+fn arp_request() -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&GW4);
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    f.extend_from_slice(&GW4);
+    f.extend_from_slice(&v4("198.51.100.1"));
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&v4("198.51.100.7"));
+    f.resize(60, 0);
+    f
+}
+
+fn config(dir: &Scratch) -> std::path::PathBuf {
+    dir.write(
+        "relayd.toml",
+        &format!(
+            r#"
+[eal]
+file_prefix = "offline-mixed"
+memory_mb = 256
+[[port]]
+name = "wan"
+device = "net_pcap0,rx_pcap={d}/wan-in.pcap,tx_pcap={d}/wan-out.pcap"
+[[port]]
+name = "lan"
+device = "net_pcap1,rx_pcap={d}/lan-in.pcap,tx_pcap={d}/lan-out.pcap"
+[control]
+socket = "{d}/ctl.sock"
+[pipeline]
+[[pipeline.interface]]
+port = 0
+mac = "02:00:00:00:00:a0"
+ipv4 = "198.51.100.7/24"
+gateway = "198.51.100.1"
+[[pipeline.interface]]
+port = 1
+mac = "02:00:00:00:00:a1"
+ipv6 = ["2002:c633:6407:1::1/64"]
+[pipeline.router]
+ipv4 = "198.51.100.7"
+lan_ports = [1]
+[[pipeline.neighbour]]
+ip = "198.51.100.1"
+mac = "02:00:00:00:01:01"
+[[pipeline.neighbour]]
+ip = "2002:c633:6407:1::5"
+mac = "02:00:00:00:02:05"
+[[pipeline.route]]
+add = "::/0 via 2002:c058:6301::"
+"#,
+            d = dir.0.display()
+        ),
+    )
+}
+
+/// tshark's view of a pcap: one line per packet with the fields asked for, checksums verified.
+fn tshark(path: &std::path::Path, fields: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "-r".to_string(),
+        path.display().to_string(),
+        "-o".into(),
+        "ip.check_checksum:TRUE".into(),
+        "-o".into(),
+        "udp.check_checksum:TRUE".into(),
+        "-T".into(),
+        "fields".into(),
+        "-E".into(),
+        "separator=|".into(),
+        "-E".into(),
+        "occurrence=f".into(), // the outer header, not the packet an ICMP error quotes
+    ];
+    for f in fields {
+        args.push("-e".into());
+        args.push(f.to_string());
+    }
+    let out = Command::new("tshark").args(&args).output().expect("tshark (apt-get install tshark)");
+    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+/// Frames tshark flags as malformed or with a checksum/expert error.
+fn tshark_problems(path: &std::path::Path) -> Vec<String> {
+    let out = Command::new("tshark")
+        .args(["-r", path.to_str().unwrap(), "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"])
+        .args(["-Y", "_ws.malformed || _ws.expert.severity >= \"error\" || ip.checksum.status == \"Bad\" || icmpv6.checksum.status == \"Bad\" || udp.checksum.status == \"Bad\""])
+        .output()
+        .expect("tshark");
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn mixed_pcap_through_the_pipeline() {
+    let dir = Scratch::new("offline");
+    let lan_in = vec![
+        lan_frame(&udp6("2002:c633:6407:1::5", "2002:cb00:7101::5", 64, 100)), // encap to V2
+        lan_frame(&udp6("2002:c633:6407:1::5", "2001:db8::77", 64, 100)),      // native: via the relay
+        lan_frame(&udp6("2002:c633:6407:1::5", "2002:cb00:7101::5", 1, 100)),  // hop limit → Time Exceeded
+        lan_frame(&udp6("2002:c633:6407:1::5", "2002:a00:1::1", 64, 100)),     // martian V 10.0.0.1
+        lan_frame(&udp6("2002:c633:6407:1::5", "2002:cb00:7101::5", 64, 1452)), // 1500 > 1480 → PTB
+        lan_frame(&echo6_request("2002:c633:6407:1::5", "2002:c633:6407:1::1", 64)), // echo to us
+    ];
+    let wan_in = vec![
+        wan_frame("203.0.113.1", &udp6("2002:cb00:7101::5", "2002:c633:6407:1::5", 64, 100)), // decap
+        wan_frame("203.0.113.99", &udp6("2002:cb00:7101::5", "2002:c633:6407:1::5", 64, 100)), // spoofed V
+        wan_frame("203.0.113.1", &udp6("2001:db8::1", "2001:db8::2", 64, 100)), // native→native inside
+        arp_request(),
+    ];
+    write_pcap(&dir.path("lan-in.pcap"), &lan_in);
+    write_pcap(&dir.path("wan-in.pcap"), &wan_in);
+    let run = run_relayd(&["-c", config(&dir).to_str().unwrap(), "--offline"]);
+    run.assert_clean();
+
+    assert_eq!(run.counter("rx_packets"), 10);
+    assert_eq!(run.counter("pipeline.encapsulated"), 2, "{}", run.stdout);
+    assert_eq!(run.counter("pipeline.decapsulated"), 1);
+    assert_eq!(run.counter("pipeline.icmp6_time_exceeded"), 1);
+    assert_eq!(run.counter("pipeline.icmp6_packet_too_big"), 1);
+    assert_eq!(run.counter("pipeline.drop_hop_limit_exceeded"), 1, "the reason is counted though an error is sent");
+    assert_eq!(run.counter("pipeline.drop_mtu_exceeded"), 1);
+    assert_eq!(run.counter("pipeline.drop_ipv6_dst_martian"), 1);
+    assert_eq!(run.counter("pipeline.drop_decap_src_v4_mismatch"), 1);
+    assert_eq!(run.counter("pipeline.drop_decap_native_to_native"), 1);
+    assert_eq!(run.counter("punted"), 2, "echo and ARP go to the slow path");
+    assert_eq!(run.counter("injected"), 2, "and their replies come back");
+    assert_eq!(run.counter("tx_dropped"), 0);
+
+    let wan_out = dir.path("wan-out.pcap");
+    let lan_out = dir.path("lan-out.pcap");
+    assert_eq!(tshark_problems(&wan_out), Vec::<String>::new(), "malformed or bad checksum on the WAN");
+    assert_eq!(tshark_problems(&lan_out), Vec::<String>::new(), "malformed or bad checksum on the LAN");
+
+    let mut wan = tshark(&wan_out, &["eth.dst", "ip.src", "ip.dst", "ip.proto", "ipv6.src", "ipv6.dst", "ipv6.hlim", "arp.opcode"]);
+    wan.sort();
+    assert_eq!(
+        wan,
+        vec![
+            "02:00:00:00:01:01|198.51.100.7|192.88.99.1|41|2002:c633:6407:1::5|2001:db8::77|63|",
+            "02:00:00:00:01:01|198.51.100.7|203.0.113.1|41|2002:c633:6407:1::5|2002:cb00:7101::5|63|",
+            "02:00:00:00:01:01|||||||2",
+        ],
+        "one 6to4 packet straight to V2, one to the relay, one ARP reply"
+    );
+
+    let mut lan = tshark(&lan_out, &["eth.dst", "ipv6.src", "ipv6.dst", "ipv6.hlim", "icmpv6.type", "icmpv6.code", "icmpv6.mtu"]);
+    lan.sort();
+    assert_eq!(
+        lan,
+        vec![
+            "02:00:00:00:02:05|2002:c633:6407:1::1|2002:c633:6407:1::5|64|129|0|".to_string(),
+            "02:00:00:00:02:05|2002:c633:6407:1::1|2002:c633:6407:1::5|64|2|0|1480".to_string(),
+            "02:00:00:00:02:05|2002:c633:6407:1::1|2002:c633:6407:1::5|64|3|0|".to_string(),
+            "02:00:00:00:02:05|2002:cb00:7101::5|2002:c633:6407:1::5|63|||".to_string(),
+        ]
+    );
+}
