@@ -157,7 +157,12 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     for (i, w) in plan.workers.iter().enumerate() {
         let forwarding = match rt.mode {
             Mode::Passthrough => Forwarding::PassThrough { map: plan.forward.clone() },
-            Mode::Pipeline => Forwarding::Pipeline(Box::new(Pipeline::new(settings.clone(), &macs))),
+            Mode::Pipeline => {
+                let mut p = Pipeline::new(settings.clone(), &macs);
+                // Workers sending to the same endpoint must not repeat IPv4 identifications soon.
+                p.set_ident_base((i as u16) << 12);
+                Forwarding::Pipeline(Box::new(p))
+            }
         };
         let spec = WorkerSpec {
             index: i,
@@ -210,7 +215,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     for p in ports {
         p.close();
     }
-    print_final(&final_stats);
+    print_final(&final_stats, running.slow_path.counters());
     outcome?;
     let missing = pool.in_use();
     if missing > 0 {
@@ -403,7 +408,7 @@ fn live_line(prev: &relay::runtime::stats::Snapshot, now: &relay::runtime::stats
     )
 }
 
-fn print_final(s: &relay::runtime::stats::Snapshot) {
+fn print_final(s: &relay::runtime::stats::Snapshot, slow: &pipeline::Counters) {
     println!("relayd: final counters");
     for (n, v) in &s.runtime {
         println!("  {n:<28} {v}");
@@ -411,6 +416,11 @@ fn print_final(s: &relay::runtime::stats::Snapshot) {
     for (n, v) in &s.pipeline {
         if *v > 0 {
             println!("  pipeline.{n:<19} {v}");
+        }
+    }
+    for (n, v) in slow.iter() {
+        if v > 0 {
+            println!("  slowpath.{n:<19} {v}");
         }
     }
     for (name, p) in &s.ports {

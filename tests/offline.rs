@@ -173,6 +173,8 @@ fn mixed_pcap_through_the_pipeline() {
     assert_eq!(run.counter("pipeline.drop_decap_native_to_native"), 1);
     assert_eq!(run.counter("punted"), 2, "echo and ARP go to the slow path");
     assert_eq!(run.counter("injected"), 2, "and their replies come back");
+    assert_eq!(run.counter("slowpath.arp_replies"), 1);
+    assert_eq!(run.counter("slowpath.echo6_replies"), 1);
     assert_eq!(run.counter("tx_dropped"), 0);
 
     let wan_out = dir.path("wan-out.pcap");

@@ -1,5 +1,6 @@
-//! Forwarding rate on one core, `net_pcap,infinite_rx=1` → `net_null`: relayd against
-//! dpdk-testpmd io on the same vdevs, same run, several rounds, median and spread.
+//! Forwarding rate on one core, `net_pcap,infinite_rx=1` → `net_null`: relayd pass-through,
+//! 6to4 encap, 6to4 decap and native IPv6 forward, against dpdk-testpmd io and DPDK's l3fwd
+//! (LPM, IPv6) on the same vdevs, same run, several rounds, median and spread.
 //!
 //! `cargo run --release -p relay-benches --bin fwd-bench -- [--seconds 5] [--runs 3]`
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use clap::Parser;
+use relay_benches::frames;
 use relay_benches::harness::{write_pcap, Forwarder};
 use relay_benches::results::{machine, median_spread, now_utc, write_section};
 
@@ -17,28 +19,17 @@ struct Args {
     seconds: u64,
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// CPU of the forwarding lcore (the control / main lcore takes the other one).
+    /// CPU of the forwarding lcore (the main lcore takes the other one).
     #[arg(long, default_value_t = 1)]
     cpu: usize,
+    /// Only contestants whose name contains this.
+    #[arg(long)]
+    only: Option<String>,
     #[arg(long, default_value = "benches/RESULTS.md")]
     results: PathBuf,
     /// Where pcaps, configs and logs go.
     #[arg(long, default_value = "/tmp/relay-bench")]
     work: PathBuf,
-}
-
-/// 64-byte frames (60 + FCS): the worst case for per-packet cost.
-fn frames() -> Vec<Vec<u8>> {
-    (0..64u8)
-        .map(|i| {
-            let mut f = vec![0u8; 60];
-            f[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
-            f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x10 + i]);
-            f[12..14].copy_from_slice(&[0x88, 0xb5]);
-            f[14] = i;
-            f
-        })
-        .collect()
 }
 
 struct Contestant {
@@ -49,79 +40,139 @@ struct Contestant {
 }
 
 fn relayd_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.with_file_name("relayd")
+    std::env::current_exe().expect("current exe").with_file_name("relayd")
 }
 
-fn contestants(a: &Args, pcap: &Path) -> Vec<Contestant> {
-    let rx = format!("net_pcap0,rx_pcap={},infinite_rx=1", pcap.display());
-    let tx = "net_null0,no-rx=1";
+const ROUTER: &str = r#"
+[pipeline]
+[[pipeline.interface]]
+port = 0
+mac = "02:00:00:00:00:a0"
+ipv4 = "198.51.100.7/24"
+gateway = "198.51.100.1"
+ipv6 = ["2001:db8:ff::9/64"]
+[[pipeline.interface]]
+port = 1
+mac = "02:00:00:00:00:a1"
+ipv6 = ["2002:c633:6407:1::1/64"]
+[pipeline.router]
+ipv4 = "198.51.100.7"
+lan_ports = [1]
+[[pipeline.neighbour]]
+ip = "198.51.100.1"
+mac = "02:00:00:00:01:01"
+[[pipeline.neighbour]]
+ip = "2002:c633:6407:1::5"
+mac = "02:00:00:00:02:05"
+[[pipeline.neighbour]]
+ip = "2001:db8:ff::1"
+mac = "02:00:00:00:01:01"
+[[pipeline.route]]
+add = "2001:db8:bbbb::/48 via 2001:db8:ff::1 port 0"
+[[pipeline.route]]
+add = "::/0 via 2002:c058:6301::"
+"#;
+
+/// A relayd config: ports (name, device) in order, one worker on `cpu`, mode-specific tail.
+fn relayd(a: &Args, prefix: &str, ports: &[(&str, &str)], tail: &str) -> Command {
+    let mut cfg = format!(
+        "[eal]\nfile_prefix = \"{prefix}\"\nmemory_mb = 512\nlog_level = \"warning\"\n[cores]\ncontrol = {}\n",
+        1 - a.cpu.min(1)
+    );
+    for (name, dev) in ports {
+        cfg.push_str(&format!("[[port]]\nname = \"{name}\"\ndevice = \"{dev}\"\n"));
+    }
+    let rx: Vec<String> = ports.iter().map(|(n, _)| format!("\"{n}:0\"")).collect();
+    cfg.push_str(&format!("[[worker]]\ncpu = {}\nrx = [{}]\n", a.cpu, rx.join(", ")));
+    cfg.push_str(&format!("[control]\nsocket = \"{}/{prefix}.sock\"\n", a.work.display()));
+    cfg.push_str(tail);
+    let path = a.work.join(format!("{prefix}.toml"));
+    std::fs::write(&path, cfg).expect("write relayd config");
+    let mut c = Command::new(relayd_bin());
+    c.args(["-c", path.to_str().expect("utf-8")]);
+    c
+}
+
+fn pcap(a: &Args, name: &str, f: Vec<Vec<u8>>) -> String {
+    let p = a.work.join(format!("{name}.pcap"));
+    write_pcap(&p, &f).expect("pcap");
+    format!("net_pcap0,rx_pcap={},infinite_rx=1", p.display())
+}
+
+fn contestants(a: &Args) -> Vec<Contestant> {
+    let null = "net_null0,no-rx=1";
+    let main_cpu = 1 - a.cpu.min(1);
+    let plain = pcap(a, "plain", frames::native(64, "2001:200:0:1::".parse().expect("addr")));
+    let encap = pcap(a, "encap", frames::encap(64));
+    let decap = pcap(a, "decap", frames::decap(64));
+    let native = pcap(a, "native", frames::native(64, "2001:db8:bbbb::".parse().expect("addr")));
+
     let mut testpmd = Command::new("dpdk-testpmd");
     testpmd.args([
-        &format!("--lcores=0@{},1@{}", 1 - a.cpu.min(1), a.cpu),
+        &format!("--lcores=0@{main_cpu},1@{}", a.cpu),
         "--no-huge", "-m", "1024", "--no-pci", "--file-prefix=bench-testpmd", "--log-level=warning",
-        &format!("--vdev={rx}"), &format!("--vdev={tx}"),
+        &format!("--vdev={plain}"), &format!("--vdev={null}"),
         "--", "--forward-mode=io", "--nb-cores=1", "--stats-period=1", "--burst=32",
         "--rxd=1024", "--txd=1024", "--no-mlockall", "--total-num-mbufs=16384",
     ]);
-
-    let cfg = a.work.join("relayd-passthrough.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"[eal]
-file_prefix = "bench-relayd"
-memory_mb = 512
-log_level = "warning"
-[cores]
-control = {control}
-[[port]]
-name = "in"
-device = "{rx}"
-[[port]]
-name = "out"
-device = "{tx}"
-[[worker]]
-cpu = {cpu}
-rx = ["in:0", "out:0"]
-[runtime]
-mode = "passthrough"
-forward = [["in", "out"], ["out", "in"]]
-[control]
-socket = "{work}/bench-relayd.sock"
-"#,
-            control = 1 - a.cpu.min(1),
-            cpu = a.cpu,
-            work = a.work.display()
-        ),
-    )
-    .expect("write relayd config");
-    let mut relayd = Command::new(relayd_bin());
-    relayd.args(["-c", cfg.to_str().expect("utf-8")]);
+    let l3fwd_bin = Command::new("benches/peers/build-l3fwd.sh").output().ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let mut l3fwd = Command::new(&l3fwd_bin);
+    // l3fwd opens one tx queue per lcore and net_pcap has one: give it its forwarding lcore only
+    // (the main lcore forwards in l3fwd).
+    l3fwd.args([
+        &format!("--lcores=1@{}", a.cpu),
+        "--no-huge", "-m", "1024", "--no-pci", "--file-prefix=bench-l3fwd", "--log-level=warning",
+        &format!("--vdev={plain}"), &format!("--vdev={null}"),
+        "--", "-p", "0x3", "--config=(0,0,1),(1,0,1)", "--lookup=lpm", "--parse-ptype",
+    ]);
+    let pass_tail = "[runtime]\nmode = \"passthrough\"\nforward = [[\"in\", \"out\"], [\"out\", \"in\"]]\n";
     vec![
         Contestant { name: "dpdk-testpmd io", prefix: "bench-testpmd", cmd: testpmd, egress_port: 1 },
-        Contestant { name: "relayd pass-through", prefix: "bench-relayd", cmd: relayd, egress_port: 1 },
+        Contestant { name: "dpdk l3fwd lpm (ipv6)", prefix: "bench-l3fwd", cmd: l3fwd, egress_port: 1 },
+        Contestant {
+            name: "relayd pass-through",
+            prefix: "bench-pass",
+            cmd: relayd(a, "bench-pass", &[("in", &plain), ("out", null)], pass_tail),
+            egress_port: 1,
+        },
+        Contestant {
+            name: "relayd 6to4 encap",
+            prefix: "bench-encap",
+            cmd: relayd(a, "bench-encap", &[("wan", null), ("lan", &encap.replace("net_pcap0", "net_pcap1"))], ROUTER),
+            egress_port: 0,
+        },
+        Contestant {
+            name: "relayd 6to4 decap",
+            prefix: "bench-decap",
+            cmd: relayd(a, "bench-decap", &[("wan", &decap), ("lan", &null.replace("null0", "null1"))], ROUTER),
+            egress_port: 1,
+        },
+        Contestant {
+            name: "relayd native forward",
+            prefix: "bench-native",
+            cmd: relayd(a, "bench-native", &[("wan", null), ("lan", &native.replace("net_pcap0", "net_pcap1"))], ROUTER),
+            egress_port: 0,
+        },
     ]
 }
 
 fn main() {
     let a = Args::parse();
     std::fs::create_dir_all(&a.work).expect("work dir");
-    let pcap = a.work.join("fwd-64.pcap");
-    write_pcap(&pcap, &frames()).expect("pcap");
-
-    let names: Vec<&str> = contestants(&a, &pcap).iter().map(|c| c.name).collect();
+    let keep = |name: &str| a.only.as_deref().map_or(true, |o| name.contains(o));
+    let names: Vec<&str> = contestants(&a).iter().map(|c| c.name).filter(|n| keep(n)).collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for run in 0..a.runs {
         // Interleave contestants within each round so drift on a shared machine hits all alike.
-        for (i, c) in contestants(&a, &pcap).into_iter().enumerate() {
+        for (i, c) in contestants(&a).into_iter().filter(|c| keep(c.name)).enumerate() {
             let log = a.work.join(format!("{}-{run}.log", c.prefix));
             let mut f = Forwarder::start(c.name, c.cmd, c.prefix, &log).expect("start");
             let r = f.egress_rate(c.egress_port, Duration::from_secs(1), Duration::from_secs(a.seconds));
             f.stop();
             match r {
                 Ok(pps) => {
-                    eprintln!("run {run}: {:<22} {:>8.3} Mpps", c.name, pps / 1e6);
+                    eprintln!("run {run}: {:<24} {:>8.3} Mpps", c.name, pps / 1e6);
                     rates[i].push(pps);
                 }
                 Err(e) => {
@@ -131,23 +182,40 @@ fn main() {
             }
         }
     }
+    write_report(&a, &names, &rates, &a.results);
+}
 
-    let base = median_spread(&rates[0]).0;
+fn write_report(a: &Args, names: &[&str], rates: &[Vec<f64>], results: &Path) {
+    let med = |n: &str| names.iter().position(|x| *x == n).map(|i| median_spread(&rates[i]).0);
+    let testpmd = med("dpdk-testpmd io");
+    let pass = med("relayd pass-through");
     let mut md = String::new();
-    md.push_str("## Pass-through forwarding, one core (issue: runtime)\n\n");
+    md.push_str("## Forwarding rate, one core\n\n");
     md.push_str(&format!(
-        "`net_pcap,infinite_rx=1` (64-byte frames) → `net_null,no-rx=1`, one forwarding lcore on cpu {}, \
-         {} runs × {} s windows after 1 s warm-up, egress `opackets` read through each process's DPDK \
-         telemetry socket. Machine: {}. Date: {}.\n\n",
+        "`net_pcap,infinite_rx=1` → `net_null,no-rx=1`, 60-byte frames (64 with FCS; decap input 80), \
+         64 flows, one forwarding lcore on cpu {}, {} runs × {} s windows after 1 s warm-up, contestants \
+         interleaved in each run; egress `opackets` read through each process's DPDK telemetry socket. \
+         Machine: {}. Date: {}.\n\n",
         a.cpu, a.runs, a.seconds, machine(), now_utc()
     ));
-    md.push_str("Command: `cargo run --release -p relay-benches --bin fwd-bench -- ");
-    md.push_str(&format!("--seconds {} --runs {}`\n\n", a.seconds, a.runs));
-    md.push_str("| forwarder | median Mpps | min | max | × testpmd io |\n|---|---:|---:|---:|---:|\n");
-    for (name, r) in names.iter().zip(&rates) {
+    md.push_str(&format!(
+        "Command: `cargo run --release -p relay-benches --bin fwd-bench -- --seconds {} --runs {}`\n\n",
+        a.seconds, a.runs
+    ));
+    md.push_str("| forwarder | median Mpps | min | max | × testpmd io | × relayd pass-through |\n|---|---:|---:|---:|---:|---:|\n");
+    for (name, r) in names.iter().zip(rates) {
         let (m, lo, hi) = median_spread(r);
-        md.push_str(&format!("| {name} | {:.3} | {:.3} | {:.3} | {:.2} |\n", m / 1e6, lo / 1e6, hi / 1e6, m / base));
+        let ratio = |b: Option<f64>| b.map_or("–".to_string(), |b| format!("{:.2}", m / b));
+        md.push_str(&format!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {} | {} |\n",
+            m / 1e6, lo / 1e6, hi / 1e6, ratio(testpmd), ratio(pass)
+        ));
     }
-    write_section(&a.results, "fwd", &md).expect("write results");
+    md.push_str(
+        "\nThe input port's `infinite_rx` replay (an mbuf allocation and a 60-byte copy per packet inside \
+         net_pcap) is part of every contestant's cost, so ratios understate differences in the forwarders \
+         themselves; instruction counts per packet are in the callgrind section.\n",
+    );
+    write_section(results, "fwd", &md).expect("write results");
     print!("{md}");
 }

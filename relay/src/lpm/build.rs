@@ -67,10 +67,15 @@ impl Poptrie {
         cover_len: u8,
     ) -> NodeRec {
         let own = depth + 1..=depth + STRIDE;
+        // Most nodes on a path to a long prefix hold no route of their own: for them the
+        // slots need not be materialised (see the end).
+        let has_own = routes.iter().any(|r| own.contains(&u32::from(r.1)));
         let mut slots = [EMPTY_LEAF; FANOUT];
-        for &(key, len, hop) in routes {
-            if own.contains(&u32::from(len)) {
-                slots[slot_range(key, len, depth)].fill(Slot::Leaf { value: hop, len });
+        if has_own {
+            for &(key, len, hop) in routes {
+                if own.contains(&u32::from(len)) {
+                    slots[slot_range(key, len, depth)].fill(Slot::Leaf { value: hop, len });
+                }
             }
         }
         // Runs of routes below each child slot.
@@ -101,7 +106,14 @@ impl Poptrie {
                 rec.node.children |= 1 << s;
             }
         }
-        self.pack_leaves(&Node::default(), &slots, &mut rec);
+        if has_own {
+            self.pack_leaves(&Node::default(), &slots, &mut rec);
+        } else {
+            // One run of "nothing", starting at the first slot that is not a child (none if
+            // all are), which is what `pack_leaves` would find.
+            let leaves = !rec.node.children;
+            rec.node.leafvec = leaves & leaves.wrapping_neg();
+        }
         rec
     }
 }

@@ -38,23 +38,37 @@
 //! 16 writes, the rare /1 half a million). [`Lpm6::from_routes`] sorts once and builds the
 //! trie depth-first in one pass.
 //!
+//! Readers never race writers: each worker owns its replica and applies the control
+//! core's inserts and removes between bursts, or swaps in a table built by `from_routes`
+//! (freeing the old one once no burst uses it is the swapper's job, e.g. an `Arc`). So no
+//! node is freed under a reader, unlike `rte_lpm6`/`rte_fib6` updated in place.
+//!
 //! # Why this structure (measured)
 //!
 //! DIR-24-8 (`rte_lpm6`, `rte_fib6`'s trie) resolves a /48 in four loads, but through a
 //! 2^24 first level (64 MiB) and uncompressed 256-entry tbl8 groups of 1 KiB, one per
-//! sparse region: ~360 MiB for 250k realistic prefixes. Compression is required to meet a
-//! quarter of that, and a popcount trie is the compression whose step stays branch-light.
-//! Measured with `lpm-bench` on 250k synthetic prefixes (AMD EPYC VM, in-table destinations,
-//! `x86-64-v2` like DPDK's `-march=corei7`): 16-bit direct + 6-bit nodes of 32 bytes with
-//! external leaves: 27 MiB, 12.8 M lookups/s without prefetch, 27.7 M with; 20-bit direct +
-//! 7-bit 64-byte nodes with inline leaves (this): 43 MiB, 14 M and ~36 M: the /48 path
-//! drops from eight dependent loads to five. A tree bitmap (`prefix-trie`) is smaller still
-//! but does an order of magnitude fewer lookups. Walking all 32 lanes every level without
-//! compaction, or a branch-free step, measured slower (30 M). On a cached table the bulk
-//! walk is compute-bound at ~45 M lookups/s per core; `benches/RESULTS.md` ("IPv6 LPM")
-//! has the full comparison.
+//! sparse region: 359 MiB for 250k realistic prefixes, 1.2 GiB for 1M (`rte_fib6` must
+//! reserve 0.8 and 2.9 GiB). A realistic table is sparse below /32, so compression is what
+//! buys memory, and a popcount trie is the compression whose step stays a few instructions.
+//! Candidates measured with `lpm-bench` (250k synthetic prefixes, in-table destinations,
+//! AMD EPYC VM, `x86-64-v2` as DPDK's `-march=corei7`):
+//!
+//! | layout | memory | M lookups/s, no prefetch / prefetch |
+//! |---|---:|---:|
+//! | 16-bit direct, 6-bit 32-byte nodes, leaves in a separate array | 27 MiB | 12.8 / 27.7 |
+//! | 20-bit direct, 7-bit 64-byte nodes, up to 6 leaf runs inline (this) | 41 MiB | 14 / 34–36 |
+//! | the same, all 32 lanes stepped every level (no compaction) | 41 MiB | — / 30 |
+//! | the same, branch-free step | 41 MiB | — / 30 |
+//! | tree bitmap (`prefix-trie` 0.10) | 17 MiB | 10–13 (single lookups) |
+//!
+//! The second layout cuts a /48 from eight dependent loads to five. In the same runs
+//! `rte_lpm6` did 15–17 M, `rte_fib6` 18–21 M (scalar) and 44–47 M (AVX-512 gathers). On a
+//! table that fits in cache the bulk walk is compute-bound at ~46 M lookups/s per core, so
+//! fewer levels, not fewer misses, is what would buy more. `benches/RESULTS.md`
+//! ("IPv6 LPM") has the full comparison at 250k and 1M prefixes.
 
 mod build;
+mod free_lists;
 mod lookup;
 mod poptrie;
 pub mod reference;
@@ -63,6 +77,8 @@ mod routes;
 mod tests;
 #[cfg(test)]
 mod tests_prop;
+#[cfg(test)]
+mod tests_update;
 mod update;
 
 use core::fmt;

@@ -8,6 +8,7 @@
 //! lookup a dependent load; more go to an external block of `leaf_value` whose base is
 //! `leaves[0]`.
 
+use super::free_lists::FreeLists;
 use super::Lpm6;
 
 /// Bits resolved by the direct table.
@@ -94,42 +95,6 @@ pub(super) const EMPTY_LEAF: Slot = Slot::Leaf {
     value: MISS,
     len: 0,
 };
-
-/// Free blocks of each exact size.
-#[derive(Clone, Debug, Default)]
-struct FreeLists(Vec<Vec<u32>>);
-
-impl FreeLists {
-    fn take(&mut self, size: usize) -> Option<u32> {
-        self.0.get_mut(size)?.pop()
-    }
-
-    fn put(&mut self, base: u32, size: usize) {
-        if size == 0 {
-            return;
-        }
-        if self.0.len() <= size {
-            self.0.resize_with(size + 1, Vec::new);
-        }
-        if let Some(list) = self.0.get_mut(size) {
-            list.push(base);
-        }
-    }
-
-    /// Entries held in free blocks.
-    fn free_entries(&self) -> usize {
-        self.0
-            .iter()
-            .enumerate()
-            .map(|(size, list)| size * list.len())
-            .sum()
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.0.iter().map(|list| list.capacity() * 4).sum::<usize>()
-            + self.0.capacity() * core::mem::size_of::<Vec<u32>>()
-    }
-}
 
 #[derive(Clone, Debug)]
 pub(super) struct Poptrie {

@@ -4,6 +4,7 @@
 use std::net::Ipv6Addr;
 
 use proptest::prelude::*;
+use proptest::sample::Index;
 
 use super::poptrie::DIRECT_BITS;
 use super::reference::ReferenceLpm6;
@@ -97,7 +98,7 @@ proptest! {
     #[test]
     fn update_sequences_match_reference(
         pool in prop::collection::vec(arb_route(), 1..40),
-        ops in prop::collection::vec((any::<bool>(), any::<prop::sample::Index>(), 0u32..6), 1..150),
+        ops in prop::collection::vec((any::<bool>(), any::<Index>(), 0u32..6), 1..150),
         noise in prop::collection::vec(any::<u128>(), 1..16),
         start_built in 0u8..=2,
     ) {

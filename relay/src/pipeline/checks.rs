@@ -157,11 +157,11 @@ pub fn rfc4213_src_ok(a: u128) -> bool {
 /// prefixes, broadcast addresses of our own subnets) and the IPv6 one derived from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Martians {
-    /// `(network, mask)`; broadcasts are /32 entries.
-    v4: Vec<(u32, u32)>,
-    /// Bit n set: some entry overlaps n.0.0.0/8. Most global addresses fall in a /8 with
-    /// no entry and skip the list.
-    first_octet: [u64; 4],
+    /// `(network, mask)` entries grouped by the first octets they cover; broadcasts are /32
+    /// entries. `by_octet[o]` is the range of `rules` overlapping o.0.0.0/8, so a check scans
+    /// only the one or two entries that can match (usually none) instead of the whole list.
+    rules: Vec<(u32, u32)>,
+    by_octet: Box<[(u16, u16); 256]>,
 }
 
 impl Martians {
@@ -169,24 +169,29 @@ impl Martians {
         let builtin = MARTIANS_V4.iter().map(|&(a, l)| (u32::from(a), mask4(l)));
         let extra = extra.iter().map(|p| (u32::from(p.addr), mask4(p.len)));
         let bcast = broadcasts.iter().map(|&b| (u32::from(b), u32::MAX));
-        let v4: Vec<(u32, u32)> = builtin.chain(extra).chain(bcast).collect();
-        let mut first_octet = [0u64; 4];
-        for &(net, mask) in &v4 {
-            for octet in (net & mask) >> 24..=(net | !mask) >> 24 {
-                first_octet[(octet >> 6) as usize & 3] |= 1 << (octet & 63);
+        let all: Vec<(u32, u32)> = builtin.chain(extra).chain(bcast).collect();
+        let mut rules = Vec::new();
+        let mut by_octet = Box::new([(0u16, 0u16); 256]);
+        for octet in 0u32..256 {
+            let start = rules.len();
+            for &(net, mask) in &all {
+                if (net & mask) >> 24 <= octet && octet <= (net | !mask) >> 24 {
+                    // A rule covering the whole /8 (or more) decides alone.
+                    let whole = mask & 0x00ff_ffff == 0;
+                    rules.push(if whole { (octet << 24, 0xff00_0000) } else { (net, mask) });
+                }
             }
+            by_octet[octet as usize] = (start as u16, (rules.len() - start) as u16);
         }
-        Martians { v4, first_octet }
+        Martians { rules, by_octet }
     }
 
     /// The IPv4 address may be a tunnel endpoint.
     #[inline]
     pub fn v4_ok(&self, a: u32) -> bool {
-        let octet = a >> 24;
-        if self.first_octet[(octet >> 6) as usize & 3] & (1 << (octet & 63)) == 0 {
-            return true;
-        }
-        self.v4.iter().all(|&(net, mask)| (a ^ net) & mask != 0)
+        let (start, len) = self.by_octet[(a >> 24) as usize];
+        let (start, len) = (usize::from(start), usize::from(len));
+        self.rules.get(start..start + len).map_or(true, |r| r.iter().all(|&(net, mask)| (a ^ net) & mask != 0))
     }
 
     /// The IPv6 address may appear inside a 6to4 tunnel: outside [`MARTIANS_V6`], and if

@@ -32,6 +32,18 @@ events! {
     Forwarded => "forwarded", "native IPv6 sent out of a port";
     Encapsulated => "encapsulated", "IPv6 sent into a tunnel";
     Decapsulated => "decapsulated", "IPv6 taken out of a tunnel";
+    Encap6to4 => "encap_6to4", "IPv6 sent into 6to4 (RFC 3056)";
+    EncapConfigured => "encap_configured", "IPv6 sent into configured tunnels (RFC 4213)";
+    EncapIpv4Compatible => "encap_ipv4_compatible", "IPv6 sent into the IPv4-compatible tunnel";
+    EncapIsatap => "encap_isatap", "IPv6 sent onto ISATAP links (RFC 5214)";
+    Encap6rd => "encap_6rd", "IPv6 sent into 6rd domains (RFC 5969)";
+    Encap6over4 => "encap_6over4", "IPv6 sent onto 6over4 links (RFC 2529)";
+    Decap6to4 => "decap_6to4", "IPv6 taken out of 6to4";
+    DecapConfigured => "decap_configured", "IPv6 taken out of configured tunnels";
+    DecapIpv4Compatible => "decap_ipv4_compatible", "IPv6 taken out of the IPv4-compatible tunnel";
+    DecapIsatap => "decap_isatap", "IPv6 taken out of ISATAP links";
+    Decap6rd => "decap_6rd", "IPv6 taken out of 6rd domains";
+    Decap6over4 => "decap_6over4", "IPv6 taken out of 6over4 links";
     Icmp6TimeExceeded => "icmp6_time_exceeded", "ICMPv6 Time Exceeded sent";
     Icmp6DestUnreachable => "icmp6_dest_unreachable", "ICMPv6 Destination Unreachable sent";
     Icmp6PacketTooBig => "icmp6_packet_too_big", "ICMPv6 Packet Too Big sent";
@@ -44,6 +56,17 @@ events! {
     NdAdverts => "nd_adverts", "neighbour advertisements sent";
     Echo4Replies => "echo4_replies", "ICMPv4 echo replies sent";
     Echo6Replies => "echo6_replies", "ICMPv6 echo replies sent (native or encapsulated)";
+    Unresolved => "unresolved", "packets handed to the slow path to wait for their next hop's link-layer address";
+    Consumed => "consumed", "frames the slow path took in without answering: ARP replies, announcements, NA, RS";
+    ArpLearned => "arp_learned", "ARP requests, replies and announcements a neighbour was learned or confirmed from";
+    NdLearned => "nd_learned", "neighbour solicitations, advertisements and router solicitations a neighbour was learned or confirmed from";
+    ArpRequests => "arp_requests", "ARP requests sent: next-hop resolution and reachability probes";
+    ArpAnnouncements => "arp_announcements", "gratuitous ARP announcements of our addresses sent";
+    NdSolicits => "nd_solicits", "neighbour solicitations sent: next-hop resolution and reachability probes";
+    RouterAdverts => "router_adverts", "router advertisements sent";
+    NeighResolved => "neigh_resolved", "next hops resolved: incomplete neighbour entries completed";
+    NeighReleased => "neigh_released", "packets sent once their next hop was resolved";
+    NeighExpired => "neigh_expired", "learned neighbours deleted: they stopped answering probes";
 }
 
 /// One worker's counters: every [`Event`] and every [`DropReason`].

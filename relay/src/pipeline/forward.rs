@@ -28,6 +28,27 @@ pub(crate) enum Fail {
     Drop(DropReason),
     /// Send this error (rate permitting); the packet counts as dropped for the reason.
     Icmp(IcmpError, DropReason),
+    /// The frame is complete but for its destination MAC, which is the placeholder
+    /// [`awaiting_mac`]: the slow path resolves the next hop and sends it.
+    Wait,
+}
+
+/// Destination MAC of a frame waiting for its next hop's: all zero but the egress port.
+/// No station has it (zero OUI), and the fast path drops any frame received with it
+/// (`l2_not_for_us`), so a punted frame carrying it was built by us.
+#[inline(always)]
+pub(crate) fn awaiting_mac(port: u16) -> [u8; 6] {
+    let p = port.to_be_bytes();
+    [0, 0, 0, 0, p[0], p[1]]
+}
+
+/// The egress port of a frame built with [`awaiting_mac`].
+#[inline]
+pub(crate) fn awaiting_port(frame: &[u8]) -> Option<u16> {
+    match arr::<6>(frame, 0) {
+        Some(&[0, 0, 0, 0, hi, lo]) => Some(u16::from_be_bytes([hi, lo])),
+        _ => None,
+    }
 }
 
 use Fail::Icmp;
@@ -52,6 +73,7 @@ impl Pipeline {
             Ok(port) => Verdict::Tx(port),
             Err(Fail::Drop(r)) => Verdict::Drop(r),
             Err(Icmp(e, r)) => self.send_icmp_error(tables, now, buf, origin, rx, e, r),
+            Err(Fail::Wait) => Verdict::Punt,
         }
     }
 
@@ -73,12 +95,34 @@ impl Pipeline {
         let hop = *tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
         match hop.kind {
             HopKind::Blackhole => Err(drop(DropReason::RouteBlackhole)),
-            HopKind::Via | HopKind::Connected => self.forward_native(tables, buf, &p, &hop),
+            HopKind::Via | HopKind::Connected => self.forward_native(tables, now, buf, &p, &hop),
             HopKind::SixToFour | HopKind::Tunnel | HopKind::Configured => self.encapsulate(tables, now, buf, &p, &hop),
         }
     }
 
-    fn forward_native<B: PacketBuf>(&mut self, tables: &Tables, buf: &mut B, p: &Ipv6Fields, hop: &NextHop) -> Result<u16, Fail> {
+    /// A packet whose next hop has no MAC yet may wait for it in the slow path, within
+    /// the worker's punt budget; packets we built ourselves are not worth the wait.
+    #[inline]
+    fn may_wait(&mut self, p: &Ipv6Fields, now: u64) -> Result<(), Fail> {
+        if p.origin != Origin::Generated && self.resolve_bucket.take(now) {
+            Ok(())
+        } else {
+            Err(drop(DropReason::NeighbourMissing))
+        }
+    }
+
+    /// The frame is built; it is sent (`Ok`) or, with the placeholder MAC, waits.
+    #[inline(always)]
+    fn sent_or_waiting(&mut self, port: u16, waiting: bool, sent: Event) -> Result<u16, Fail> {
+        if waiting {
+            self.counters.count(Event::Unresolved);
+            return Err(Fail::Wait);
+        }
+        self.counters.count(sent);
+        Ok(port)
+    }
+
+    fn forward_native<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, p: &Ipv6Fields, hop: &NextHop) -> Result<u16, Fail> {
         let port = self.host.port(hop.port).ok_or(drop(DropReason::PortUnconfigured))?;
         if p.expired() {
             return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
@@ -87,16 +131,17 @@ impl Pipeline {
             return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
         }
         let mac = match hop.kind {
-            HopKind::Connected => tables.neighbour6(p.dst).ok_or(drop(DropReason::NeighbourMissing))?,
-            _ if hop.resolved => hop.mac,
-            _ => return Err(drop(DropReason::NeighbourMissing)),
+            HopKind::Connected => tables.neighbour6(p.dst),
+            _ => hop.resolved.then_some(hop.mac),
         };
+        if mac.is_none() {
+            self.may_wait(p, now)?;
+        }
         p.decrement_hop_limit(buf);
-        if !l2::push(buf, port, mac, ethertype::IPV6) {
+        if !l2::push(buf, port, mac.unwrap_or(awaiting_mac(hop.port)), ethertype::IPV6) {
             return Err(drop(DropReason::NoHeadroom));
         }
-        self.counters.count(Event::Forwarded);
-        Ok(hop.port)
+        self.sent_or_waiting(hop.port, mac.is_none(), Event::Forwarded)
     }
 
     /// Into a tunnel: the checks of its kind, then hop limit, MTU, outer header, L2.
@@ -119,9 +164,9 @@ impl Pipeline {
             }
         };
         let (port_id, mac) = match hop.kind {
-            HopKind::SixToFour => tables.v4_egress(remote).map_err(drop)?,
-            _ if hop.resolved => (hop.port, hop.mac),
-            _ => return Err(drop(DropReason::NeighbourMissing)),
+            HopKind::SixToFour => tables.v4_route(remote).map_err(drop)?,
+            _ if hop.resolved => (hop.port, Some(hop.mac)),
+            _ => tables.v4_route(hop.remote).map_err(drop)?,
         };
         let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
         if p.expired() {
@@ -131,13 +176,16 @@ impl Pipeline {
         if p.len > usize::from(mtu) {
             return Err(Icmp(IcmpError::TooBig(mtu), DropReason::MtuExceeded));
         }
+        if mac.is_none() {
+            self.may_wait(p, now)?;
+        }
         p.decrement_hop_limit(buf);
         self.ident = self.ident.wrapping_add(1);
-        if !self.encap.push(buf, outer_src, remote, self.ident) || !l2::push(buf, port, mac, ethertype::IPV4) {
+        let dst = mac.unwrap_or(awaiting_mac(port_id));
+        if !self.encap.push(buf, outer_src, remote, self.ident) || !l2::push(buf, port, dst, ethertype::IPV4) {
             return Err(drop(DropReason::NoHeadroom));
         }
-        self.counters.count(Event::Encapsulated);
-        Ok(port_id)
+        self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)
     }
 }
 

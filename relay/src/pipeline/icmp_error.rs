@@ -106,6 +106,7 @@ impl Pipeline {
         let hop = tables.lookup_one(&dst);
         self.route(tables, now, buf, Origin::Generated, rx, hop).map_err(|f| match f {
             Fail::Drop(r) | Fail::Icmp(_, r) => r,
+            Fail::Wait => DropReason::NeighbourMissing,
         })
     }
 }

@@ -67,6 +67,11 @@ pub const MAX_BURST: usize = 64;
 const PREFETCH_AHEAD: usize = 4;
 /// Learned path MTUs expire after 10 minutes (RFC 8201 section 4).
 const PMTU_LIFETIME_S: u64 = 600;
+/// Packets per second (and at once) a worker hands to the slow path to wait for a next
+/// hop's MAC. Past that they are dropped (`neighbour_missing`): a flood towards an
+/// unresolved next hop must not fill the exception ring that ARP and ND replies use.
+const RESOLVE_PUNT_PPS: u32 = 1000;
+const RESOLVE_PUNT_BURST: u32 = 64;
 
 /// One worker's pipeline: settings compiled for the fast path, counters, the ICMP token
 /// bucket, the IPv4 identification counter, outer header templates, path MTUs.
@@ -78,6 +83,7 @@ pub struct Pipeline {
     urpf: bool,
     counters: Counters,
     bucket: TokenBucket,
+    resolve_bucket: TokenBucket,
     pmtu: PmtuCache,
     ident: u16,
     clock_hz: u64,
@@ -96,6 +102,7 @@ impl Pipeline {
             urpf: settings.urpf,
             counters: Counters::new(),
             bucket: TokenBucket::new(settings.icmp_rate_pps, settings.icmp_burst, clock_hz),
+            resolve_bucket: TokenBucket::new(RESOLVE_PUNT_PPS, RESOLVE_PUNT_BURST, clock_hz),
             pmtu: PmtuCache::new(PMTU_LIFETIME_S * clock_hz),
             ident: 0,
             clock_hz,
@@ -109,6 +116,7 @@ impl Pipeline {
     pub fn set_clock_hz(&mut self, hz: u64) {
         self.clock_hz = hz.max(1);
         self.bucket = TokenBucket::new(self.settings.icmp_rate_pps, self.settings.icmp_burst, self.clock_hz);
+        self.resolve_bucket = TokenBucket::new(RESOLVE_PUNT_PPS, RESOLVE_PUNT_BURST, self.clock_hz);
         self.pmtu = PmtuCache::new(PMTU_LIFETIME_S.saturating_mul(self.clock_hz));
     }
 

@@ -87,6 +87,19 @@ pub struct RelaySettings {
     pub anycast: bool,
 }
 
+/// Router advertisements on a LAN port (RFC 4861 section 6), so hosts autoconfigure
+/// addresses in `prefix` (a /64) and take the router as default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouterAdvertSettings {
+    pub port: u16,
+    /// The /64 advertised for SLAAC (on-link, autonomous).
+    pub prefix: Ipv6Addr,
+    /// Seconds between unsolicited advertisements.
+    pub interval_s: u32,
+    /// Router lifetime in seconds (0: not a default router).
+    pub router_lifetime_s: u16,
+}
+
 /// The outer DSCP on encapsulation (the ECN field always follows RFC 6040).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DscpPolicy {
@@ -117,6 +130,8 @@ pub struct Settings {
     pub neighbours: Vec<TableUpdate>,
     /// `TunnelSet`s from `[[pipeline.tunnel]]`.
     pub tunnels: Vec<TableUpdate>,
+    /// `[[pipeline.router_advert]]`, one per port at most.
+    pub router_adverts: Vec<RouterAdvertSettings>,
 }
 
 impl Settings {
@@ -136,6 +151,7 @@ impl Settings {
             routes: Vec::new(),
             neighbours: Vec::new(),
             tunnels: Vec::new(),
+            router_adverts: Vec::new(),
         }
     }
 

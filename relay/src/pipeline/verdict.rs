@@ -73,7 +73,7 @@ drop_reasons! {
     NoRoute => "no_route", "no IPv6 route (ICMPv6 Destination Unreachable)";
     RouteBlackhole => "route_blackhole", "the route is a blackhole";
     MtuExceeded => "mtu_exceeded", "larger than the port, tunnel or path MTU (ICMPv6 Packet Too Big)";
-    NeighbourMissing => "neighbour_missing", "no link-layer address for the next hop";
+    NeighbourMissing => "neighbour_missing", "no link-layer address for the next hop, and no room to wait for one (resolution punt rate)";
     UrpfFailed => "urpf_failed", "source not routed back through the ingress port (strict uRPF)";
     NoHeadroom => "no_headroom", "buffer headroom too small for the new headers";
     // RFC 3964 section 5.3 address sanity.
@@ -91,11 +91,19 @@ drop_reasons! {
     DecapNativeToNative => "decap_native_to_native", "neither inner address is 6to4: native to native has no business in the tunnel";
     DecapNotRelay => "decap_not_relay", "6to4 source to a native destination, but not sent to a relay address of ours";
     EcnCeNotEct => "ecn_ce_not_ect", "outer ECN CE on an inner Not-ECT packet (RFC 6040)";
+    // Decapsulation by the other automatic mechanisms (RFC 3964 6.1, RFC 5214, RFC 5969, RFC 2529).
+    DecapNoMechanism => "decap_no_mechanism", "inner source fits no prefix of the mechanism bound to the outer destination (RFC 3964 6.1)";
+    DecapV4CompatSrcMismatch => "decap_ipv4_compatible_src_mismatch", "inner IPv4-compatible source ::V does not embed the outer source";
+    DecapIsatapSrcMismatch => "decap_isatap_src_mismatch", "inner ISATAP source does not embed the outer source, which is no potential router (RFC 5214 7.3)";
+    Decap6rdSrcMismatch => "decap_6rd_src_mismatch", "inner 6rd source does not embed the outer source (RFC 5969 8)";
+    Decap6over4SrcMismatch => "decap_6over4_src_mismatch", "inner 6over4 source ::V does not embed the outer source (RFC 2529 4)";
+    Decap6over4GroupMismatch => "decap_6over4_group_mismatch", "IPv4 group 239.192.x.y does not carry an IPv6 group ending in x.y (RFC 2529 6)";
     // Encapsulation (RFC 3056, RFC 3964 section 5).
     EncapSrcV4Mismatch => "encap_src_v4_mismatch", "6to4 source does not embed a tunnel address of ours";
     EncapNotRelay => "encap_not_relay", "native source to a 6to4 destination, but the relay role is off";
     EncapNativeToNative => "encap_native_to_native", "neither address is 6to4: native to native has no business in the tunnel";
     EncapDstIsSelf => "encap_dst_is_self", "tunnel endpoint is one of our own IPv4 addresses";
+    EncapNotIsatap => "encap_not_isatap", "destination on an ISATAP link without an ISATAP interface identifier (RFC 5214 6.1)";
     TunnelToTunnel => "tunnel_to_tunnel", "decapsulated packet routed into a tunnel again (a relay does not relay 6to4 to 6to4)";
     // Loops between automatic tunnels (RFC 6324).
     LoopSrcEmbedsOwnV4 => "loop_src_embeds_own_v4", "off-link IPv6 source embeds an IPv4 address of ours (RFC 6324)";
@@ -108,13 +116,20 @@ drop_reasons! {
     Icmp4RateLimited => "icmp4_rate_limited", "ICMPv4 error not relayed as ICMPv6: rate limit";
     // Slow path (ARP, ND, echo).
     ArpMalformed => "arp_malformed", "ARP not Ethernet/IPv4 or truncated";
-    ArpNotRequest => "arp_not_request", "ARP reply or other operation (neighbours are static)";
-    ArpNotForUs => "arp_not_for_us", "ARP request for an address that is not ours on that port";
-    NdMalformed => "nd_malformed", "neighbour solicitation truncated, with bad options or code";
+    ArpNotRequest => "arp_not_request", "ARP operation other than request or reply";
+    ArpNotForUs => "arp_not_for_us", "ARP request or reply for an address that is not ours on that port, not an announcement";
+    NdMalformed => "nd_malformed", "neighbour discovery message truncated, with bad options, code or flags";
     NdBadHopLimit => "nd_bad_hop_limit", "neighbour discovery with hop limit other than 255";
     NdBadChecksum => "nd_bad_checksum", "neighbour discovery ICMPv6 checksum does not verify";
     NdNotForUs => "nd_not_for_us", "neighbour solicitation for an address that is not ours";
-    NdIgnored => "nd_ignored", "NA, RS, RA or redirect (neighbours are static)";
+    NdIgnored => "nd_ignored", "RA, redirect, or RS on a port without router advertisements";
     Icmp6Malformed => "icmp6_malformed", "ICMPv6 message truncated";
     Icmp6BadChecksum => "icmp6_bad_checksum", "ICMPv6 checksum does not verify";
+    // Next-hop resolution (slow path).
+    NeighbourUnresolved => "neighbour_unresolved", "waited for a next hop that never answered ARP/ND (RFC 4861 7.2.2)";
+    NeighbourQueueFull => "neighbour_queue_full", "too many packets waiting for one next hop: the oldest is dropped";
+    NeighbourTableFull => "neighbour_table_full", "no room for another learned neighbour";
+    NeighbourNotCached => "neighbour_not_cached", "advertisement or announcement about a neighbour we hold no entry for (RFC 4861 7.2.5)";
+    NeighbourRouteChanged => "neighbour_route_changed", "a packet waiting for its next hop no longer routes out of that port";
+    SlowTxFailed => "slow_tx_failed", "slow-path frame not sent: no free mbuf, or the worker's inject ring was full";
 }

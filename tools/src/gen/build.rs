@@ -167,7 +167,7 @@ impl Source {
     /// Builds the next packet into `out` (at least [`MAX_LEN`] bytes) stamped with `tsc`;
     /// returns its kind and length.
     pub fn next(&mut self, tsc: u64, out: &mut [u8]) -> Option<(Kind, usize)> {
-        let kind = self.kinds.next();
+        let kind = self.kinds.pick();
         let k = usize::from(kind.code());
         let flow = *self.next_flow.get(k)?;
         *self.next_flow.get_mut(k)? = (flow + 1) % self.flows;
@@ -176,7 +176,7 @@ impl Source {
             *self.seq.get_mut(k)? = seq + 1;
         }
         let shape = self.addrs.shape(kind, flow);
-        let len = frame_len(kind, &shape, self.sizes.next());
+        let len = frame_len(kind, &shape, self.sizes.pick());
         let fields = Fields {
             udp_src: self.addrs.udp_src_port(flow),
             udp_dst: self.addrs.udp_dst_port,

@@ -60,9 +60,10 @@ pub struct Cli {
     /// Replay the frames of a pcap file instead (stamps in it are refreshed).
     #[arg(long, conflicts_with_all = ["size", "imix"])]
     pub pcap: Option<PathBuf>,
-    /// Destination MAC of the generated frames (relayd's port).
-    #[arg(long, default_value = "02:00:00:00:00:01")]
-    pub dst_mac: String,
+    /// Destination MAC of the generated frames (relayd's port): MAC for every TX port, or
+    /// PORT=MAC for one (repeatable).
+    #[arg(long = "dst-mac", value_name = "[PORT=]MAC", default_value = "02:00:00:00:00:01")]
+    pub dst_macs: Vec<String>,
     /// Source MAC (default: the TX port's own; 02:00:00:00:00:10 with --write-pcap).
     #[arg(long)]
     pub src_mac: Option<String>,
@@ -126,6 +127,8 @@ pub struct PortPlan {
     pub ethdev: String,
     pub is_pci: bool,
     pub mac: Option<[u8; 6]>,
+    /// `--dst-mac PORT=MAC`: this port's frames go to MAC instead of the common one.
+    pub dst_mac: Option<[u8; 6]>,
     /// Kinds this port sends (None: not a TX port).
     pub tx: Option<Vec<Kind>>,
     pub rx: bool,
@@ -182,7 +185,7 @@ pub fn traffic(cli: &Cli) -> Result<Traffic, String> {
         return Err(bad("--flows", "must be at least 1"));
     }
     let mut addrs = Addresses {
-        dst_mac: parse_mac(&cli.dst_mac).map_err(|e| bad("--dst-mac", e))?,
+        dst_mac: common_dst_mac(cli)?,
         relay_v4: cli.relay_v4.parse::<Ipv4Addr>().map_err(|_| bad("--relay-v4", format!("{:?} is not an IPv4 address", cli.relay_v4)))?,
         sites: Prefix4::parse(&cli.sites).map_err(|e| bad("--sites", e))?,
         native_src: cli.native_src.parse::<Ipv6Addr>().map_err(|_| bad("--native-src", format!("{:?} is not an IPv6 address", cli.native_src)))?,
@@ -197,6 +200,14 @@ pub fn traffic(cli: &Cli) -> Result<Traffic, String> {
         addrs.src_mac = parse_mac(m).map_err(|e| bad("--src-mac", e))?;
     }
     Ok(Traffic::Generated { mix, sizes, flows: cli.flows, addrs, src_mac_given: cli.src_mac.is_some() })
+}
+
+/// The `--dst-mac` without a port name (the last one given), else the default.
+fn common_dst_mac(cli: &Cli) -> Result<[u8; 6], String> {
+    match cli.dst_macs.iter().rev().find(|m| !m.contains('=')) {
+        Some(m) => parse_mac(m).map_err(|e| bad("--dst-mac", e)),
+        None => Ok(super::traffic::Addresses::default().dst_mac),
+    }
 }
 
 /// `--write-pcap FILE N`.
@@ -232,7 +243,7 @@ pub fn plan(cli: &Cli) -> Result<Plan, String> {
         if ports.iter().any(|q| q.ethdev == ethdev) {
             return Err(bad("--port", format!("device {ethdev} is used by two ports")));
         }
-        ports.push(PortPlan { name: name.into(), device: device.into(), ethdev, is_pci, mac: None, tx: None, rx: false });
+        ports.push(PortPlan { name: name.into(), device: device.into(), ethdev, is_pci, mac: None, dst_mac: None, tx: None, rx: false });
     }
     let index = |option: &str, name: &str, ports: &[PortPlan]| {
         ports.iter().position(|p| p.name == name).ok_or_else(|| bad(option, format!("no --port named {name:?}")))
@@ -241,6 +252,11 @@ pub fn plan(cli: &Cli) -> Result<Plan, String> {
         let (name, mac) = split_kv("--port-mac", m)?;
         let i = index("--port-mac", name, &ports)?;
         ports[i].mac = Some(parse_mac(mac).map_err(|e| bad("--port-mac", e))?);
+    }
+    for m in cli.dst_macs.iter().filter(|m| m.contains('=')) {
+        let (name, mac) = split_kv("--dst-mac", m)?;
+        let i = index("--dst-mac", name, &ports)?;
+        ports[i].dst_mac = Some(parse_mac(mac).map_err(|e| bad("--dst-mac", e))?);
     }
     for t in &cli.tx {
         let (name, kinds) = match t.split_once(':') {

@@ -151,7 +151,7 @@ impl<T: Copy> Wrr<T> {
         (!items.is_empty()).then_some(Wrr { items, total })
     }
 
-    pub fn next(&mut self) -> T {
+    pub fn pick(&mut self) -> T {
         let mut best = 0;
         let mut best_current = i64::MIN;
         for (i, item) in self.items.iter_mut().enumerate() {
@@ -237,7 +237,7 @@ mod tests {
     fn wrr_gives_exact_shares_each_cycle_and_spreads_them() {
         let mut w = Wrr::new(&Mix::default().restricted(&Kind::ALL)).expect("weights");
         assert_eq!(w.cycle_len(), 100);
-        let picks: Vec<Kind> = (0..100).map(|_| w.next()).collect();
+        let picks: Vec<Kind> = (0..100).map(|_| w.pick()).collect();
         for k in Kind::ALL {
             assert_eq!(picks.iter().filter(|p| **p == k).count() as u32, Mix::default().weight(k), "{k}");
         }
@@ -245,14 +245,14 @@ mod tests {
         let longest = picks.split(|k| *k != Kind::Encap).map(<[Kind]>::len).max();
         assert_eq!(longest, Some(3));
         // The next cycle repeats exactly.
-        let again: Vec<Kind> = (0..100).map(|_| w.next()).collect();
+        let again: Vec<Kind> = (0..100).map(|_| w.pick()).collect();
         assert_eq!(picks, again);
     }
 
     #[test]
     fn wrr_small_cases() {
         let mut w = Wrr::new(&[('a', 2), ('b', 1)]).expect("weights");
-        assert_eq!((0..6).map(|_| w.next()).collect::<String>(), "abaaba");
+        assert_eq!((0..6).map(|_| w.pick()).collect::<String>(), "abaaba");
         assert!(Wrr::<char>::new(&[('a', 0)]).is_none());
         assert!(Wrr::<char>::new(&[]).is_none());
     }
@@ -268,12 +268,12 @@ mod tests {
     #[test]
     fn imix_is_7_4_1() {
         let mut s = Sizes::Imix.schedule();
-        let sizes: Vec<u16> = (0..12).map(|_| s.next()).collect();
+        let sizes: Vec<u16> = (0..12).map(|_| s.pick()).collect();
         assert_eq!(sizes.iter().filter(|&&x| x == 64).count(), 7);
         assert_eq!(sizes.iter().filter(|&&x| x == 570).count(), 4);
         assert_eq!(sizes.iter().filter(|&&x| x == 1518).count(), 1);
         let mut f = Sizes::Fixed(128).schedule();
-        assert_eq!((f.next(), f.next()), (128, 128));
+        assert_eq!((f.pick(), f.pick()), (128, 128));
     }
 
     #[test]

@@ -17,3 +17,5 @@ pub mod traffic;
 
 #[cfg(test)]
 mod build_tests;
+#[cfg(test)]
+mod cli_tests;

@@ -13,7 +13,7 @@ pub struct Summary {
     pub tool: &'static str,
     pub version: &'static str,
     pub tsc_hz: u64,
-    /// Seconds from the first to the last packet sent.
+    /// Seconds from the first to the last measured packet sent (calibration excluded).
     pub duration_s: f64,
     pub traffic: TrafficInfo,
     pub ports: Vec<PortReport>,
@@ -32,6 +32,8 @@ pub struct TrafficInfo {
     pub sizes: Option<Sizes>,
     pub flows: Option<u64>,
     pub addresses: Option<Addresses>,
+    /// The frames' source MAC is each TX port's own (no --src-mac).
+    pub src_mac_from_port: bool,
     pub pcap: Option<String>,
 }
 

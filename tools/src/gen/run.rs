@@ -65,6 +65,9 @@ pub fn run(plan: Plan) -> Result<Summary, String> {
                 if !src_mac_given {
                     a.src_mac = port.mac();
                 }
+                if let Some(mac) = p.dst_mac {
+                    a.dst_mac = mac;
+                }
                 let kinds = mix.restricted(p.tx.as_deref().unwrap_or(&Kind::ALL));
                 Packets::Generated(Source::new(a, &kinds, *sizes, *flows, t as u16 * KINDS).ok_or("no traffic kind to send")?)
             }
@@ -312,15 +315,24 @@ fn summarize(plan: &Plan, ports: &[Port], infos: &[StreamInfo], tx: TxOutcome, r
         })
         .collect();
     let traffic = match &plan.traffic {
-        Traffic::Generated { mix, sizes, flows, addrs, .. } => TrafficInfo {
+        Traffic::Generated { mix, sizes, flows, addrs, src_mac_given } => TrafficInfo {
             mode: "generated",
             mix: Some(*mix),
             sizes: Some(*sizes),
             flows: Some(*flows),
             addresses: Some(addrs.clone()),
+            src_mac_from_port: !src_mac_given,
             pcap: None,
         },
-        Traffic::Replay { path } => TrafficInfo { mode: "replay", mix: None, sizes: None, flows: None, addresses: None, pcap: Some(path.display().to_string()) },
+        Traffic::Replay { path } => TrafficInfo {
+            mode: "replay",
+            mix: None,
+            sizes: None,
+            flows: None,
+            addresses: None,
+            src_mac_from_port: false,
+            pcap: Some(path.display().to_string()),
+        },
     };
     Summary {
         tool: "relay-gen",

@@ -135,7 +135,7 @@ pub struct Fib6 {
 }
 
 impl Fib6 {
-    /// A trie FIB with 4-byte next hops; `avx512` picks DPDK's vector lookup.
+    /// A trie FIB with 4-byte next hops (31 usable bits).
     pub fn new(max_routes: usize, tbl8s: usize) -> Result<Self, String> {
         let mut conf = sys::rte_fib6_conf {
             type_: sys::RTE_FIB6_TRIE,

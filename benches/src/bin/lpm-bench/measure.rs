@@ -79,7 +79,7 @@ pub fn prefetch(p: *const u8) {
 /// `-march=corei7`, which has POPCNT).
 pub fn rust_isa() -> &'static str {
     if cfg!(target_feature = "popcnt") {
-        "Rust built with POPCNT (`RUSTFLAGS='-C target-cpu=x86-64-v2'`, DPDK's own build is `-march=corei7`)"
+        "Rust built with POPCNT (`-C target-cpu=x86-64-v2`; DPDK's own build is `-march=corei7`)"
     } else {
         "Rust built for baseline x86-64 (software popcount; DPDK's own build is `-march=corei7`)"
     }

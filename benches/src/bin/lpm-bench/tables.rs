@@ -214,11 +214,16 @@ impl Table {
 
     pub fn delete(&mut self, prefix: Ipv6Addr, len: u8) -> Result<(), String> {
         match self {
-            Table::Relay(t) => t.remove(prefix, len).map(drop).map_err(|e| e.to_string()),
-            Table::Lpm6(t) => Ok(t.delete(prefix, len)),
-            Table::Fib6(t) => Ok(t.delete(prefix, len)),
-            Table::PrefixTrie(t) => Ok(drop(t.remove(&(u128::from(prefix), len)))),
+            Table::Relay(t) => {
+                t.remove(prefix, len).map_err(|e| e.to_string())?;
+            }
+            Table::Lpm6(t) => t.delete(prefix, len),
+            Table::Fib6(t) => t.delete(prefix, len),
+            Table::PrefixTrie(t) => {
+                t.remove(&(u128::from(prefix), len));
+            }
         }
+        Ok(())
     }
 
     pub fn insert(&mut self, prefix: Ipv6Addr, len: u8, hop: u32) -> Result<(), String> {
@@ -229,7 +234,10 @@ impl Table {
                 .map_err(|e| e.to_string()),
             Table::Lpm6(t) => t.add(prefix, len, hop),
             Table::Fib6(t) => t.add(prefix, len, hop),
-            Table::PrefixTrie(t) => Ok(drop(t.insert((u128::from(prefix), len), hop))),
+            Table::PrefixTrie(t) => {
+                t.insert((u128::from(prefix), len), hop);
+                Ok(())
+            }
         }
     }
 }

@@ -10,14 +10,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::auto::AutomaticSettings;
 use super::checks::{mask4, mask6};
-use super::settings::Settings;
+use super::settings::{DscpPolicy, Settings};
 use super::verdict::DropReason;
 use crate::lpm::Lpm6;
 use crate::wire::EthernetAddress;
 
+mod tunnel;
 mod update;
 
+pub use tunnel::{ConfiguredTunnel, TunnelName};
 pub use update::{RouteTarget, TableUpdate};
 pub(crate) use update::{check_prefix, tunnel_remote};
 
@@ -29,6 +32,10 @@ pub(crate) enum HopKind {
     SixToFour,
     Tunnel,
     Configured,
+    Isatap,
+    SixRd,
+    Ipv4Compatible,
+    SixOver4,
     Blackhole,
 }
 
@@ -41,20 +48,39 @@ pub(crate) struct NextHop {
     /// Destination MAC, valid when `resolved` (Via, Tunnel).
     pub mac: [u8; 6],
     pub resolved: bool,
-    /// Tunnel endpoint (Tunnel, Configured).
+    /// Tunnel endpoint (Tunnel, Configured); the CEs' common IPv4 bits (SixRd).
     pub remote: u32,
-    /// Outer source (Configured).
+    /// Outer source (Configured and the automatic kinds but 6to4).
     pub local: u32,
+    /// SixRd: the CE bits of a destination are the `bits` bits above bit `shift`.
+    pub shift: u8,
+    pub bits: u8,
+    /// Largest IPv6 packet into the tunnel, outer TTL and DSCP policy (DF above 1280).
+    pub mtu: u16,
+    pub ttl: u8,
+    pub dscp: DscpPolicy,
 }
 
-const UNRESOLVED: NextHop =
-    NextHop { kind: HopKind::Blackhole, port: 0, mac: [0; 6], resolved: false, remote: 0, local: 0 };
+const UNRESOLVED: NextHop = NextHop {
+    kind: HopKind::Blackhole,
+    port: 0,
+    mac: [0; 6],
+    resolved: false,
+    remote: 0,
+    local: 0,
+    shift: 0,
+    bits: 0,
+    mtu: 1280,
+    ttl: 64,
+    dscp: DscpPolicy::Copy,
+};
 
-/// A configured tunnel (RFC 4213 section 3): IPv6 in IPv4 between two fixed addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ConfiguredTunnel {
-    pub local: Ipv4Addr,
-    pub remote: Ipv4Addr,
+/// What a tunnel next hop uses unless its tunnel says otherwise: the pipeline's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EncapDefaults {
+    mtu: u16,
+    ttl: u8,
+    dscp: DscpPolicy,
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +136,9 @@ pub struct Tables {
     tunnels: BTreeMap<u16, ConfiguredTunnel>,
     /// `(local, remote)` → tunnel id, for decapsulation.
     tunnel_ends: HashMap<(u32, u32), u16>,
+    /// The automatic mechanisms' parameters, for their routes' next hops.
+    automatic: AutomaticSettings,
+    encap: EncapDefaults,
 }
 
 impl Tables {
@@ -131,6 +160,8 @@ impl Tables {
             own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
             tunnels: Default::default(),
             tunnel_ends: HashMap::new(),
+            automatic: settings.automatic.clone(),
+            encap: EncapDefaults { mtu: settings.tunnel_mtu, ttl: settings.outer_ttl, dscp: settings.dscp },
         };
         for (port, p) in settings.ports.iter().enumerate() {
             let port = port as u16;
@@ -150,6 +181,9 @@ impl Tables {
         });
         if (settings.router.is_some() || settings.relay.is_some()) && !configured_6to4 {
             t.route_add(Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16, RouteTarget::SixToFour)?;
+        }
+        for (prefix, len, target) in settings.automatic.implicit_routes() {
+            t.route_add(prefix, len, target)?;
         }
         for u in settings.neighbours.iter().chain(&settings.tunnels).chain(&settings.routes) {
             u.apply(&mut t).map_err(|e| format!("{u}: {e}"))?;
@@ -195,6 +229,20 @@ impl Tables {
         self.tunnels.iter().map(|(&id, &t)| (id, t)).collect()
     }
 
+    /// Every configured tunnel, one per line (`0 local 198.51.100.7 remote 203.0.113.50`).
+    pub fn tunnels_text(&self) -> String {
+        self.tunnels.iter().map(|(id, t)| format!("{id} {t}\n")).collect()
+    }
+
+    /// The MTU of the tunnel from our `local` to `remote`: the configured tunnel's own, else
+    /// the pipeline's.
+    pub(crate) fn tunnel_mtu(&self, local: u32, remote: u32) -> u16 {
+        self.configured_tunnel(local, remote)
+            .and_then(|id| self.tunnels.get(&id))
+            .and_then(|t| t.mtu)
+            .unwrap_or(self.encap.mtu)
+    }
+
     /// The configured tunnel from `remote` to our `local`, if any.
     #[inline]
     pub(crate) fn configured_tunnel(&self, local: u32, remote: u32) -> Option<u16> {
@@ -235,20 +283,46 @@ impl Tables {
         self.neigh6.get(&addr).map(|m| m.0)
     }
 
+    #[inline(always)]
+    pub(crate) fn neighbour4(&self, addr: u32) -> Option<[u8; 6]> {
+        self.neigh4.get(&addr).map(|m| m.0)
+    }
+
     /// Port and next-hop MAC towards the IPv4 `dst`: its own MAC on a connected subnet,
     /// else the gateway's.
     #[inline]
     pub(crate) fn v4_egress(&self, dst: u32) -> Result<(u16, [u8; 6]), DropReason> {
+        match self.v4_route(dst)? {
+            (port, Some(mac)) => Ok((port, mac)),
+            (_, None) => Err(DropReason::NeighbourMissing),
+        }
+    }
+
+    /// [`v4_egress`](Self::v4_egress), with the port even while the next hop's MAC is
+    /// unknown (it is being resolved).
+    #[inline]
+    pub(crate) fn v4_route(&self, dst: u32) -> Result<(u16, Option<[u8; 6]>), DropReason> {
         for &(net, mask, port) in &self.v4_connected {
             if (dst ^ net) & mask == 0 {
-                return self.neigh4.get(&dst).map(|m| (port, m.0)).ok_or(DropReason::NeighbourMissing);
+                return Ok((port, self.neighbour4(dst)));
             }
         }
         match (self.v4_gateway, self.gateway_egress) {
-            (Some(_), Some(egress)) => Ok(egress),
-            (Some(_), None) => Err(DropReason::NeighbourMissing),
+            (Some(_), Some((port, mac))) => Ok((port, Some(mac))),
+            (Some((_, port)), None) => Ok((port, None)),
             (None, _) => Err(DropReason::Ipv4NoRoute),
         }
+    }
+
+    /// The IPv4 next hop towards `dst`: `(port, address)`, `dst` itself on a connected
+    /// subnet, else the gateway.
+    pub(crate) fn v4_next_hop(&self, dst: u32) -> Option<(u16, u32)> {
+        for &(net, mask, port) in &self.v4_connected {
+            if (dst ^ net) & mask == 0 {
+                return Some((port, dst));
+            }
+        }
+        self.v4_gateway.map(|(gw, port)| (port, gw))
     }
 }
 

@@ -57,6 +57,7 @@ pub struct TxOutcome {
     pub ports: Vec<PortResult>,
     /// Per dense stream: packets, bytes (FCS included), smallest and largest frame.
     pub sent: Vec<(u64, u64, u16, u16)>,
+    /// When measured traffic started and when its last packet was sent.
     pub start_tsc: u64,
     pub end_tsc: u64,
 }
@@ -91,6 +92,10 @@ pub struct TxEngine {
     duration_tsc: Option<u64>,
     count: Option<u64>,
     start: Option<u64>,
+    /// First deadline of measured traffic (after any calibration) and the last time the
+    /// driver took measured packets: the interval the throughput is computed over.
+    run_start: Option<u64>,
+    last_tx: u64,
     last_publish: u64,
 }
 
@@ -121,6 +126,8 @@ impl TxEngine {
             duration_tsc: duration.map(|d| secs_to_tsc(d, hz)),
             count,
             start: None,
+            run_start: None,
+            last_tx: 0,
             last_publish: 0,
         }
     }
@@ -135,6 +142,7 @@ impl TxEngine {
                     p.pacer = Pacer::new(Rate::Unlimited, self.hz, now, None);
                 }
                 None => {
+                    self.run_start = Some(now);
                     p.phase = Phase::Running;
                     p.pacer = Pacer::new(p.cfg.rate, self.hz, now, self.count);
                     p.end = self.duration_tsc.map(|d| now.saturating_add(d));
@@ -186,6 +194,7 @@ impl TxEngine {
                 return 0;
             }
             Phase::Settling { until } if now >= until || stop => {
+                self.run_start = Some(self.run_start.map_or(now, |r| r.min(now)));
                 p.pacer = Pacer::new(p.cfg.rate, self.hz, now, self.count);
                 p.end = self.duration_tsc.map(|d| now.saturating_add(d));
                 p.phase = Phase::Running;
@@ -199,6 +208,9 @@ impl TxEngine {
             Phase::Flushing { until } => {
                 let s = p.buf.flush();
                 credit(p, &mut self.sent, s);
+                if s > 0 {
+                    self.last_tx = now;
+                }
                 if p.buf.is_empty() || now >= until {
                     p.res.dropped += p.buf.drop_all() as u64;
                     p.inflight.clear();
@@ -243,6 +255,9 @@ impl TxEngine {
         }
         let s = p.buf.flush();
         credit(p, &mut self.sent, s);
+        if matches!(p.phase, Phase::Running) && built > 0 {
+            self.last_tx = now;
+        }
         built
     }
 
@@ -254,11 +269,12 @@ impl TxEngine {
 
     pub fn finish(mut self, shared: &Shared) -> TxOutcome {
         let end = rdtsc();
+        let run_start = self.run_start.unwrap_or(end);
         for p in &mut self.ports {
             p.res.dropped += p.buf.drop_all() as u64;
         }
         self.publish(shared);
-        TxOutcome { ports: self.ports.into_iter().map(|p| p.res).collect(), sent: self.sent, start_tsc: self.start.unwrap_or(end), end_tsc: end }
+        TxOutcome { ports: self.ports.into_iter().map(|p| p.res).collect(), sent: self.sent, start_tsc: run_start, end_tsc: self.last_tx.max(run_start) }
     }
 }
 

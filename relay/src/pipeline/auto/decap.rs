@@ -1,0 +1,113 @@
+//! Receive checks of the automatic mechanisms besides 6to4; the common ones (our own
+//! destination, link-local, RFC 6324 loops) follow in [`crate::pipeline::decap::check`].
+use super::config::unicast_v4;
+use super::{within, Automatic, SixOver4Link};
+use crate::pipeline::checks::{is_multicast6, mask6, solicited_node, v4_of_isatap};
+use crate::pipeline::classify::local6;
+use crate::pipeline::decap::{Inner, TunnelKind};
+use crate::pipeline::host::Host;
+use crate::pipeline::verdict::{DropReason, DropReason::*, Verdict};
+use crate::wire::{ip_proto, Ipv6Packet};
+
+/// fe80::/64, the link-local prefix of every ISATAP and 6over4 link.
+const LINK_LOCAL: u128 = 0xfe80 << 112;
+
+#[inline(always)]
+fn link_local_64(a: u128) -> bool {
+    (a ^ LINK_LOCAL) & mask6(64) == 0
+}
+
+impl Automatic {
+    /// The checks of automatic mechanism `kind` on a packet out of the tunnel:
+    ///
+    /// ```text
+    /// outer source unicast (global for IPv4-compatible)
+    /// IPv4-compatible  inner source ::V, V == outer source
+    /// ISATAP           outer source in the PRL, or the inner source is an ISATAP address
+    ///                  of the link (or link-local) with V == outer source (RFC 5214 7.3)
+    /// 6rd              inner source in a domain of this BR, CE address == outer source
+    ///                  (RFC 5969 section 8)
+    /// 6over4           inner source on the link or link-local (:: for DAD to a group); an
+    ///                  interface identifier ::V has V == outer source; to a group: the
+    ///                  IPv6 group maps to the outer one (RFC 2529 section 6)
+    /// a source outside every prefix of the mechanism: no mechanism (RFC 3964 6.1)
+    /// inner destination one of our addresses on the link -> local
+    /// ```
+    #[inline]
+    pub(crate) fn check_decap(&self, host: &Host, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
+        let global = kind == TunnelKind::Ipv4Compatible;
+        if !unicast_v4(src4) || host.is_broadcast_v4(src4) || (global && !host.martians.v4_ok(src4)) {
+            return Err(Ipv4SrcMartian);
+        }
+        match kind {
+            TunnelKind::Ipv4Compatible => {
+                if src >> 32 != 0 {
+                    return Err(DecapNoMechanism);
+                }
+                if src as u32 != src4 {
+                    return Err(DecapV4CompatSrcMismatch);
+                }
+            }
+            TunnelKind::Isatap(i) => {
+                let l = self.isatap.get(usize::from(i)).ok_or(DecapNoMechanism)?;
+                if !l.prl.contains(&src4) {
+                    if !(within(&l.prefixes, src) || link_local_64(src)) {
+                        return Err(DecapNoMechanism);
+                    }
+                    if v4_of_isatap(src) != Some(src4) {
+                        return Err(DecapIsatapSrcMismatch);
+                    }
+                }
+            }
+            TunnelKind::SixRd => {
+                let d = self.sixrd.iter().find(|d| d.br == dst4 && d.contains(src)).ok_or(DecapNoMechanism)?;
+                if d.ce_v4(src) != src4 {
+                    return Err(Decap6rdSrcMismatch);
+                }
+            }
+            TunnelKind::SixOver4(i) => {
+                let l = self.sixover4.get(usize::from(i)).ok_or(DecapNoMechanism)?;
+                check_6over4_src(l, src4, src)?;
+            }
+            TunnelKind::SixOver4Group(i) => {
+                let l = self.sixover4.get(usize::from(i)).ok_or(DecapNoMechanism)?;
+                if src != 0 {
+                    check_6over4_src(l, src4, src)?;
+                }
+                if !is_multicast6(dst) || dst as u16 != dst4 as u16 {
+                    return Err(Decap6over4GroupMismatch);
+                }
+                return Ok(Inner::Multicast);
+            }
+            TunnelKind::SixToFour | TunnelKind::Configured => return Err(DecapNoMechanism),
+        }
+        if self.is_own_v6(dst) {
+            return Ok(Inner::Local);
+        }
+        Ok(Inner::Forward)
+    }
+
+    /// Local delivery of IPv6 multicast out of 6over4: solicitations for one of our
+    /// addresses on the link go to the slow path, the rest as any multicast to us.
+    pub(crate) fn local_multicast(&self, host: &Host, ip: &[u8], group: u128) -> Verdict {
+        let upper = Ipv6Packet::new_checked(ip).ok().and_then(|p| p.upper_layer().ok());
+        let solicitation = matches!(upper, Some((ip_proto::ICMPV6, at)) if ip.get(at) == Some(&135));
+        if solicitation && self.own_v6.iter().any(|&a| solicited_node(a) == group) {
+            return Verdict::Punt;
+        }
+        local6(host, ip, group)
+    }
+}
+
+/// A 6over4 source: on the link or link-local; with interface identifier `::V`, V must be
+/// the outer source (RFC 2529 section 4). Other identifiers are the ND's business.
+#[inline]
+fn check_6over4_src(l: &SixOver4Link, src4: u32, src: u128) -> Result<(), DropReason> {
+    if !(within(&l.prefixes, src) || link_local_64(src)) {
+        return Err(DecapNoMechanism);
+    }
+    if (src >> 32) as u32 == 0 && src as u32 != src4 {
+        return Err(Decap6over4SrcMismatch);
+    }
+    Ok(())
+}

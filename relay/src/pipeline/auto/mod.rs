@@ -1,0 +1,175 @@
+//! The automatic IPv6-in-IPv4 mechanisms besides 6to4: IPv4-compatible (RFC 4213
+//! history), ISATAP (RFC 5214), 6rd border relay (RFC 5969) and 6over4 (RFC 2529).
+//!
+//! They are rows of the same tables as 6to4 and configured tunnels, not code paths of
+//! their own: each is bound to a local IPv4 address, so the classifier picks the mechanism
+//! of a protocol-41 packet by its outer destination and then checks the inner addresses
+//! against that mechanism's prefixes (RFC 3964 section 6.1); each has a [`RouteTarget`]
+//! whose next hop derives the outer destination from the inner one; and every format
+//! that embeds an IPv4 address takes part in the RFC 6324 loop checks.
+//!
+//! [`RouteTarget`]: super::RouteTarget
+mod config;
+mod decap;
+mod encap;
+mod settings;
+
+pub use config::{Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
+pub(crate) use config::{unicast_v4, AutomaticConfig};
+pub(crate) use encap::remote;
+pub(crate) use settings::{ce_v4, low_bits};
+pub use settings::{
+    is_sixover4_group, isatap_iid, sixover4_group, AutomaticSettings, Ipv6Prefix, IsatapSettings, SixOver4Settings, SixRdDomain,
+};
+
+use super::checks::mask6;
+use super::decap::TunnelKind;
+use super::host::Host;
+
+/// `(network, mask)` pairs: a prefix test is one xor and one and.
+type Prefixes = Vec<(u128, u128)>;
+
+fn compile(prefixes: &[Ipv6Prefix]) -> Prefixes {
+    prefixes.iter().map(|p| (p.net(), mask6(p.len))).collect()
+}
+
+#[inline(always)]
+fn within(prefixes: &Prefixes, a: u128) -> bool {
+    prefixes.iter().any(|&(net, mask)| (a ^ net) & mask == 0)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct IsatapLink {
+    local: u32,
+    prefixes: Prefixes,
+    prl: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SixRd {
+    br: u32,
+    net: u128,
+    mask: u128,
+    common: u32,
+    shift: u8,
+    bits: u8,
+}
+
+impl SixRd {
+    #[inline(always)]
+    fn contains(&self, a: u128) -> bool {
+        (a ^ self.net) & self.mask == 0
+    }
+
+    #[inline(always)]
+    fn ce_v4(&self, a: u128) -> u32 {
+        ce_v4(self.common, self.shift, self.bits, a)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SixOver4Link {
+    port: u16,
+    local: u32,
+    prefixes: Prefixes,
+}
+
+/// [`AutomaticSettings`] compiled for the fast path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Automatic {
+    v4compat: Option<u32>,
+    isatap: Vec<IsatapLink>,
+    sixrd: Vec<SixRd>,
+    sixover4: Vec<SixOver4Link>,
+    /// Our addresses on ISATAP and 6over4 links, and `::V` of the IPv4-compatible tunnel.
+    own_v6: Vec<u128>,
+}
+
+impl Automatic {
+    pub fn new(s: &AutomaticSettings) -> Automatic {
+        Automatic {
+            v4compat: s.ipv4_compatible.map(u32::from),
+            isatap: s
+                .isatap
+                .iter()
+                .map(|l| IsatapLink {
+                    local: u32::from(l.ipv4),
+                    prefixes: compile(&l.prefixes),
+                    prl: l.prl.iter().map(|&a| u32::from(a)).collect(),
+                })
+                .collect(),
+            sixrd: s
+                .sixrd
+                .iter()
+                .map(|d| SixRd {
+                    br: u32::from(d.br),
+                    net: d.prefix.net(),
+                    mask: mask6(d.prefix.len),
+                    common: u32::from(d.ipv4_prefix.addr()),
+                    shift: d.shift(),
+                    bits: d.embedded_bits(),
+                })
+                .collect(),
+            sixover4: s
+                .sixover4
+                .iter()
+                .map(|l| SixOver4Link { port: l.port, local: u32::from(l.ipv4), prefixes: compile(&l.prefixes) })
+                .collect(),
+            own_v6: s.own_v6().into_iter().map(u128::from).collect(),
+        }
+    }
+
+    /// No mechanism is on: the classifier skips this table.
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        self.v4compat.is_none() && self.isatap.is_empty() && self.sixrd.is_empty() && self.sixover4.is_empty()
+    }
+
+    /// The mechanism bound to our IPv4 address `local` (RFC 3964 section 6.1).
+    #[inline]
+    pub fn bound(&self, local: u32) -> Option<TunnelKind> {
+        if self.is_empty() {
+            return None;
+        }
+        if self.v4compat == Some(local) {
+            return Some(TunnelKind::Ipv4Compatible);
+        }
+        if let Some(i) = self.isatap.iter().position(|l| l.local == local) {
+            return Some(TunnelKind::Isatap(i as u8));
+        }
+        if self.sixrd.iter().any(|d| d.br == local) {
+            return Some(TunnelKind::SixRd);
+        }
+        let i = self.sixover4.iter().position(|l| l.local == local)?;
+        Some(TunnelKind::SixOver4(i as u8))
+    }
+
+    /// IPv4 multicast `group` on `port`: 6over4's IPv6 multicast, if the port has a 6over4
+    /// link and the group is in 239.192.0.0/16 (RFC 2529 section 6).
+    #[inline]
+    pub fn sixover4_group(&self, port: u16, group: u32) -> Option<TunnelKind> {
+        if !is_sixover4_group(group) {
+            return None;
+        }
+        let i = self.sixover4.iter().position(|l| l.port == port)?;
+        Some(TunnelKind::SixOver4Group(i as u8))
+    }
+
+    #[inline(always)]
+    pub fn is_own_v6(&self, a: u128) -> bool {
+        self.own_v6.contains(&a)
+    }
+
+    /// The destination is on one of our ISATAP or 6over4 links.
+    #[inline]
+    pub fn on_link(&self, a: u128) -> bool {
+        self.isatap.iter().any(|l| within(&l.prefixes, a)) || self.sixover4.iter().any(|l| within(&l.prefixes, a))
+    }
+
+    /// RFC 6324 section 3.2.3: `a` embeds one of our IPv4 addresses in an automatic
+    /// format — 6to4 or ISATAP ([`Host::embeds_own_v4`]) or one of our 6rd domains.
+    #[inline]
+    pub fn embeds_own_v4(&self, host: &Host, a: u128) -> bool {
+        host.embeds_own_v4(a) || self.sixrd.iter().any(|d| d.contains(a) && host.is_own_v4(d.ce_v4(a)))
+    }
+}
