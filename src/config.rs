@@ -221,8 +221,10 @@ impl Config {
         if cfg.ports.is_empty() {
             return Err(err("port", "at least one [[port]] is needed"));
         }
-        let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let cpu_ok = |cpu: usize| cpu < ncpu;
+        // The CPUs this process may run on (its affinity mask, as taskset/cgroups leave it).
+        let cpus: Vec<usize> = core_affinity::get_core_ids().unwrap_or_default().iter().map(|c| c.id).collect();
+        let ncpu = cpus.len().max(1);
+        let cpu_ok = |cpu: usize| cpus.is_empty() || cpus.contains(&cpu);
         if !cpu_ok(cfg.cores.control) {
             return Err(err("cores.control", format!("CPU {} does not exist", cfg.cores.control)));
         }
@@ -283,7 +285,7 @@ impl Config {
         let worker_confs = if cfg.workers.is_empty() {
             // One worker on the control core's sibling, polling queue 0 of every port.
             vec![WorkerConf {
-                cpu: if ncpu > 1 && cfg.cores.control == 0 { 1 } else { 0 },
+                cpu: cpus.iter().copied().find(|&c| c != cfg.cores.control).filter(|_| ncpu > 1).unwrap_or(cfg.cores.control),
                 rx: cfg.ports.iter().map(|p| format!("{}:0", p.name)).collect(),
             }]
         } else {

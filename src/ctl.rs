@@ -17,12 +17,14 @@ pub enum Request {
     Stats,
     Routes,
     Neigh,
+    /// The configured tunnels.
+    Tunnels,
     Generation,
     Audit,
     Reload,
-    /// `route add …` / `route del …`, as text for the pipeline's route grammar.
+    /// `route add|del …` or `tunnel set|del …`, as text for the pipeline's grammar.
     Route(String),
-    /// Several route changes applied all-or-nothing.
+    /// Several route and tunnel changes applied all-or-nothing.
     Batch(Vec<String>),
 }
 
@@ -32,11 +34,15 @@ commands:
   stats                     counters: runtime, pipeline (drop reasons), workers, ports
   routes                    the IPv6 route table
   neigh                     the neighbour tables
+  tunnels                   the configured tunnels
   generation                control generation sent / applied by every worker
   audit                     check every worker's tables equal the control copy
   route add <prefix> <nexthop>   add or replace a route (see docs/control-protocol.md)
   route del <prefix>        delete a route
-  batch                     then one `route …` per line, then `end`: all or nothing
+  tunnel set <id> local <v4> remote <v4> [name N] [mtu M] [ttl T] [dscp copy|D]
+                            add or replace a configured tunnel (RFC 4213)
+  tunnel del <id>           delete a configured tunnel no route uses
+  batch                     then one `route …` or `tunnel …` per line, then `end`: all or nothing
   reload                    re-read the config file's tables (routes, neighbours)";
 
 /// Max bytes of one request line; max lines of one batch.
@@ -55,12 +61,17 @@ pub fn parse_request(first: &str, mut more: impl FnMut() -> Option<String>) -> R
         "stats" => no_args(Request::Stats),
         "routes" => no_args(Request::Routes),
         "neigh" => no_args(Request::Neigh),
+        "tunnels" => no_args(Request::Tunnels),
         "generation" => no_args(Request::Generation),
         "audit" => no_args(Request::Audit),
         "reload" => no_args(Request::Reload),
         "route" => match rest.first() {
             Some(&"add") | Some(&"del") => Ok(Request::Route(line.to_string())),
             _ => Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()),
+        },
+        "tunnel" => match rest.first() {
+            Some(&"set") | Some(&"del") => Ok(Request::Route(line.to_string())),
+            _ => Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()),
         },
         "batch" => {
             if !rest.is_empty() {
@@ -76,8 +87,8 @@ pub fn parse_request(first: &str, mut more: impl FnMut() -> Option<String>) -> R
                 if l.is_empty() {
                     continue;
                 }
-                if !l.starts_with("route ") {
-                    return Err(format!("batch line {}: only `route add|del` may be batched", lines.len() + 1));
+                if !l.starts_with("route ") && !l.starts_with("tunnel ") {
+                    return Err(format!("batch line {}: only `route add|del` and `tunnel set|del` may be batched", lines.len() + 1));
                 }
                 if lines.len() == MAX_BATCH {
                     return Err(format!("batch: more than {MAX_BATCH} lines"));
@@ -191,6 +202,12 @@ mod tests {
     #[test]
     fn parses_commands() {
         assert_eq!(parse("stats"), Ok(Request::Stats));
+        assert_eq!(parse("tunnels"), Ok(Request::Tunnels));
+        assert_eq!(parse("tunnel del 3"), Ok(Request::Route("tunnel del 3".into())));
+        assert_eq!(
+            parse("batch\ntunnel set 1 local 198.51.100.7 remote 203.0.113.9\nroute add 2001:db8::/32 tunnel 1\nend"),
+            Ok(Request::Batch(vec!["tunnel set 1 local 198.51.100.7 remote 203.0.113.9".into(), "route add 2001:db8::/32 tunnel 1".into()]))
+        );
         assert_eq!(parse("route add 2001:db8::/32 via fe80::1 port 1"), Ok(Request::Route("route add 2001:db8::/32 via fe80::1 port 1".into())));
         assert_eq!(
             parse("batch\nroute add ::/0 6to4\n\nroute del ::/0\nend"),
@@ -205,6 +222,8 @@ mod tests {
         assert_eq!(parse("stats now"), Err("stats takes no arguments".into()));
         assert_eq!(parse("route flip"), Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()));
         assert_eq!(parse("batch\nroute add ::/0 6to4"), Err("batch: connection ended before `end`".into()));
-        assert_eq!(parse("batch\nreload\nend"), Err("batch line 1: only `route add|del` may be batched".into()));
+        assert_eq!(parse("batch\nreload\nend"), Err("batch line 1: only `route add|del` and `tunnel set|del` may be batched".into()));
+        assert_eq!(parse("tunnel flip 1"), Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()));
+        assert_eq!(parse("tunnels now"), Err("tunnels takes no arguments".into()));
     }
 }

@@ -54,7 +54,7 @@ struct Running {
     hub: Arc<StatsHub>,
     punt: Vec<Arc<ArrayQueue<Mbuf>>>,
     inject: Vec<Arc<ArrayQueue<(u16, Mbuf)>>>,
-    slow_path: pipeline::SlowPath,
+    slow_path: crate::slowpath::SlowCore,
     settings: pipeline::Settings,
     config_path: Option<PathBuf>,
 }
@@ -80,6 +80,8 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     }
     let pool = Mempool::new("relay_pool", plan.mempool_size, plan.config.runtime.mempool_cache, -1)
         .map_err(|e| e.to_string())?;
+    // Shared with the slow path, which builds ARP/ND frames in it.
+    let pool = Arc::new(pool);
     println!("relayd: mempool {} mbufs (cache {} per lcore)", pool.size(), plan.config.runtime.mempool_cache);
 
     let mut ports = Vec::new();
@@ -187,12 +189,13 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         }
     }
 
+    let slow_path = crate::slowpath::SlowCore::new(&settings, &macs, pool.clone(), &punt, &inject, !opts.offline);
     let mut running = Running {
         control: ControlPlane::new(tables, links),
         hub,
         punt,
         inject,
-        slow_path: pipeline::SlowPath::new(settings.clone(), &macs),
+        slow_path,
         settings,
         config_path: opts.config_path.clone(),
     };
@@ -211,6 +214,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     for q in running.inject.iter() {
         while q.pop().is_some() {}
     }
+    running.slow_path.shutdown();
     let final_stats = running.hub.snapshot();
     for p in ports {
         p.close();
@@ -285,22 +289,9 @@ fn slow_path_dropped(r: &Running) -> u64 {
     r.slow_path.dropped()
 }
 
-/// Handles what the workers punted: replies go back out through the same worker's tx.
+/// Handles what the workers punted (replies, resolution, learning) and the slow path's timers.
 fn slow_path(r: &mut Running) -> bool {
-    let mut busy = false;
-    for (i, q) in r.punt.iter().enumerate() {
-        for _ in 0..64 {
-            let Some(mut m) = q.pop() else { break };
-            busy = true;
-            let tables = r.control.tables();
-            if let pipeline::Verdict::Tx(port) = r.slow_path.handle(tables, &mut m) {
-                // A full inject ring drops the reply; the worker counts nothing for it, so
-                // count it here by letting it drop (the slow path's own counters say why).
-                let _ = r.inject[i].push((port, m));
-            }
-        }
-    }
-    busy
+    r.slow_path.poll(&mut r.control)
 }
 
 fn handle(r: &mut Running, req: Request) -> Response {
@@ -315,7 +306,8 @@ fn handle(r: &mut Running, req: Request) -> Response {
             Response::ok(text)
         }
         Request::Routes => Response::ok(r.control.tables().routes_text()),
-        Request::Neigh => Response::ok(r.control.tables().neighbours_text()),
+        Request::Tunnels => Response::ok(r.control.tables().tunnels_text()),
+        Request::Neigh => Response::ok(r.slow_path.neighbours_text(r.control.tables())),
         Request::Generation => Response::ok(format!(
             "generation {}\napplied {}",
             r.control.generation(),
@@ -364,8 +356,10 @@ fn reload(r: &mut Running) -> Response {
     }
     match Tables::from_settings(&settings) {
         Ok(t) => {
-            let g = r.control.replace(t);
-            Response::ok(format!("generation {g}"))
+            r.control.replace(t);
+            // Learned neighbours are not in the file: the slow path sends them again.
+            r.slow_path.reloaded(&settings, &mut r.control);
+            Response::ok(format!("generation {}", r.control.generation()))
         }
         Err(e) => Response::error(e.to_string()),
     }

@@ -5,6 +5,7 @@ mod ctl;
 mod daemon;
 mod pcap;
 mod prom;
+mod slowpath;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

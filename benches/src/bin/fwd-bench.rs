@@ -43,35 +43,8 @@ fn relayd_bin() -> PathBuf {
     std::env::current_exe().expect("current exe").with_file_name("relayd")
 }
 
-const ROUTER: &str = r#"
-[pipeline]
-[[pipeline.interface]]
-port = 0
-mac = "02:00:00:00:00:a0"
-ipv4 = "198.51.100.7/24"
-gateway = "198.51.100.1"
-ipv6 = ["2001:db8:ff::9/64"]
-[[pipeline.interface]]
-port = 1
-mac = "02:00:00:00:00:a1"
-ipv6 = ["2002:c633:6407:1::1/64"]
-[pipeline.router]
-ipv4 = "198.51.100.7"
-lan_ports = [1]
-[[pipeline.neighbour]]
-ip = "198.51.100.1"
-mac = "02:00:00:00:01:01"
-[[pipeline.neighbour]]
-ip = "2002:c633:6407:1::5"
-mac = "02:00:00:00:02:05"
-[[pipeline.neighbour]]
-ip = "2001:db8:ff::1"
-mac = "02:00:00:00:01:01"
-[[pipeline.route]]
-add = "2001:db8:bbbb::/48 via 2001:db8:ff::1 port 0"
-[[pipeline.route]]
-add = "::/0 via 2002:c058:6301::"
-"#;
+/// The 6to4 router R of the spec's tests (V = 198.51.100.7), also with a native route.
+const ROUTER: &str = include_str!("fwd-router.toml");
 
 /// A relayd config: ports (name, device) in order, one worker on `cpu`, mode-specific tail.
 fn relayd(a: &Args, prefix: &str, ports: &[(&str, &str)], tail: &str) -> Command {

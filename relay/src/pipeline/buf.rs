@@ -23,6 +23,11 @@ pub trait PacketBuf {
     /// calls it a few packets ahead.
     #[inline(always)]
     fn prefetch(&self) {}
+    /// Prefetch any address (route-table nodes during the bulk lookup). The buffer type
+    /// supplies it because the instruction is `unsafe` to issue and `unsafe` lives with the
+    /// runtime; statically dispatched, so it inlines into the lookup.
+    #[inline(always)]
+    fn prefetch_addr(_p: *const u8) {}
 }
 
 /// A `Vec`-backed [`PacketBuf`] with [`TestBuf::HEADROOM`] bytes of headroom, like an
@@ -51,6 +56,18 @@ impl TestBuf {
 
     pub fn headroom(&self) -> usize {
         self.start
+    }
+
+    /// Puts `frame` back in the buffer with the standard headroom, reusing its storage (a
+    /// benchmark's buffers are rewritten in place by every burst).
+    pub fn reset(&mut self, frame: &[u8]) {
+        let end = Self::HEADROOM + frame.len();
+        if self.storage.len() < end {
+            self.storage.resize(end, 0);
+        }
+        self.storage[Self::HEADROOM..end].copy_from_slice(frame);
+        self.start = Self::HEADROOM;
+        self.end = end;
     }
 
     /// The frame as it is now (after the pipeline's rewrite).

@@ -4,7 +4,7 @@ use super::bytes::{arr, be16, v4_at, v6_at};
 use super::decap::{Outer, TunnelKind};
 use super::checks::{is_link_local6, is_multicast6};
 use super::host::{Host, PortView};
-use super::local::arp_request_for_us;
+use super::local::arp_kind;
 use super::tables::Tables;
 use super::verdict::{DropReason, Verdict};
 use super::{PacketBuf, Pipeline};
@@ -59,8 +59,17 @@ pub(crate) fn l2_accept(port: &PortView, d: &[u8]) -> Result<(u16, usize), DropR
 }
 
 /// Local delivery of an IPv6 packet to a unicast address of ours or to a multicast group.
-/// Only echo requests and solicitations for our addresses go to the slow path.
+/// Only echo requests, solicitations for our addresses and advertisements go to the slow
+/// path.
 pub(crate) fn local6(host: &Host, ip: &[u8], dst: u128) -> Verdict {
+    local6_on(host, false, ip, dst)
+}
+
+/// [`local6`] on a port that sends router advertisements (`sends_ra`): router
+/// solicitations are answered there.
+pub(crate) fn local6_on(host: &Host, sends_ra: bool, ip: &[u8], dst: u128) -> Verdict {
+    const ALL_NODES: u128 = 0xff02 << 112 | 1;
+    const ALL_ROUTERS: u128 = 0xff02 << 112 | 2;
     let upper = Ipv6Packet::new_checked(ip).ok().and_then(|p| p.upper_layer().ok());
     let icmp_type = match upper {
         Some((ip_proto::ICMPV6, at)) => ip.get(at).copied(),
@@ -69,6 +78,9 @@ pub(crate) fn local6(host: &Host, ip: &[u8], dst: u128) -> Verdict {
     let multicast = is_multicast6(dst);
     match icmp_type {
         Some(135) if !multicast || host.is_our_solicited_node(dst) => Verdict::Punt,
+        // Solicited advertisements come to us, unsolicited ones to all-nodes.
+        Some(136) if !multicast || dst == ALL_NODES => Verdict::Punt,
+        Some(133) if sends_ra && (!multicast || dst == ALL_ROUTERS) => Verdict::Punt,
         Some(128) if !multicast => Verdict::Punt,
         _ if multicast && !host.is_our_group(dst) => Verdict::Drop(MulticastIgnored),
         Some(133..=137) => Verdict::Drop(NdIgnored),
@@ -87,11 +99,14 @@ impl Pipeline {
             Err(r) => return dropped(r),
         };
         match et {
-            ethertype::IPV6 => self.classify6(buf, l2),
+            ethertype::IPV6 => {
+                let sends_ra = port.sends_ra;
+                self.classify6(buf, l2, sends_ra)
+            }
             ethertype::IPV4 => self.classify4(tables, now, buf, l2),
-            // Only requests the slow path will answer reach it.
+            // Only what the slow path answers or learns from reaches it.
             ethertype::ARP => match arr::<28>(buf.data(), l2).ok_or(ArpMalformed) {
-                Ok(a) => match arp_request_for_us(&self.host, port, a) {
+                Ok(a) => match arp_kind(&self.host, port, a) {
                     Ok(_) => Done(Verdict::Punt),
                     Err(r) => dropped(r),
                 },
@@ -102,7 +117,7 @@ impl Pipeline {
     }
 
     #[inline]
-    fn classify6<B: PacketBuf>(&mut self, buf: &mut B, l2: usize) -> Class {
+    fn classify6<B: PacketBuf>(&mut self, buf: &mut B, l2: usize, sends_ra: bool) -> Class {
         let d = buf.data();
         let ip = d.get(l2..).unwrap_or_default();
         let Some(h) = arr::<40>(ip, 0) else { return dropped(Ipv6Malformed) };
@@ -112,7 +127,7 @@ impl Pipeline {
         }
         let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
         if is_multicast6(dst) || self.host.is_own_v6(dst) {
-            return Done(local6(&self.host, ip, dst));
+            return Done(local6_on(&self.host, sends_ra, ip, dst));
         }
         if is_multicast6(src) || src <= 1 {
             return dropped(Ipv6SrcInvalid);
@@ -144,17 +159,23 @@ impl Pipeline {
             return dropped(Ipv4BadChecksum);
         }
         let (src, dst) = (v4_at(h, 12), v4_at(h, 16));
+        let fragment = be16([h[6], h[7]]) & 0x3fff != 0;
         if !self.host.is_own_v4(dst) {
+            // 6over4 (RFC 2529): IPv6 multicast in the port's 239.192.0.0/16 groups.
+            let group = self.auto.sixover4_group(buf.rx_port(), dst).filter(|_| h[9] == ip_proto::IPV6 && !fragment);
+            if let Some(kind) = group {
+                return self.decap(buf, Outer { l2, ihl, total, src, dst, tos: h[1] }, kind);
+            }
             if dst >= 0xe000_0000 || self.host.is_broadcast_v4(dst) {
                 return dropped(MulticastIgnored);
             }
             return dropped(Ipv4NotForUs);
         }
-        let fragment = be16([h[6], h[7]]) & 0x3fff != 0;
         match h[9] {
             ip_proto::IPV6 => {
-                // The decapsulation table: configured tunnels by exact ends, then 6to4
-                // endpoints (whose checks follow in decap).
+                // The decapsulation table: configured tunnels by exact ends, then the one
+                // automatic mechanism bound to the local address, 6to4 first (RFC 3964
+                // 6.1; each kind's checks follow in decap).
                 let kind = if tables.configured_tunnel(dst, src).is_some() {
                     TunnelKind::Configured
                 } else if self.host.is_endpoint(dst) {
@@ -162,6 +183,8 @@ impl Pipeline {
                         return dropped(Ipv4SrcMartian);
                     }
                     TunnelKind::SixToFour
+                } else if let Some(kind) = self.auto.bound(dst) {
+                    kind
                 } else if tables.is_tunnel_local(dst) {
                     return dropped(DecapTunnelSrcMismatch);
                 } else {

@@ -41,6 +41,11 @@
 //!
 //! [[pipeline.route]]           # the `route add` grammar of route_text.rs
 //! add = "::/0 via 2002:c058:6301::"
+//!
+//! [[pipeline.router_advert]]   # RAs for SLAAC on a LAN port (neigh/ra.rs)
+//! port = 1
+//! prefix = "2002:c633:6407:1::/64"
+//! interval_s = 200
 //! ```
 use std::collections::HashSet;
 use std::fmt;
@@ -48,10 +53,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
+use super::auto::{AutomaticConfig, Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
 use super::checks::{mask4, Ipv4Prefix};
 use super::route_text::parse_route;
 use super::settings::*;
-use super::tables::{TableUpdate, Tables};
+use super::tables::{ConfiguredTunnel, TableUpdate, Tables, TunnelName};
 use crate::wire::EthernetAddress;
 
 /// `[pipeline]`, as written. Every field but `interface` is optional.
@@ -83,6 +89,16 @@ pub struct Config {
     pub neighbour: Vec<NeighbourConfig>,
     #[serde(default)]
     pub tunnel: Vec<TunnelConfig>,
+    /// `[pipeline.ipv4_compatible]`: present turns the `::V` tunnel on.
+    pub ipv4_compatible: Option<Ipv4CompatibleConfig>,
+    #[serde(default)]
+    pub isatap: Vec<IsatapConfig>,
+    #[serde(default, rename = "6rd")]
+    pub sixrd: Vec<SixRdConfig>,
+    #[serde(default, rename = "6over4")]
+    pub sixover4: Vec<SixOver4Config>,
+    #[serde(default)]
+    pub router_advert: Vec<super::neigh::RouterAdvertConfig>,
 }
 
 /// `[[pipeline.interface]]`: one port.
@@ -146,13 +162,18 @@ pub struct NeighbourConfig {
 }
 
 /// `[[pipeline.tunnel]] id = 0  local = "198.51.100.7"  remote = "203.0.113.50"`: a
-/// configured tunnel (RFC 4213); routes enter it with `tunnel 0`.
+/// configured tunnel (RFC 4213); routes enter it with `tunnel 0`. Optional: `name`, and
+/// `mtu`, `ttl`, `dscp` overriding the pipeline's `tunnel_mtu`, `outer_ttl`, `dscp`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TunnelConfig {
     pub id: u16,
     pub local: String,
     pub remote: String,
+    pub name: Option<String>,
+    pub mtu: Option<u16>,
+    pub ttl: Option<u8>,
+    pub dscp: Option<DscpConfig>,
 }
 
 /// A bad configuration field: its path (`pipeline.interface[1].ipv4`) and why.
@@ -170,11 +191,11 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, ConfigError> {
+pub(crate) fn err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError { path: path.into(), reason: reason.into() })
 }
 
-fn at<T, E: fmt::Display>(path: &str, r: Result<T, E>) -> Result<T, ConfigError> {
+pub(crate) fn at<T, E: fmt::Display>(path: &str, r: Result<T, E>) -> Result<T, ConfigError> {
     r.map_err(|e| ConfigError { path: path.to_owned(), reason: e.to_string() })
 }
 
@@ -193,7 +214,15 @@ impl Config {
             s.extra_bogons.push(at(&format!("pipeline.extra_bogons[{k}]"), b.parse::<Ipv4Prefix>())?);
         }
         self.validate_roles(&mut s)?;
+        s.router_adverts = super::neigh::validate_router_adverts(&self.router_advert, &s)?;
         self.validate_tunnel_settings(&mut s)?;
+        let automatic = AutomaticConfig {
+            ipv4_compatible: self.ipv4_compatible.as_ref(),
+            isatap: &self.isatap,
+            sixrd: &self.sixrd,
+            sixover4: &self.sixover4,
+        };
+        automatic.validate(&mut s)?;
         self.validate_table_entries(&mut s)?;
         Ok(s)
     }
@@ -306,12 +335,7 @@ impl Config {
         }
         s.dscp = match &self.dscp {
             None => DscpPolicy::Copy,
-            Some(DscpConfig::Named(n)) if n == "copy" => DscpPolicy::Copy,
-            Some(DscpConfig::Named(n)) => return err("pipeline.dscp", format!("{n:?}: expected \"copy\" or a DSCP value 0..=63")),
-            Some(DscpConfig::Value(v)) => match u8::try_from(*v) {
-                Ok(d) if d < 64 => DscpPolicy::Fixed(d),
-                _ => return err("pipeline.dscp", format!("{v}: a DSCP value is 0..=63")),
-            },
+            Some(d) => parse_dscp("pipeline.dscp", d)?,
         };
         s.urpf = self.urpf;
         s.icmp_rate_pps = self.icmp_rate_pps.unwrap_or(DEFAULT_ICMP_RATE_PPS);
@@ -335,7 +359,16 @@ impl Config {
             let p = format!("pipeline.tunnel[{k}]");
             let local = at(&format!("{p}.local"), parse_v4(&tc.local))?;
             let remote = at(&format!("{p}.remote"), parse_v4(&tc.remote))?;
-            s.tunnels.push(TableUpdate::TunnelSet { id: tc.id, local, remote });
+            let mut tunnel = ConfiguredTunnel::new(local, remote);
+            if let Some(n) = &tc.name {
+                tunnel.name = Some(at(&format!("{p}.name"), TunnelName::new(n))?);
+            }
+            tunnel.mtu = tc.mtu;
+            at(&format!("{p}.mtu"), tunnel.check())?;
+            tunnel.ttl = tc.ttl;
+            at(&format!("{p}.ttl"), tunnel.check())?;
+            tunnel.dscp = tc.dscp.as_ref().map(|d| parse_dscp(&format!("{p}.dscp"), d)).transpose()?;
+            s.tunnels.push(TableUpdate::TunnelSet { id: tc.id, tunnel });
         }
         for (k, r) in self.route.iter().enumerate() {
             let u = at(&format!("pipeline.route[{k}].add"), parse_route(&format!("add {}", r.add.trim())))?;
@@ -355,6 +388,17 @@ impl Config {
         // The same build the daemon will do (a configured 2002::/16 replaces the implicit one).
         at("pipeline", Tables::new(s))?;
         Ok(())
+    }
+}
+
+fn parse_dscp(path: &str, d: &DscpConfig) -> Result<DscpPolicy, ConfigError> {
+    match d {
+        DscpConfig::Named(n) if n == "copy" => Ok(DscpPolicy::Copy),
+        DscpConfig::Named(n) => err(path, format!("{n:?}: expected \"copy\" or a DSCP value 0..=63")),
+        DscpConfig::Value(v) => match u8::try_from(*v) {
+            Ok(d) if d < 64 => Ok(DscpPolicy::Fixed(d)),
+            _ => err(path, format!("{v}: a DSCP value is 0..=63")),
+        },
     }
 }
 

@@ -1,5 +1,6 @@
 //! IPv4 protocol 41 out of the tunnel (RFC 3056 section 5, RFC 4213 section 3.6, RFC 3964
 //! section 5, RFC 6324, RFC 6040).
+use super::auto::Automatic;
 use super::bytes::{arr, v6_at};
 use super::checks::{is_6to4, is_link_local6, is_multicast6, rfc4213_src_ok, v4_of_6to4};
 use super::classify::{Class, Origin};
@@ -22,17 +23,41 @@ pub(crate) struct Outer {
 }
 
 /// Which kind of tunnel a protocol-41 packet arrived on: a row of the decapsulation
-/// table (ISATAP, 6rd, IPv4-compatible add rows).
+/// table, chosen by the outer addresses (RFC 3964 section 6.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TunnelKind {
     SixToFour,
     Configured,
+    Ipv4Compatible,
+    /// ISATAP link i.
+    Isatap(u8),
+    /// The 6rd domains of the BR address (the inner source picks the domain).
+    SixRd,
+    /// 6over4 link i, unicast to our address.
+    SixOver4(u8),
+    /// 6over4 link i, IPv6 multicast in IPv4 group 239.192.x.y.
+    SixOver4Group(u8),
+}
+
+impl TunnelKind {
+    /// The per-mechanism counter of packets taken out.
+    fn event(self) -> Event {
+        match self {
+            TunnelKind::SixToFour => Event::Decap6to4,
+            TunnelKind::Configured => Event::DecapConfigured,
+            TunnelKind::Ipv4Compatible => Event::DecapIpv4Compatible,
+            TunnelKind::Isatap(_) => Event::DecapIsatap,
+            TunnelKind::SixRd => Event::Decap6rd,
+            TunnelKind::SixOver4(_) | TunnelKind::SixOver4Group(_) => Event::Decap6over4,
+        }
+    }
 }
 
 /// What to do with an inner packet that passed the checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Inner {
-    /// Addressed to us: the slow path answers (echo).
+    /// Addressed to us: the slow path answers (echo). On 6over4 to a group: delivered
+    /// as any multicast to us.
     Local,
     Forward,
 }
@@ -40,40 +65,51 @@ pub(crate) enum Inner {
 /// The checks on the way out of a tunnel of `kind`:
 ///
 /// ```text
-/// inner src passes RFC 4213 3.6
+/// inner src passes RFC 4213 3.6 (::V exempt on the IPv4-compatible tunnel)
 /// 6to4: RFC 3964 section 5 (check_6to4)
-/// configured: the ends matched the table already; link-local is not forwarded
-/// dst_v6 ours -> local; not ours, not on-link and embedding our IPv4 -> loop (RFC 6324)
+/// configured: the ends matched the table already
+/// the other automatic kinds: their own source checks (Automatic::check_decap)
+/// dst_v6 ours -> local; otherwise (but for 6to4, whose sanity check covers it) a
+///   source ::, a multicast or link-local address is not forwarded
+/// not ours, not on-link and embedding our IPv4 -> loop (RFC 6324)
 /// ```
 #[inline]
-pub(crate) fn check(host: &Host, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
-    if !rfc4213_src_ok(src) {
+pub(crate) fn check_with(host: &Host, auto: &Automatic, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
+    let compatible = kind == TunnelKind::Ipv4Compatible && src >> 32 == 0 && src > 1;
+    if !rfc4213_src_ok(src) && !compatible {
         return Err(DropReason::DecapInnerSrcInvalid);
     }
     match kind {
         TunnelKind::SixToFour => check_6to4(host, src4, dst4, src, dst)?,
-        TunnelKind::Configured => {
-            if host.is_own_v6(dst) {
-                return Ok(Inner::Local);
-            }
-            if src == 0 {
-                return Err(DropReason::Ipv6SrcInvalid);
-            }
-            if is_multicast6(dst) {
-                return Err(DropReason::MulticastIgnored);
-            }
-            if is_link_local6(src) || is_link_local6(dst) {
-                return Err(DropReason::Ipv6LinkLocal);
-            }
-        }
+        TunnelKind::Configured => {}
+        _ => match auto.check_decap(host, kind, src4, dst4, src, dst)? {
+            Inner::Forward => {}
+            inner => return Ok(inner),
+        },
     }
     if host.is_own_v6(dst) {
         return Ok(Inner::Local);
     }
-    if host.embeds_own_v4(dst) && !host.dst_ours_or_on_link(dst) {
+    if kind != TunnelKind::SixToFour {
+        if src == 0 {
+            return Err(DropReason::Ipv6SrcInvalid);
+        }
+        if is_multicast6(dst) {
+            return Err(DropReason::MulticastIgnored);
+        }
+        if is_link_local6(src) || is_link_local6(dst) {
+            return Err(DropReason::Ipv6LinkLocal);
+        }
+    }
+    if auto.embeds_own_v4(host, dst) && !host.dst_ours_or_on_link(dst) && !auto.on_link(dst) {
         return Err(DropReason::LoopDstEmbedsOwnV4);
     }
     Ok(Inner::Forward)
+}
+
+/// [`check_with`] for 6to4 and configured tunnels only (the slow path's echo).
+pub(crate) fn check(host: &Host, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
+    check_with(host, &Automatic::default(), kind, src4, dst4, src, dst)
 }
 
 /// RFC 3964 section 5 for a packet out of 6to4:
@@ -133,8 +169,12 @@ impl Pipeline {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         }
         let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
-        match check(&self.host, kind, src4, dst4, src, dst) {
+        match check_with(&self.host, &self.auto, kind, src4, dst4, src, dst) {
             Err(r) => return Class::Done(Verdict::Drop(r)),
+            Ok(Inner::Local) if matches!(kind, TunnelKind::SixOver4Group(_)) => {
+                let ip = inner.get(..inner_len).unwrap_or_default();
+                return Class::Done(self.auto.local_multicast(&self.host, ip, dst));
+            }
             Ok(Inner::Local) => return Class::Done(Verdict::Punt),
             Ok(Inner::Forward) => {}
         }
@@ -154,6 +194,7 @@ impl Pipeline {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         }
         self.counters.count(Event::Decapsulated);
+        self.counters.count(kind.event());
         let origin = Origin::Tunnel { local: dst4, six_to_four: kind == TunnelKind::SixToFour };
         Class::Route { origin, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
     }

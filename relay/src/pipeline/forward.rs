@@ -3,12 +3,13 @@
 use super::bytes::{arr, v6_at};
 use super::checks::{is_6to4, v4_of_6to4};
 use super::classify::Origin;
+use super::auto;
 use super::counters::Event;
-use super::encap::{self, OUTER_LEN};
+use super::encap::{self, OuterHeader, OUTER_LEN};
 use super::l2;
 use super::tables::{HopKind, NextHop, Tables};
 use super::verdict::{DropReason, Verdict};
-use super::{PacketBuf, Pipeline};
+use super::{PacketBuf, Pipeline, TokenBucket};
 use crate::wire::ethertype;
 
 /// The ICMPv6 error a failed packet earns (RFC 4443).
@@ -77,13 +78,13 @@ impl Pipeline {
         }
     }
 
-    /// The largest IPv6 packet for the tunnel to `remote`: the tunnel MTU, lowered by a
-    /// learned IPv4 path MTU (minus the outer header, never below 1280).
+    /// The largest IPv6 packet for a tunnel of MTU `mtu` to `remote`, lowered by a learned
+    /// IPv4 path MTU (minus the outer header, never below 1280).
     #[inline]
-    pub(crate) fn tunnel_mtu_to(&self, remote: u32, now: u64) -> u16 {
+    pub(crate) fn tunnel_mtu_to(&self, mtu: u16, remote: u32, now: u64) -> u16 {
         match self.pmtu.get(remote, now) {
-            Some(p) => self.tunnel_mtu.min(p.saturating_sub(OUTER_LEN as u16).max(1280)),
-            None => self.tunnel_mtu,
+            Some(p) => mtu.min(p.saturating_sub(OUTER_LEN as u16).max(1280)),
+            None => mtu,
         }
     }
 
@@ -96,18 +97,13 @@ impl Pipeline {
         match hop.kind {
             HopKind::Blackhole => Err(drop(DropReason::RouteBlackhole)),
             HopKind::Via | HopKind::Connected => self.forward_native(tables, now, buf, &p, &hop),
-            HopKind::SixToFour | HopKind::Tunnel | HopKind::Configured => self.encapsulate(tables, now, buf, &p, &hop),
-        }
-    }
-
-    /// A packet whose next hop has no MAC yet may wait for it in the slow path, within
-    /// the worker's punt budget; packets we built ourselves are not worth the wait.
-    #[inline]
-    fn may_wait(&mut self, p: &Ipv6Fields, now: u64) -> Result<(), Fail> {
-        if p.origin != Origin::Generated && self.resolve_bucket.take(now) {
-            Ok(())
-        } else {
-            Err(drop(DropReason::NeighbourMissing))
+            HopKind::SixToFour
+            | HopKind::Tunnel
+            | HopKind::Configured
+            | HopKind::Isatap
+            | HopKind::SixRd
+            | HopKind::Ipv4Compatible
+            | HopKind::SixOver4 => self.encapsulate(tables, now, buf, &p, &hop),
         }
     }
 
@@ -135,7 +131,7 @@ impl Pipeline {
             _ => hop.resolved.then_some(hop.mac),
         };
         if mac.is_none() {
-            self.may_wait(p, now)?;
+            may_wait(&mut self.resolve_bucket, p, now)?;
         }
         p.decrement_hop_limit(buf);
         if !l2::push(buf, port, mac.unwrap_or(awaiting_mac(hop.port)), ethertype::IPV6) {
@@ -149,43 +145,67 @@ impl Pipeline {
         if let Origin::Tunnel { .. } = p.origin {
             return Err(drop(DropReason::TunnelToTunnel));
         }
-        let (outer_src, remote) = match hop.kind {
-            HopKind::Configured => {
-                encap::check_configured(&self.host, p.src, p.rx).map_err(drop)?;
-                (hop.local, hop.remote)
-            }
-            _ => {
+        let (outer_src, remote, event) = match hop.kind {
+            HopKind::SixToFour | HopKind::Tunnel => {
                 let remote = match hop.kind {
                     HopKind::Tunnel => hop.remote,
                     _ if is_6to4(p.dst) => v4_of_6to4(p.dst),
                     _ => return Err(drop(DropReason::Ipv6DstMartian)),
                 };
-                (encap::check(&self.host, p.src, p.dst, remote, p.rx).map_err(drop)?, remote)
+                (encap::check(&self.host, &self.auto, p.src, p.dst, remote, p.rx).map_err(drop)?, remote, Event::Encap6to4)
+            }
+            HopKind::Configured => {
+                encap::check_loop(&self.host, &self.auto, p.src, p.rx).map_err(drop)?;
+                (hop.local, hop.remote, Event::EncapConfigured)
+            }
+            kind => {
+                encap::check_loop(&self.host, &self.auto, p.src, p.rx).map_err(drop)?;
+                let event = match kind {
+                    HopKind::Isatap => Event::EncapIsatap,
+                    HopKind::SixRd => Event::Encap6rd,
+                    HopKind::Ipv4Compatible => Event::EncapIpv4Compatible,
+                    _ => Event::Encap6over4,
+                };
+                (hop.local, auto::remote(&self.host, hop, p.dst).map_err(drop)?, event)
             }
         };
+        // Fixed ends were resolved with the tables; the automatic ones vary per packet.
         let (port_id, mac) = match hop.kind {
-            HopKind::SixToFour => tables.v4_route(remote).map_err(drop)?,
-            _ if hop.resolved => (hop.port, Some(hop.mac)),
-            _ => tables.v4_route(hop.remote).map_err(drop)?,
+            HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(hop.mac)),
+            _ => tables.v4_route(remote).map_err(drop)?,
         };
         let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
         if p.expired() {
             return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
         }
-        let mtu = self.tunnel_mtu_to(remote, now).min(port.mtu.saturating_sub(OUTER_LEN as u16));
+        let mtu = self.tunnel_mtu_to(hop.mtu, remote, now).min(port.mtu.saturating_sub(OUTER_LEN as u16));
         if p.len > usize::from(mtu) {
             return Err(Icmp(IcmpError::TooBig(mtu), DropReason::MtuExceeded));
         }
         if mac.is_none() {
-            self.may_wait(p, now)?;
+            may_wait(&mut self.resolve_bucket, p, now)?;
         }
         p.decrement_hop_limit(buf);
         self.ident = self.ident.wrapping_add(1);
         let dst = mac.unwrap_or(awaiting_mac(port_id));
-        if !self.encap.push(buf, outer_src, remote, self.ident) || !l2::push(buf, port, dst, ethertype::IPV4) {
+        let outer = OuterHeader { src: outer_src, dst: remote, ttl: hop.ttl, df: hop.mtu > 1280, dscp: hop.dscp };
+        if !encap::push(buf, &outer, self.ident) || !l2::push(buf, port, dst, ethertype::IPV4) {
             return Err(drop(DropReason::NoHeadroom));
         }
-        self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)
+        let sent = self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)?;
+        self.counters.count(event);
+        Ok(sent)
+    }
+}
+
+/// A packet whose next hop has no MAC yet may wait for it in the slow path, within the
+/// worker's punt budget; packets we built ourselves are not worth the wait.
+#[inline]
+fn may_wait(budget: &mut TokenBucket, p: &Ipv6Fields, now: u64) -> Result<(), Fail> {
+    if p.origin != Origin::Generated && budget.take(now) {
+        Ok(())
+    } else {
+        Err(drop(DropReason::NeighbourMissing))
     }
 }
 

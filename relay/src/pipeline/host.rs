@@ -1,6 +1,6 @@
 //! Who we are, compiled from [`Settings`] for the fast path: per-port L2/L3 identity,
 //! our addresses as integers, the RFC 3964 deny list and on-link prefixes.
-use super::checks::{embedded_v4s, is_multicast6, mask6, sixtofour_addr, solicited_node, Martians};
+use super::checks::{embedded_v4s, is_link_local6, is_multicast6, mask6, sixtofour_addr, solicited_node, Martians};
 use super::settings::{Settings, ANYCAST_V4};
 use crate::wire::EthernetAddress;
 
@@ -18,6 +18,13 @@ pub struct PortView {
     pub site_lan: bool,
     /// Source of ICMPv6 errors about packets that arrived here.
     pub err_src: Option<u128>,
+    /// The port's IPv6 addresses, its link-local one included.
+    pub ipv6: Vec<u128>,
+    /// The configured link-local address, else on a port sending router advertisements
+    /// the modified EUI-64 one of its MAC (RAs must come from a link-local address).
+    pub link_local: Option<u128>,
+    /// Router advertisements are sent here, so router solicitations are answered.
+    pub sends_ra: bool,
 }
 
 /// Our addresses and policy, shared by the fast path and the slow path ([`super::local`]).
@@ -45,7 +52,21 @@ pub struct Host {
 impl Host {
     pub fn new(s: &Settings, port_macs: &[impl Into<EthernetAddress> + Copy]) -> Host {
         let endpoints: Vec<u32> = s.tunnel_endpoints().into_iter().map(u32::from).collect();
+        let macs: Vec<[u8; 6]> = (0..s.ports.len())
+            .map(|i| s.ports[i].mac.or_else(|| port_macs.get(i).map(|&m| m.into())).unwrap_or_default().0)
+            .collect();
+        let sends_ra = |i: usize| s.router_adverts.iter().any(|r| usize::from(r.port) == i);
+        let link_locals: Vec<Option<u128>> = s
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let configured = p.ipv6.iter().map(|a| u128::from(a.addr)).find(|&a| is_link_local6(a));
+                configured.or_else(|| sends_ra(i).then(|| eui64_link_local(macs[i])))
+            })
+            .collect();
         let mut own_v6: Vec<u128> = s.ports.iter().flat_map(|p| p.ipv6.iter().map(|a| u128::from(a.addr))).collect();
+        own_v6.extend(link_locals.iter().flatten());
         own_v6.extend(endpoints.iter().map(|&e| sixtofour_addr(e)));
         own_v6.sort_unstable();
         own_v6.dedup();
@@ -62,13 +83,20 @@ impl Host {
             .enumerate()
             .map(|(i, p)| PortView {
                 configured: p.configured,
-                mac: p.mac.or_else(|| port_macs.get(i).map(|&m| m.into())).unwrap_or_default().0,
+                mac: macs[i],
                 vlan: p.vlan,
                 mtu: p.mtu,
                 ipv4: p.ipv4.map(|a| u32::from(a.addr)),
                 prefixes6: p.ipv6.iter().map(|a| (u128::from(a.addr) & mask6(a.len), mask6(a.len))).collect(),
                 site_lan: p.site_lan,
                 err_src: p.ipv6.iter().map(|a| u128::from(a.addr)).find(is_global).or(any_global),
+                ipv6: {
+                    let mut v: Vec<u128> = p.ipv6.iter().map(|a| u128::from(a.addr)).collect();
+                    v.extend(link_locals[i].filter(|a| !v.contains(a)));
+                    v
+                },
+                link_local: link_locals[i],
+                sends_ra: sends_ra(i),
             })
             .collect();
         Host {
@@ -158,4 +186,10 @@ impl Host {
     pub fn embeds_own_v4(&self, a: u128) -> bool {
         embedded_v4s(a).iter().flatten().any(|&v| self.is_own_v4(v))
     }
+}
+
+/// `fe80::` with the modified EUI-64 interface identifier of `mac` (RFC 4291 appendix A).
+pub fn eui64_link_local(mac: [u8; 6]) -> u128 {
+    let iid = [mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]];
+    0xfe80 << 112 | u128::from(u64::from_be_bytes(iid))
 }

@@ -27,7 +27,7 @@ impl Pipeline {
         let Some(q) = arr::<20>(quoted, 0) else { return Verdict::Drop(DropReason::Icmp4NotOurs) };
         let qihl = usize::from(q[0] & 0x0f) * 4;
         let (qsrc, qdst) = (v4_at(q, 12), v4_at(q, 16));
-        if q[0] >> 4 != 4 || qihl < 20 || q[9] != ip_proto::IPV6 || !self.host.is_endpoint(qsrc) {
+        if q[0] >> 4 != 4 || qihl < 20 || q[9] != ip_proto::IPV6 || !self.host.is_own_v4(qsrc) {
             return Verdict::Drop(DropReason::Icmp4NotOurs);
         }
         if icmp_type == 3 && code == 4 {
@@ -44,7 +44,7 @@ impl Pipeline {
         }
         let err = match (icmp_type, code) {
             (11, _) => IcmpError::TimeExceeded,
-            (3, 4) => IcmpError::TooBig(self.tunnel_mtu_to(qdst, now)),
+            (3, 4) => IcmpError::TooBig(self.tunnel_mtu_to(tables.tunnel_mtu(qsrc, qdst), qdst, now)),
             _ => IcmpError::AddressUnreachable,
         };
         if !self.bucket.take(now) {
@@ -64,10 +64,15 @@ impl Pipeline {
             IcmpError::NoRoute => (1, 0, 0, Event::Icmp6DestUnreachable),
             IcmpError::AddressUnreachable => (1, 3, 0, Event::Icmp6DestUnreachable),
         };
-        if !build(buf, sixtofour_addr(qsrc), icmp6_type, code6, param) {
+        // From our 6to4 address for 6to4, else as any error about traffic of this port.
+        let rx = buf.rx_port();
+        let err_src = match self.host.is_endpoint(qsrc) {
+            true => Some(sixtofour_addr(qsrc)),
+            false => self.host.ports.get(usize::from(rx)).and_then(|p| p.err_src),
+        };
+        if !err_src.is_some_and(|s| build(buf, s, icmp6_type, code6, param)) {
             return Verdict::Drop(DropReason::NoHeadroom);
         }
-        let rx = buf.rx_port();
         match self.route_generated(tables, now, buf, rx) {
             Ok(port) => {
                 self.counters.count(Event::Icmp4Translated);

@@ -13,6 +13,7 @@ use super::counters::Event;
 use super::decap::{self, Inner, TunnelKind};
 use super::host::{Host, PortView};
 use super::l2::reflect;
+use super::neigh::nd_message;
 use super::verdict::{DropReason, Verdict};
 use super::PacketBuf;
 use crate::wire::checksum::{fold, pseudo_header_v6, sum, update16};
@@ -106,6 +107,35 @@ pub(crate) fn answer<B: PacketBuf>(host: &Host, buf: &mut B) -> Result<(u16, Eve
     }
 }
 
+/// What an ARP message is to us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArpKind {
+    /// A request for an address we answer for on the port.
+    Request,
+    /// A reply to one of our addresses: the answer to our request or probe.
+    Reply,
+    /// A gratuitous request or reply (sender and target the same, not ours): news about
+    /// a neighbour we may hold (RFC 5227 section 2.3).
+    Announcement,
+}
+
+/// Sorts an Ethernet/IPv4 ARP message received on `port`: what the slow path answers
+/// or learns from, or why it is dropped.
+pub(crate) fn arp_kind(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<ArpKind, DropReason> {
+    if a[0..6] != [0, 1, 8, 0, 6, 4] {
+        return Err(ArpMalformed);
+    }
+    let (spa, tpa) = (v4_at(a, 14), v4_at(a, 24));
+    let ours = port.ipv4.is_some() && (port.ipv4 == Some(tpa) || host.is_endpoint(tpa));
+    match (a[6], a[7]) {
+        (0, 1) if ours => Ok(ArpKind::Request),
+        (0, 2) if ours => Ok(ArpKind::Reply),
+        (0, 1 | 2) if spa == tpa && port.ipv4.is_some() => Ok(ArpKind::Announcement),
+        (0, 1 | 2) => Err(ArpNotForUs),
+        _ => Err(ArpNotRequest),
+    }
+}
+
 /// An Ethernet/IPv4 ARP request for an address we answer for on `port` (its own, or a
 /// tunnel endpoint on a port with IPv4). Returns the target address.
 pub(crate) fn arp_request_for_us(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<u32, DropReason> {
@@ -140,43 +170,15 @@ fn arp<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut
 /// Validates a neighbour solicitation (RFC 4861 section 7.1.1) and answers it.
 fn nd<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut B) -> Result<u16, DropReason> {
     let d = buf.data();
-    let ip = d.get(l2..).unwrap_or_default();
-    let h = arr::<40>(ip, 0).ok_or(NdMalformed)?;
-    let plen = be16([h[4], h[5]]);
-    let total = 40 + usize::from(plen);
-    if h[0] >> 4 != 6 || total > ip.len() || h[6] != ip_proto::ICMPV6 {
-        return Err(NdMalformed);
-    }
-    if h[7] != 255 {
-        return Err(NdBadHopLimit);
-    }
-    let icmp = ip.get(40..total).unwrap_or_default();
-    let ns = arr::<24>(icmp, 0).ok_or(NdMalformed)?;
-    if ns[0] != 135 {
+    let m = nd_message(d.get(l2..).unwrap_or_default(), 24)?;
+    if m.icmp.first() != Some(&135) {
         return Err(NdIgnored);
     }
-    if ns[1] != 0 {
-        return Err(NdMalformed);
-    }
-    let (src, dst, target) = (v6_at(h, 8), v6_at(h, 24), v6_at(ns, 8));
-    let pseudo = pseudo_header_v6(&src.to_be_bytes(), &dst.to_be_bytes(), ip_proto::ICMPV6, u32::from(plen));
-    if fold(pseudo + sum(icmp)) != 0xffff {
-        return Err(NdBadChecksum);
-    }
+    let (src, dst, target) = (m.src, m.dst, m.target());
     if is_multicast6(target) {
         return Err(NdMalformed);
     }
-    let mut has_slla = false;
-    let mut at = 24;
-    while at < icmp.len() {
-        let opt = arr::<2>(icmp, at).ok_or(NdMalformed)?;
-        let len = usize::from(opt[1]) * 8;
-        if len == 0 || at + len > icmp.len() {
-            return Err(NdMalformed);
-        }
-        has_slla |= opt[0] == 1;
-        at += len;
-    }
+    let has_slla = m.has_option(1);
     let dad = src == 0;
     if dad && (dst != solicited_node(target) || has_slla) {
         return Err(NdMalformed);

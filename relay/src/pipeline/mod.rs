@@ -8,15 +8,18 @@
 //! 2. **look up** every lane's destination in one bulk LPM call (and the sources, for
 //!    uRPF).
 //! 3. **act** per lane on its next hop: native forward (hop limit, MTU, L2 rewrite) or
-//!    encapsulation (RFC 3964 checks, outer header from a template), or an ICMPv6 error
-//!    built in place and routed like any packet.
+//!    encapsulation (the checks of the tunnel's kind, outer header), or an ICMPv6 error
+//!    built in place and routed like any packet. A next hop without a MAC yet gets a
+//!    placeholder and the frame is punted to wait for it ([`neigh`], [`SlowPath`]).
 //!
 //! Tunnel kinds are rows of tables, not code paths: protocol 41 is matched to a tunnel
-//! kind by its outer addresses (configured tunnels by both ends, then 6to4 endpoints) and
-//! checked by that kind's rules (`decap::check`); a route's [`RouteTarget`] names the
-//! tunnel it enters; the addresses automatic tunnels embed are listed in
-//! [`checks::embedded_v4s`]. IPv4-compatible, ISATAP, 6rd and 6over4 add rows there.
+//! kind by its outer addresses (configured tunnels by both ends, then the one automatic
+//! mechanism bound to the local address: 6to4, IPv4-compatible, ISATAP, 6rd, 6over4 —
+//! RFC 3964 section 6.1) and checked by that kind's rules (`decap::check`); a route's
+//! [`RouteTarget`] names the tunnel it enters; the addresses automatic tunnels embed are
+//! listed in [`checks::embedded_v4s`] and, for 6rd, by the domains (`auto`).
 
+mod auto;
 mod buf;
 mod bytes;
 pub mod checks;
@@ -31,6 +34,7 @@ mod icmp4;
 mod icmp_error;
 mod l2;
 pub mod local;
+pub mod neigh;
 mod pmtu;
 mod ratelimit;
 mod route_text;
@@ -41,6 +45,10 @@ mod verdict;
 #[cfg(test)]
 mod tests;
 
+pub use auto::{
+    is_sixover4_group, isatap_iid, sixover4_group, sixover4_multicast, AutomaticSettings, Ipv4CompatibleConfig, Ipv6Prefix, IsatapConfig, IsatapSettings,
+    SixOver4Config, SixOver4Settings, SixRdConfig, SixRdDomain,
+};
 pub use buf::{PacketBuf, TestBuf};
 pub use config::{
     Config, ConfigError, DscpConfig, InterfaceConfig, NeighbourConfig, RelayConfig, RouteConfig, RouterConfig, TunnelConfig,
@@ -50,12 +58,12 @@ pub use host::{Host, PortView};
 pub use ratelimit::TokenBucket;
 pub use route_text::{parse_ipv6_prefix, parse_neighbour, parse_route, parse_route_command, parse_tunnel, parse_update};
 pub use settings::*;
-pub use tables::{ConfiguredTunnel, RouteTarget, TableUpdate, Tables};
-pub use slow::SlowPath;
+pub use tables::{ConfiguredTunnel, RouteTarget, TableUpdate, Tables, TunnelName};
+pub use slow::{SlowIo, SlowPath};
 pub use verdict::{is_drop_counter, DropReason, Verdict};
 
+use auto::Automatic;
 use classify::{Class, Origin};
-use encap::Encapsulator;
 use pmtu::PmtuCache;
 
 use crate::lpm::Lpm6;
@@ -74,12 +82,11 @@ const RESOLVE_PUNT_PPS: u32 = 1000;
 const RESOLVE_PUNT_BURST: u32 = 64;
 
 /// One worker's pipeline: settings compiled for the fast path, counters, the ICMP token
-/// bucket, the IPv4 identification counter, outer header templates, path MTUs.
+/// bucket, the IPv4 identification counter, the automatic mechanisms, path MTUs.
 pub struct Pipeline {
     settings: Settings,
     host: Host,
-    encap: Encapsulator,
-    tunnel_mtu: u16,
+    auto: Automatic,
     urpf: bool,
     counters: Counters,
     bucket: TokenBucket,
@@ -94,11 +101,9 @@ impl Pipeline {
     /// nanoseconds until [`set_clock_hz`](Self::set_clock_hz) says otherwise.
     pub fn new(settings: Settings, port_macs: &[impl Into<EthernetAddress> + Copy]) -> Self {
         let host = Host::new(&settings, port_macs);
-        let encap = Encapsulator::new(&host.own_v4, settings.outer_ttl, settings.dscp, settings.tunnel_mtu);
         let clock_hz = 1_000_000_000;
         Pipeline {
-            encap,
-            tunnel_mtu: settings.tunnel_mtu,
+            auto: Automatic::new(&settings.automatic),
             urpf: settings.urpf,
             counters: Counters::new(),
             bucket: TokenBucket::new(settings.icmp_rate_pps, settings.icmp_burst, clock_hz),
@@ -174,9 +179,9 @@ impl Pipeline {
 
         let mut hop = [Lpm6::MISS; MAX_BURST];
         let mut src_hop = [Lpm6::MISS; MAX_BURST];
-        tables.lookup_bulk(&dst[..lanes], &mut hop[..lanes]);
+        tables.lookup_bulk(&dst[..lanes], &mut hop[..lanes], B::prefetch_addr);
         if self.urpf {
-            tables.lookup_bulk(&src[..lanes], &mut src_hop[..lanes]);
+            tables.lookup_bulk(&src[..lanes], &mut src_hop[..lanes], B::prefetch_addr);
         }
 
         for k in 0..lanes {

@@ -2,6 +2,7 @@
 //! and a [`Pipeline`](super::Pipeline) runs with. Typed, complete, no defaults left open.
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::auto::AutomaticSettings;
 use super::checks::{mask4, Ipv4Prefix, Martians};
 use super::tables::TableUpdate;
 use crate::wire::EthernetAddress;
@@ -130,6 +131,8 @@ pub struct Settings {
     pub neighbours: Vec<TableUpdate>,
     /// `TunnelSet`s from `[[pipeline.tunnel]]`.
     pub tunnels: Vec<TableUpdate>,
+    /// IPv4-compatible, ISATAP, 6rd and 6over4 (all off by default).
+    pub automatic: AutomaticSettings,
     /// `[[pipeline.router_advert]]`, one per port at most.
     pub router_adverts: Vec<RouterAdvertSettings>,
 }
@@ -151,6 +154,7 @@ impl Settings {
             routes: Vec::new(),
             neighbours: Vec::new(),
             tunnels: Vec::new(),
+            automatic: AutomaticSettings::default(),
             router_adverts: Vec::new(),
         }
     }
@@ -183,10 +187,12 @@ impl Settings {
         }
     }
 
-    /// Every IPv4 address of ours: port addresses and tunnel endpoints.
+    /// Every IPv4 address of ours: port addresses, 6to4 endpoints and the local addresses
+    /// of the other automatic mechanisms.
     pub fn own_v4(&self) -> Vec<Ipv4Addr> {
         let mut v: Vec<Ipv4Addr> = self.ports.iter().filter_map(|p| p.ipv4.map(|a| a.addr)).collect();
         v.extend(self.tunnel_endpoints());
+        v.extend(self.automatic.locals());
         v.sort();
         v.dedup();
         v

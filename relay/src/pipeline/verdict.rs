@@ -130,6 +130,7 @@ drop_reasons! {
     NeighbourQueueFull => "neighbour_queue_full", "too many packets waiting for one next hop: the oldest is dropped";
     NeighbourTableFull => "neighbour_table_full", "no room for another learned neighbour";
     NeighbourNotCached => "neighbour_not_cached", "advertisement or announcement about a neighbour we hold no entry for (RFC 4861 7.2.5)";
+    NeighbourBogus => "neighbour_bogus", "ARP or ND about an address that is ours or not on the port's link, or giving a multicast or zero MAC";
     NeighbourRouteChanged => "neighbour_route_changed", "a packet waiting for its next hop no longer routes out of that port";
     SlowTxFailed => "slow_tx_failed", "slow-path frame not sent: no free mbuf, or the worker's inject ring was full";
 }

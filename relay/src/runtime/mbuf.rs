@@ -93,10 +93,7 @@ impl Mbuf {
     #[inline(always)]
     pub fn prefetch(&self) {
         let m = self.raw();
-        // SAFETY: a prefetch hint never faults, whatever the address.
-        unsafe {
-            dpdk_sys::relay_prefetch0((m.buf_addr as *const u8).wrapping_add(m.data_off as usize) as *const _)
-        };
+        super::prefetch((m.buf_addr as *const u8).wrapping_add(m.data_off as usize));
     }
 }
 
@@ -175,5 +172,10 @@ impl PacketBuf for Mbuf {
     #[inline(always)]
     fn prefetch(&self) {
         Mbuf::prefetch(self);
+    }
+
+    #[inline(always)]
+    fn prefetch_addr(p: *const u8) {
+        super::prefetch(p);
     }
 }

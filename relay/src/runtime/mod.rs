@@ -29,6 +29,19 @@ pub fn rdtsc() -> u64 {
     unsafe { dpdk_sys::relay_rdtsc() }
 }
 
+/// Hints the CPU to pull the cache line at `p` into L1 (`rte_prefetch0`), inline.
+#[inline(always)]
+pub fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE is part of the
+    // x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Cycles per second of [`rdtsc`], as measured by the EAL at init.
 pub fn tsc_hz() -> u64 {
     // SAFETY: a plain getter of a value the EAL computed at init.

@@ -143,6 +143,7 @@ pub struct Source {
     seq: [u64; 4],
     stream_base: u16,
     calibration: bool,
+    run: u8,
 }
 
 impl Source {
@@ -157,6 +158,7 @@ impl Source {
             seq: [0; 4],
             stream_base,
             calibration: false,
+            run: 0,
         })
     }
 
@@ -185,9 +187,15 @@ impl Source {
             flow_label: (flow & 0xf_ffff) as u32,
         };
         let stream = if self.calibration { CALIBRATION_STREAM } else { self.stream_id(kind) };
-        let stamp = Stamp { stream, kind: kind.code(), seq, tsc };
+        let stamp = Stamp { stream, kind: kind.code(), run: self.run, seq, tsc };
         let len = write_frame(out, len, (&self.addrs.dst_mac, &self.addrs.src_mac), &shape, &fields, &stamp)?;
         Some((kind, len))
+    }
+
+    /// Stamps the run id `run` (0, the default, in written pcaps).
+    pub fn with_run(mut self, run: u8) -> Source {
+        self.run = run;
+        self
     }
 
     /// While on, packets carry the calibration stream id instead of their own (and do not

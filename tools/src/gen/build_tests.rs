@@ -24,7 +24,7 @@ fn built(kind: Kind, flow: u64, size: u16) -> (Shape, Vec<u8>) {
     let shape = a.shape(kind, flow);
     let len = frame_len(kind, &shape, size);
     let f = Fields { udp_src: a.udp_src_port(flow), udp_dst: 9, ttl: 64, ident: 7, flow_label: flow as u32 };
-    let stamp = Stamp { stream: 5, kind: kind.code(), seq: 7, tsc: 99 };
+    let stamp = Stamp { stream: 5, kind: kind.code(), run: 0, seq: 7, tsc: 99 };
     let mut out = vec![0xeeu8; MAX_LEN];
     let n = write_frame(&mut out, len, (&a.dst_mac, &a.src_mac), &shape, &f, &stamp).expect("builds");
     out.truncate(n);
@@ -59,7 +59,7 @@ fn reference(shape: &Shape, len: usize, udp_src: u16, flow: u32, kind: Kind) -> 
         destination: dst.octets(),
     };
     ip6.write(&mut out).unwrap();
-    let mut payload = Stamp { stream: 5, kind: kind.code(), seq: 7, tsc: 99 }.to_bytes().to_vec();
+    let mut payload = Stamp { stream: 5, kind: kind.code(), run: 0, seq: 7, tsc: 99 }.to_bytes().to_vec();
     payload.resize(payload_len - 8, 0);
     UdpHeader::with_ipv6_checksum(udp_src, 9, &ip6, &payload).unwrap().write(&mut out).unwrap();
     out.extend_from_slice(&payload);
@@ -143,7 +143,7 @@ fn out_of_range_lengths_are_refused() {
     let a = Addresses::default();
     let shape = a.shape(Kind::Decap, 0);
     let f = Fields { udp_src: 1, udp_dst: 9, ttl: 64, ident: 0, flow_label: 0 };
-    let st = Stamp { stream: 0, kind: 1, seq: 0, tsc: 0 };
+    let st = Stamp { stream: 0, kind: 1, run: 0, seq: 0, tsc: 0 };
     let mut out = vec![0u8; 2000];
     assert_eq!(write_frame(&mut out, MIN_TUNNEL - 1, (&a.dst_mac, &a.src_mac), &shape, &f, &st), None);
     assert_eq!(write_frame(&mut out, MAX_LEN + 1, (&a.dst_mac, &a.src_mac), &shape, &f, &st), None);
@@ -152,7 +152,7 @@ fn out_of_range_lengths_are_refused() {
 
 #[test]
 fn source_follows_the_mix_with_per_stream_sequences() {
-    let mut src = Source::new(Addresses::default(), &Mix::default().restricted(&Kind::ALL), Sizes::Fixed(128), 8, 4).unwrap();
+    let mut src = Source::new(Addresses::default(), &Mix::default().restricted(&Kind::ALL), Sizes::Fixed(128), 8, 4).unwrap().with_run(77);
     let mut buf = vec![0u8; MAX_LEN];
     let mut next_seq = [0u64; 4];
     let mut counts = [0u64; 4];
@@ -160,7 +160,7 @@ fn source_follows_the_mix_with_per_stream_sequences() {
         let (kind, len) = src.next(1234, &mut buf).unwrap();
         let st = stamp::read(&buf[..len]).expect("stamped");
         let k = kind.code() as usize;
-        assert_eq!(st, Stamp { stream: 4 + kind.code() as u16, kind: kind.code(), seq: next_seq[k], tsc: 1234 });
+        assert_eq!(st, Stamp { stream: 4 + kind.code() as u16, kind: kind.code(), run: 77, seq: next_seq[k], tsc: 1234 });
         next_seq[k] += 1;
         counts[k] += 1;
     }
@@ -174,8 +174,8 @@ fn source_follows_the_mix_with_per_stream_sequences() {
 fn restamping_keeps_the_udp_checksum_valid() {
     for kind in [Kind::Transit, Kind::Decap] {
         let (shape, mut frame) = built(kind, 1, 300);
-        let new = stamp::restamp(&mut frame, 0xdead_beef_0000_0001, u64::MAX - 3).expect("has a stamp");
-        assert_eq!(new, Stamp { stream: 5, kind: kind.code(), seq: 0xdead_beef_0000_0001, tsc: u64::MAX - 3 });
+        let new = stamp::restamp(&mut frame, 0xa5, 0xdead_beef_0000_0001, u64::MAX - 3).expect("has a stamp");
+        assert_eq!(new, Stamp { stream: 5, kind: kind.code(), run: 0xa5, seq: 0xdead_beef_0000_0001, tsc: u64::MAX - 3 });
         assert_eq!(stamp::read(&frame), Some(new));
         let ip6_at = if matches!(shape, Shape::Tunnel { .. }) { 34 } else { 14 };
         let ip6 = Ipv6Header::from_slice(&frame[ip6_at..]).unwrap().0;

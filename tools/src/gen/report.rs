@@ -23,6 +23,8 @@ pub struct Summary {
     pub rx_foreign: u64,
     /// Calibration packets received (`--rate-percent` on virtual ports), not in any stream.
     pub rx_calibration: u64,
+    /// Mbufs not back in relay-gen's pool after the ports closed (0 unless relay-gen leaks).
+    pub mbufs_leaked: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]

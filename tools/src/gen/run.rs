@@ -30,6 +30,8 @@ pub fn run(plan: Plan) -> Result<Summary, String> {
         return Err("--lcores: relay-gen needs at least one worker lcore besides the main one (e.g. --lcores=0@0,1@0)".into());
     }
     let hz = tsc_hz();
+    // Any non-zero byte that differs from the last run's; written pcaps carry 0.
+    let run_id = ((relay::runtime::rdtsc() >> 10) as u8).max(1);
     let replay = match &plan.traffic {
         Traffic::Replay { path } => Some(Arc::new(load_replay(path)?)),
         Traffic::Generated { .. } => None,
@@ -43,12 +45,13 @@ pub fn run(plan: Plan) -> Result<Summary, String> {
     let mut ports = Vec::new();
     for p in &plan.ports {
         let spec = PortSpec { name: p.ethdev.clone(), rx_queues: 1, tx_queues: 1, rx_desc: plan.desc, tx_desc: plan.desc, mac: p.mac, promiscuous: true };
-        let hint = if p.device.contains("memif") && p.device.contains("role=client") {
-            " (a memif client needs its server running: start relayd first)"
-        } else {
-            ""
-        };
-        ports.push(Port::open(&spec, &pool).map_err(|e| format!("--port {}: {e}{hint}", p.name))?);
+        let port = Port::open(&spec, &pool).map_err(|e| {
+            // A memif client's start fails when no server listens on its socket.
+            let memif_client = p.device.contains("memif") && p.device.contains("role=client");
+            let hint = if memif_client && e.what.ends_with(": start") { " (is the memif server, e.g. relayd, running?)" } else { "" };
+            format!("--port {}: {e}{hint}", p.name)
+        })?;
+        ports.push(port);
     }
     wait_links(&plan, &ports)?;
 
@@ -58,7 +61,7 @@ pub fn run(plan: Plan) -> Result<Summary, String> {
         let packets = match (&plan.traffic, &replay) {
             (_, Some(frames)) => {
                 let unstamped = streams.iter().position(|s| s.kind.is_none() && s.name.starts_with(&format!("{}/", p.name))).unwrap_or(usize::MAX);
-                Packets::Replay { frames: frames.clone(), next: 0, seq: vec![0; streams.len()], unstamped }
+                Packets::Replay { frames: frames.clone(), next: 0, seq: vec![0; streams.len()], unstamped, run: run_id }
             }
             (Traffic::Generated { mix, sizes, flows, addrs, src_mac_given }, None) => {
                 let mut a = addrs.clone();
@@ -69,7 +72,8 @@ pub fn run(plan: Plan) -> Result<Summary, String> {
                     a.dst_mac = mac;
                 }
                 let kinds = mix.restricted(p.tx.as_deref().unwrap_or(&Kind::ALL));
-                Packets::Generated(Source::new(a, &kinds, *sizes, *flows, t as u16 * KINDS).ok_or("no traffic kind to send")?)
+                let src = Source::new(a, &kinds, *sizes, *flows, t as u16 * KINDS).ok_or("no traffic kind to send")?;
+                Packets::Generated(src.with_run(run_id))
             }
             (Traffic::Replay { .. }, None) => return Err("replay frames missing".into()),
         };
@@ -90,7 +94,7 @@ pub fn run(plan: Plan) -> Result<Summary, String> {
     }
     let idle = Idle::from_us(plan.idle_sleep_us);
     let tx = TxEngine::new(tx_cfg, pool.clone(), table.clone(), hz, plan.duration, plan.count);
-    let rx = (!rx_ids.is_empty()).then(|| RxEngine::new(rx_ids, table.clone(), hz));
+    let rx = (!rx_ids.is_empty()).then(|| RxEngine::new(rx_ids, table.clone(), hz, run_id));
     let outcomes: Outcomes = Arc::new(Mutex::new((None, None)));
     let mut launched = Vec::new();
     match (rx, workers.get(1)) {
@@ -112,10 +116,11 @@ pub fn run(plan: Plan) -> Result<Summary, String> {
         (o.0.take(), o.1.take())
     };
     let tx_out = tx_out.ok_or("the TX loop did not report")?;
-    let summary = summarize(&plan, &ports, &streams, tx_out, rx_out, hz);
+    let mut summary = summarize(&plan, &ports, &streams, tx_out, rx_out, hz);
     for p in ports {
         p.close();
     }
+    summary.mbufs_leaked = pool.in_use();
     drop(pool);
     Ok(summary)
 }
@@ -345,5 +350,6 @@ fn summarize(plan: &Plan, ports: &[Port], infos: &[StreamInfo], tx: TxOutcome, r
         streams,
         rx_foreign: rx.as_ref().map_or(0, |r| r.foreign),
         rx_calibration: rx.as_ref().map_or(0, |r| r.calibration),
+        mbufs_leaked: 0,
     }
 }

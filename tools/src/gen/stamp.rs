@@ -1,10 +1,12 @@
 //! The timestamp every generated packet carries at the start of its UDP payload, and how the
 //! receive side finds it again after the relay re-encapsulated or decapsulated the packet.
 //!
-//! Layout (24 bytes, network order): magic `RGN1`, stream id (u16), traffic kind (u8), a zero
-//! byte, sequence number (u64), TX TSC (u64). The sequence and TSC start 16 bytes into the
-//! UDP header (an even offset), so rewriting them updates the UDP checksum with RFC 1624
-//! arithmetic instead of summing the packet again.
+//! Layout (24 bytes, network order): magic `RGN1`, stream id (u16), traffic kind (u8), run id
+//! (u8), sequence number (u64), TX TSC (u64). The run id differs between runs (0 in written
+//! pcaps), so packets of an earlier run still queued somewhere are not counted as this run's.
+//! Kind, run, sequence and TSC start 14 bytes into the UDP header (an even offset), so
+//! rewriting them updates the UDP checksum with RFC 1624 arithmetic instead of summing the
+//! packet again.
 use relay::wire::checksum;
 use relay::wire::{ethertype, ip_proto, EthernetFrame, Ipv4Packet, Ipv6Packet};
 
@@ -19,6 +21,7 @@ pub const CALIBRATION_STREAM: u16 = u16::MAX;
 pub struct Stamp {
     pub stream: u16,
     pub kind: u8,
+    pub run: u8,
     pub seq: u64,
     pub tsc: u64,
 }
@@ -29,6 +32,7 @@ impl Stamp {
         b[0..4].copy_from_slice(&MAGIC);
         b[4..6].copy_from_slice(&self.stream.to_be_bytes());
         b[6] = self.kind;
+        b[7] = self.run;
         b[8..16].copy_from_slice(&self.seq.to_be_bytes());
         b[16..24].copy_from_slice(&self.tsc.to_be_bytes());
         b
@@ -43,6 +47,7 @@ impl Stamp {
         Some(Stamp {
             stream: u16::from_be_bytes([b[4], b[5]]),
             kind: b[6],
+            run: b[7],
             seq: u64::from_be_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
             tsc: u64::from_be_bytes([b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23]]),
         })
@@ -100,26 +105,26 @@ pub fn read(frame: &[u8]) -> Option<Stamp> {
     Stamp::from_bytes(frame.get(at.udp + UDP_HEADER_LEN..)?)
 }
 
-/// Writes a new sequence number and TX TSC into a frame's stamp (pcap replay) and fixes the
-/// UDP checksum incrementally. Returns the updated stamp, `None` (frame unchanged) if the
-/// frame carries none.
-pub fn restamp(frame: &mut [u8], seq: u64, tsc: u64) -> Option<Stamp> {
+/// Writes a new run id, sequence number and TX TSC into a frame's stamp (pcap replay) and
+/// fixes the UDP checksum incrementally. Returns the updated stamp, `None` (frame unchanged)
+/// if the frame carries none.
+pub fn restamp(frame: &mut [u8], run: u8, seq: u64, tsc: u64) -> Option<Stamp> {
     let at = locate(frame)?;
     let s = at.udp + UDP_HEADER_LEN;
     let old = Stamp::from_bytes(frame.get(s..)?)?;
-    let new = Stamp { seq, tsc, ..old };
+    let new = Stamp { run, seq, tsc, ..old };
     let (old_b, new_b) = (old.to_bytes(), new.to_bytes());
     if at.checksummed {
         let c = frame.get(at.udp + 6..at.udp + 8)?;
         let csum = u16::from_be_bytes([c[0], c[1]]);
-        let mut updated = checksum::update_bytes(csum, &old_b[8..], &new_b[8..]);
+        let mut updated = checksum::update_bytes(csum, &old_b[6..], &new_b[6..]);
         if updated == 0 {
             // UDP sends a computed zero as all ones: zero means "no checksum".
             updated = 0xffff;
         }
         frame.get_mut(at.udp + 6..at.udp + 8)?.copy_from_slice(&updated.to_be_bytes());
     }
-    frame.get_mut(s + 8..s + STAMP_LEN)?.copy_from_slice(&new_b[8..]);
+    frame.get_mut(s + 6..s + STAMP_LEN)?.copy_from_slice(&new_b[6..]);
     Some(new)
 }
 
@@ -129,9 +134,9 @@ mod tests {
 
     #[test]
     fn stamp_bytes_round_trip() {
-        let s = Stamp { stream: 0x0102, kind: 3, seq: 0x1122_3344_5566_7788, tsc: 42 };
+        let s = Stamp { stream: 0x0102, kind: 3, run: 9, seq: 0x1122_3344_5566_7788, tsc: 42 };
         let b = s.to_bytes();
-        assert_eq!(&b[..8], &[b'R', b'G', b'N', b'1', 1, 2, 3, 0]);
+        assert_eq!(&b[..8], &[b'R', b'G', b'N', b'1', 1, 2, 3, 9]);
         assert_eq!(&b[8..16], &0x1122_3344_5566_7788u64.to_be_bytes());
         assert_eq!(Stamp::from_bytes(&b), Some(s));
         assert_eq!(Stamp::from_bytes(&b[..23]), None);

@@ -77,7 +77,7 @@ impl Automatic {
                 if !is_multicast6(dst) || dst as u16 != dst4 as u16 {
                     return Err(Decap6over4GroupMismatch);
                 }
-                return Ok(Inner::Multicast);
+                return Ok(Inner::Local);
             }
             TunnelKind::SixToFour | TunnelKind::Configured => return Err(DecapNoMechanism),
         }

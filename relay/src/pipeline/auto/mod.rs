@@ -13,11 +13,13 @@ mod config;
 mod decap;
 mod encap;
 mod settings;
+mod sixover4;
 
 pub use config::{Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
-pub(crate) use config::{unicast_v4, AutomaticConfig};
+pub(crate) use config::AutomaticConfig;
 pub(crate) use encap::remote;
-pub(crate) use settings::{ce_v4, low_bits};
+pub(crate) use settings::ce_v4;
+pub use sixover4::sixover4_multicast;
 pub use settings::{
     is_sixover4_group, isatap_iid, sixover4_group, AutomaticSettings, Ipv6Prefix, IsatapSettings, SixOver4Settings, SixRdDomain,
 };

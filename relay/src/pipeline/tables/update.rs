@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{HopKind, HopSlot, NextHop, Tables, ConfiguredTunnel, UNRESOLVED};
 use crate::lpm::Lpm6;
+use crate::pipeline::auto::Ipv6Prefix;
 use crate::pipeline::checks::{builtin_v4_ok, is_6to4, mask6, v4_of_6to4};
 use crate::wire::EthernetAddress;
 
@@ -22,6 +23,17 @@ pub enum RouteTarget {
     Tunnel { via: Ipv6Addr },
     /// Into configured tunnel `id` (RFC 4213): its fixed local and remote IPv4 addresses.
     Configured { tunnel: u16 },
+    /// Onto the ISATAP link of our address `local` (RFC 5214), to the IPv4 address in each
+    /// destination's interface identifier.
+    Isatap { local: Ipv4Addr },
+    /// Into the 6rd domain `prefix/len` (RFC 5969), to the CE address each destination
+    /// embeds.
+    SixRd { prefix: Ipv6Addr, len: u8 },
+    /// Into the IPv4-compatible tunnel, to the V of each destination `::V`.
+    Ipv4Compatible,
+    /// Onto the 6over4 link of our address `local` (RFC 2529), to the V of interface
+    /// identifier `::V`.
+    SixOver4 { local: Ipv4Addr },
     /// Dropped, counted as `route_blackhole`.
     Blackhole,
 }
@@ -34,6 +46,10 @@ impl fmt::Display for RouteTarget {
             RouteTarget::SixToFour => f.write_str("6to4"),
             RouteTarget::Tunnel { via } => write!(f, "via {via}"),
             RouteTarget::Configured { tunnel } => write!(f, "tunnel {tunnel}"),
+            RouteTarget::Isatap { local } => write!(f, "isatap {local}"),
+            RouteTarget::SixRd { prefix, len } => write!(f, "6rd {prefix}/{len}"),
+            RouteTarget::Ipv4Compatible => f.write_str("ipv4-compatible"),
+            RouteTarget::SixOver4 { local } => write!(f, "6over4 {local}"),
             RouteTarget::Blackhole => f.write_str("blackhole"),
         }
     }
@@ -48,8 +64,8 @@ pub enum TableUpdate {
     /// Adds or replaces a static neighbour.
     NeighbourSet { addr: IpAddr, mac: EthernetAddress },
     NeighbourDel { addr: IpAddr },
-    /// Adds or replaces configured tunnel `id` (RFC 4213); `local` must be ours.
-    TunnelSet { id: u16, local: Ipv4Addr, remote: Ipv4Addr },
+    /// Adds or replaces configured tunnel `id` (RFC 4213); its `local` must be ours.
+    TunnelSet { id: u16, tunnel: ConfiguredTunnel },
     /// Removes a configured tunnel no route uses.
     TunnelDel { id: u16 },
 }
@@ -64,7 +80,7 @@ impl TableUpdate {
             TableUpdate::RouteDel { prefix, len } => t.route_del(prefix, len),
             TableUpdate::NeighbourSet { addr, mac } => t.neighbour_set(addr, mac),
             TableUpdate::NeighbourDel { addr } => t.neighbour_del(addr),
-            TableUpdate::TunnelSet { id, local, remote } => t.tunnel_set(id, local, remote),
+            TableUpdate::TunnelSet { id, tunnel } => t.tunnel_set(id, tunnel),
             TableUpdate::TunnelDel { id } => t.tunnel_del(id),
         }
     }
@@ -78,7 +94,7 @@ impl fmt::Display for TableUpdate {
             TableUpdate::RouteDel { prefix, len } => write!(f, "route del {prefix}/{len}"),
             TableUpdate::NeighbourSet { addr, mac } => write!(f, "neighbour set {addr} {mac}"),
             TableUpdate::NeighbourDel { addr } => write!(f, "neighbour del {addr}"),
-            TableUpdate::TunnelSet { id, local, remote } => write!(f, "tunnel set {id} local {local} remote {remote}"),
+            TableUpdate::TunnelSet { id, tunnel } => write!(f, "tunnel set {id} {tunnel}"),
             TableUpdate::TunnelDel { id } => write!(f, "tunnel del {id}"),
         }
     }
@@ -114,7 +130,39 @@ impl Tables {
                 true => Ok(()),
                 false => Err(format!("no tunnel {tunnel}")),
             },
+            RouteTarget::Isatap { .. } | RouteTarget::SixRd { .. } | RouteTarget::Ipv4Compatible | RouteTarget::SixOver4 { .. } => {
+                self.check_automatic(prefix, len, target)
+            }
             RouteTarget::Blackhole => Ok(()),
+        }
+    }
+
+    /// A route into an automatic mechanism must lie within the prefixes it is on for.
+    fn check_automatic(&self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), String> {
+        let route = Ipv6Prefix { addr: prefix, len };
+        let a = &self.automatic;
+        let (within, what) = match target {
+            RouteTarget::Isatap { local } => match a.isatap.iter().find(|l| l.ipv4 == local) {
+                Some(l) => (l.prefixes.iter().any(|p| p.covers(&route)), format!("a prefix of the ISATAP link on {local}")),
+                None => return Err(format!("no ISATAP link on {local}")),
+            },
+            RouteTarget::SixRd { prefix: p, len: l } => match a.sixrd.iter().find(|d| d.prefix == Ipv6Prefix { addr: p, len: l }) {
+                Some(d) => (d.prefix.covers(&route), format!("the 6rd domain {}", d.prefix)),
+                None => return Err(format!("no 6rd domain {p}/{l}")),
+            },
+            RouteTarget::Ipv4Compatible if a.ipv4_compatible.is_none() => {
+                return Err("the IPv4-compatible tunnel is off ([pipeline.ipv4_compatible])".into())
+            }
+            RouteTarget::Ipv4Compatible => (len >= 96 && u128::from(prefix) >> 32 == 0, "::/96".to_string()),
+            RouteTarget::SixOver4 { local } => match a.sixover4.iter().find(|l| l.ipv4 == local) {
+                Some(l) => (l.prefixes.iter().any(|p| p.covers(&route)), format!("a prefix of the 6over4 link on {local}")),
+                None => return Err(format!("no 6over4 link on {local}")),
+            },
+            _ => (true, String::new()),
+        };
+        match within {
+            true => Ok(()),
+            false => Err(format!("{route} is not within {what}")),
         }
     }
 
@@ -190,7 +238,7 @@ impl Tables {
     }
 
     fn resolve(&self, target: RouteTarget) -> NextHop {
-        let mut hop = UNRESOLVED;
+        let mut hop = NextHop { mtu: self.encap.mtu, ttl: self.encap.ttl, dscp: self.encap.dscp, ..UNRESOLVED };
         match target {
             RouteTarget::Via { gateway, port } => {
                 hop.kind = HopKind::Via;
@@ -214,7 +262,31 @@ impl Tables {
                 if let Some(t) = self.tunnels.get(&tunnel) {
                     hop.local = u32::from(t.local);
                     hop.remote = u32::from(t.remote);
+                    hop.mtu = t.mtu.unwrap_or(hop.mtu);
+                    hop.ttl = t.ttl.unwrap_or(hop.ttl);
+                    hop.dscp = t.dscp.unwrap_or(hop.dscp);
                 }
+            }
+            RouteTarget::Isatap { local } => {
+                hop.kind = HopKind::Isatap;
+                hop.local = u32::from(local);
+            }
+            RouteTarget::SixRd { prefix, len } => {
+                hop.kind = HopKind::SixRd;
+                if let Some(d) = self.automatic.sixrd.iter().find(|d| d.prefix == Ipv6Prefix { addr: prefix, len }) {
+                    hop.local = u32::from(d.br);
+                    hop.remote = u32::from(d.ipv4_prefix.addr());
+                    hop.shift = d.shift();
+                    hop.bits = d.embedded_bits();
+                }
+            }
+            RouteTarget::Ipv4Compatible => {
+                hop.kind = HopKind::Ipv4Compatible;
+                hop.local = self.automatic.ipv4_compatible.map_or(0, u32::from);
+            }
+            RouteTarget::SixOver4 { local } => {
+                hop.kind = HopKind::SixOver4;
+                hop.local = u32::from(local);
             }
             RouteTarget::Blackhole => {}
         }
@@ -271,7 +343,9 @@ impl Tables {
         Ok(())
     }
 
-    fn tunnel_set(&mut self, id: u16, local: Ipv4Addr, remote: Ipv4Addr) -> Result<(), String> {
+    fn tunnel_set(&mut self, id: u16, tunnel: ConfiguredTunnel) -> Result<(), String> {
+        let ConfiguredTunnel { local, remote, name, .. } = tunnel;
+        tunnel.check()?;
         if !self.own_v4.contains(&u32::from(local)) {
             return Err(format!("tunnel local address {local} is not one of ours"));
         }
@@ -282,7 +356,12 @@ impl Tables {
         if let Some(&other) = self.tunnel_ends.get(&ends).filter(|&&other| other != id) {
             return Err(format!("tunnel {other} already joins {local} and {remote}"));
         }
-        if let Some(old) = self.tunnels.insert(id, ConfiguredTunnel { local, remote }) {
+        if let Some(n) = name {
+            if let Some((other, _)) = self.tunnels.iter().find(|(&other, t)| other != id && t.name == Some(n)) {
+                return Err(format!("tunnel {other} is already named {n}"));
+            }
+        }
+        if let Some(old) = self.tunnels.insert(id, tunnel) {
             self.tunnel_ends.remove(&(u32::from(old.local), u32::from(old.remote)));
         }
         self.tunnel_ends.insert(ends, id);

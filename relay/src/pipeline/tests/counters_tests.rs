@@ -86,6 +86,7 @@ fn burst_verdicts_and_counters_agree() {
             ("punted", 20),
             ("forwarded", 20),
             ("encapsulated", 40),
+            ("encap_6to4", 40),
             ("icmp6_time_exceeded", 20),
             ("drop_l2_truncated", 20),
             ("drop_hop_limit_exceeded", 20),
@@ -105,11 +106,14 @@ fn drop_counter_names_are_recognised() {
 fn slow_path_object_counts() {
     use super::pkt::*;
     let lab = Lab::router_r();
-    let mut slow = SlowPath::new(lab.pipe.settings().clone(), &[PORT0, PORT1]);
+    let mut slow = SlowPath::new(lab.pipe.settings(), &[PORT0, PORT1]);
+    let mut io = super::slow_tests::Io::new(lab.tables.clone());
     let ping = eth(PORT1, HOST, ET_IPV6, &echo6("2002:c633:6407:1::5", "2002:c633:6407:1::1", 64, 8));
-    assert_eq!(slow.handle(&lab.tables, &mut TestBuf::new(1, &ping)), Verdict::Tx(1));
+    slow.handle(0, TestBuf::new(1, &ping), &mut io);
+    assert_eq!(io.ports(), vec![1]);
     let udp = eth(PORT1, HOST, ET_IPV6, &udp6("2002:c633:6407:1::5", "2002:c633:6407:1::1", 64, 60));
-    assert_eq!(slow.handle(&lab.tables, &mut TestBuf::new(1, &udp)), Verdict::Drop(DropReason::LocalUnsupported));
+    slow.handle(0, TestBuf::new(1, &udp), &mut io);
+    assert_eq!(io.ports(), vec![1]);
     assert_eq!((slow.replies(), slow.dropped()), (1, 1));
     assert_eq!(slow.counters().nonzero(), vec![("tx", 1), ("dropped", 1), ("echo6_replies", 1), ("drop_local_unsupported", 1)]);
 }

@@ -14,7 +14,7 @@ fn decapsulated_and_forwarded_to_the_lan_exact_bytes() {
     let (v, out) = lab.run(0, &from_r(&inner));
     assert_eq!(v, Verdict::Tx(1));
     assert_eq!(out, eth(HOST, PORT1, ET_IPV6, &hop_minus(&inner, 1)));
-    assert_eq!(lab.nonzero(), vec![("rx", 1), ("tx", 1), ("forwarded", 1), ("decapsulated", 1)]);
+    assert_eq!(lab.nonzero(), vec![("rx", 1), ("tx", 1), ("forwarded", 1), ("decapsulated", 1), ("decap_6to4", 1)]);
 }
 
 /// The IPv6 length comes from the IPv6 payload length: IPv4 padding and Ethernet

@@ -21,7 +21,7 @@ fn site_to_site_leaves_as_protocol_41_exact_bytes() {
     assert!(h.dont_fragment && !h.more_fragments);
     assert_eq!((h.source, h.destination), (a4("198.51.100.7"), a4("203.0.113.1")));
     assert_eq!(payload, hop_minus(&inner, 1));
-    assert_eq!(lab.nonzero(), vec![("rx", 1), ("tx", 1), ("encapsulated", 1)]);
+    assert_eq!(lab.nonzero(), vec![("rx", 1), ("tx", 1), ("encapsulated", 1), ("encap_6to4", 1)]);
 }
 
 #[test]
@@ -97,15 +97,19 @@ fn unicast_relay_next_hop_on_a_connected_subnet() {
     assert_eq!(out, eth(relay_mac, PORT0, ET_IPV4, &expect));
 }
 
+/// An on-link endpoint without a neighbour entry: the packet is encapsulated and waits
+/// in the slow path for its MAC.
 #[test]
-fn tunnel_endpoint_without_neighbour_is_dropped() {
+fn tunnel_endpoint_without_neighbour_waits() {
     let mut lab = Lab::router_r();
     parse_route("route add ::/0 via 2002:c633:6409::").unwrap().apply(&mut lab.tables).unwrap();
     let inner = udp6("2002:c633:6407:1::5", "2001:db8::1", 64, 80);
-    lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &inner), DropReason::NeighbourMissing);
+    let out = lab.expect_wait(1, &eth(PORT1, HOST, ET_IPV6, &inner), 0);
+    let expect = ipv4(V4::p41("198.51.100.7", "198.51.100.9"), &hop_minus(&inner, 1));
+    assert_eq!(out, eth([0; 6], PORT0, ET_IPV4, &expect));
     // A 6to4 destination on the connected subnet needs its own neighbour too.
     let inner = udp6("2002:c633:6407:1::5", "2002:c633:6420::1", 64, 80);
-    lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &inner), DropReason::NeighbourMissing);
+    lab.expect_wait(1, &eth(PORT1, HOST, ET_IPV6, &inner), 0);
 }
 
 #[test]

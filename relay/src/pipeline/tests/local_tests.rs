@@ -6,16 +6,6 @@ use super::*;
 
 const BCAST: [u8; 6] = [0xff; 6];
 
-fn arp(op: u16, sha: [u8; 6], spa: &str, tha: [u8; 6], tpa: &str) -> Vec<u8> {
-    let mut a = vec![0, 1, 8, 0, 6, 4];
-    a.extend_from_slice(&op.to_be_bytes());
-    a.extend_from_slice(&sha);
-    a.extend_from_slice(&a4(spa));
-    a.extend_from_slice(&tha);
-    a.extend_from_slice(&a4(tpa));
-    a
-}
-
 #[test]
 fn arp_request_for_our_address_is_answered() {
     let mut lab = Lab::router_r();
@@ -53,16 +43,25 @@ fn arp_for_the_anycast_address() {
     assert_eq!(out, eth(GW4, PORT0, ET_ARP, &arp(2, PORT0, "192.88.99.1", GW4, "198.51.100.1")));
 }
 
-/// The fast path punts only requests the slow path answers.
+/// The fast path punts only what the slow path answers or learns from: requests for
+/// us, replies to us, announcements.
 #[test]
 fn fast_path_filters_arp() {
     let mut lab = Lab::router_r();
     let reply = eth(PORT0, GW4, ET_ARP, &arp(2, GW4, "198.51.100.1", PORT0, "198.51.100.7"));
-    lab.expect_drop(0, &reply, DropReason::ArpNotRequest);
+    assert_eq!(lab.run(0, &reply).0, Verdict::Punt);
+    let announcement = eth(BCAST, GW4, ET_ARP, &arp(1, GW4, "198.51.100.1", [0; 6], "198.51.100.1"));
+    assert_eq!(lab.run(0, &announcement).0, Verdict::Punt);
     let other = eth(BCAST, GW4, ET_ARP, &arp(1, GW4, "198.51.100.1", [0; 6], "198.51.100.2"));
     lab.expect_drop(0, &other, DropReason::ArpNotForUs);
+    let reply_to_other = eth(BCAST, GW4, ET_ARP, &arp(2, GW4, "198.51.100.1", HOST, "198.51.100.2"));
+    lab.expect_drop(0, &reply_to_other, DropReason::ArpNotForUs);
+    let rarp = eth(BCAST, GW4, ET_ARP, &arp(3, GW4, "198.51.100.1", [0; 6], "198.51.100.7"));
+    lab.expect_drop(0, &rarp, DropReason::ArpNotRequest);
     lab.expect_drop(0, &eth(BCAST, GW4, ET_ARP, &[0, 1, 8, 0]), DropReason::ArpMalformed);
-    assert_eq!(lab.count("punted"), 0);
+    // An announcement on a port without IPv4 is nobody's business here.
+    lab.expect_drop(1, &eth(BCAST, HOST, ET_ARP, &arp(1, HOST, "198.51.100.5", [0; 6], "198.51.100.5")), DropReason::ArpNotForUs);
+    assert_eq!(lab.count("punted"), 2);
 }
 
 #[test]
@@ -82,23 +81,6 @@ fn bad_arp_is_dropped_by_reason() {
     assert_eq!(lab.local(0, &eth(BCAST, GW4, ET_ARP, &wrong_hlen)).0, Verdict::Drop(DropReason::ArpMalformed));
     assert_eq!(lab.count("drop_arp_malformed"), 2);
     assert_eq!(lab.count("drop_arp_not_for_us"), 2);
-}
-
-/// A neighbour solicitation with its source link-layer option.
-fn ns(src: &str, dst: &str, target: &str, slla: Option<[u8; 6]>, hop: u8) -> Vec<u8> {
-    let mut body = a6(target).to_vec();
-    if let Some(mac) = slla {
-        body.extend_from_slice(&[1, 1]);
-        body.extend_from_slice(&mac);
-    }
-    icmp6_raw(src, dst, hop, 135, 0, [0; 4], &body)
-}
-
-fn na(src: &str, dst: &str, flags: u8, mac: [u8; 6]) -> Vec<u8> {
-    let mut body = a6(src).to_vec();
-    body.extend_from_slice(&[2, 1]);
-    body.extend_from_slice(&mac);
-    icmp6_raw(src, dst, 255, 136, 0, [flags, 0, 0, 0], &body)
 }
 
 #[test]
@@ -169,7 +151,9 @@ fn fast_path_sorts_multicast_and_neighbour_discovery() {
     let ra = icmp6_raw("fe80::5", "ff02::1", 255, 134, 0, [64, 0, 0, 0], &[0; 8]);
     lab.expect_drop(1, &eth(group, HOST, ET_IPV6, &ra), DropReason::NdIgnored);
     let na_in = na("2002:c633:6407:1::5", "2002:c633:6407:1::1", 0x60, HOST);
-    lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &na_in), DropReason::NdIgnored);
+    assert_eq!(lab.run(1, &eth(PORT1, HOST, ET_IPV6, &na_in)).0, Verdict::Punt, "the slow path learns from it");
+    let rs = icmp6_raw("fe80::5", "ff02::2", 255, 133, 0, [0; 4], &[]);
+    lab.expect_drop(1, &eth([0x33, 0x33, 0, 0, 0, 2], HOST, ET_IPV6, &rs), DropReason::NdIgnored);
     let mld = icmp6_raw("fe80::5", "ff02::16", 1, 143, 0, [0; 4], &[0; 20]);
     lab.expect_drop(1, &eth(group, HOST, ET_IPV6, &mld), DropReason::MulticastIgnored);
     let multicast_ping = echo6("2002:c633:6407:1::5", "ff02::1", 1, 8);

@@ -15,11 +15,23 @@ mod icmp_error_tests;
 mod l2_tests;
 mod local_tests;
 mod loop_tests;
+mod neigh_tests;
 mod prop_tests;
+mod ra_tests;
 mod relay_tests;
 mod security_tests;
+mod slow_tests;
 mod tables_tests;
 mod tunnel_tests;
+// Configured tunnels' own settings and the other automatic mechanisms (spec 5-9).
+mod auto_config_tests;
+mod auto_prop_tests;
+mod compat_tests;
+mod configured_tests;
+mod isatap_tests;
+mod mechanism_tests;
+mod sixover4_tests;
+mod sixrd_tests;
 
 use super::*;
 use crate::wire::EthernetAddress;
@@ -190,6 +202,17 @@ impl Lab {
     /// Every non-zero counter.
     pub fn nonzero(&self) -> Vec<(&'static str, u64)> {
         self.pipe.counters().nonzero()
+    }
+
+    /// Runs `frame` (received on `rx`), expects it built for `egress` but handed to the
+    /// slow path to wait for its next hop's MAC, counted once. Returns the frame.
+    pub fn expect_wait(&mut self, rx: u16, frame: &[u8], egress: u16) -> Vec<u8> {
+        let before = self.count("unresolved");
+        let (v, out) = self.run(rx, frame);
+        assert_eq!(v, Verdict::Punt);
+        assert_eq!(out[..6], [0, 0, 0, 0, 0, egress as u8], "placeholder destination MAC");
+        assert_eq!(self.count("unresolved"), before + 1);
+        out
     }
 
     /// Runs `frame`, expects a drop for `reason`, and that the drop was counted once.

@@ -134,3 +134,32 @@ pub fn parse_icmp6(ip: &[u8]) -> (Ipv6Header, Icmpv6Type, Vec<u8>) {
     assert!(icmp.is_checksum_valid(h.source, h.destination), "ICMPv6 checksum");
     (h, icmp.icmp_type(), icmp.payload().to_vec())
 }
+
+/// An Ethernet/IPv4 ARP message.
+pub fn arp(op: u16, sha: [u8; 6], spa: &str, tha: [u8; 6], tpa: &str) -> Vec<u8> {
+    let mut a = vec![0, 1, 8, 0, 6, 4];
+    a.extend_from_slice(&op.to_be_bytes());
+    a.extend_from_slice(&sha);
+    a.extend_from_slice(&a4(spa));
+    a.extend_from_slice(&tha);
+    a.extend_from_slice(&a4(tpa));
+    a
+}
+
+/// A neighbour solicitation, with a source link-layer option if `slla` is given.
+pub fn ns(src: &str, dst: &str, target: &str, slla: Option<[u8; 6]>, hop: u8) -> Vec<u8> {
+    let mut body = a6(target).to_vec();
+    if let Some(mac) = slla {
+        body.extend_from_slice(&[1, 1]);
+        body.extend_from_slice(&mac);
+    }
+    icmp6_raw(src, dst, hop, 135, 0, [0; 4], &body)
+}
+
+/// A neighbour advertisement for `src` itself with its target link-layer option.
+pub fn na(src: &str, dst: &str, flags: u8, mac: [u8; 6]) -> Vec<u8> {
+    let mut body = a6(src).to_vec();
+    body.extend_from_slice(&[2, 1]);
+    body.extend_from_slice(&mac);
+    icmp6_raw(src, dst, 255, 136, 0, [flags, 0, 0, 0], &body)
+}

@@ -2,7 +2,7 @@
 use super::pkt::*;
 use super::*;
 
-const CONFIGURED: &str = r#"
+pub const CONFIGURED: &str = r#"
 [[interface]]
 port = 0
 ipv4 = "198.51.100.20/24"
@@ -119,7 +119,7 @@ fn error_source_after_configured_decapsulation() {
 fn tunnel_updates() {
     let mut lab = Lab::new(CONFIGURED);
     let t = &mut lab.tables;
-    assert_eq!(t.tunnels(), vec![(0, ConfiguredTunnel { local: "198.51.100.20".parse().unwrap(), remote: "203.0.113.50".parse().unwrap() })]);
+    assert_eq!(t.tunnels(), vec![(0, ConfiguredTunnel::new("198.51.100.20".parse().unwrap(), "203.0.113.50".parse().unwrap()))]);
     let err = |s: &str, t: &mut Tables| parse_update(s).unwrap().apply(t).unwrap_err();
     assert_eq!(err("tunnel del 0", t), "tunnel 0 is in use by routes");
     assert_eq!(err("tunnel set 1 local 198.51.100.21 remote 203.0.113.9", t), "tunnel local address 198.51.100.21 is not one of ours");

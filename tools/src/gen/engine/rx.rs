@@ -17,6 +17,8 @@ pub struct RxEngine {
     table: Arc<StreamTable>,
     streams: Vec<StreamRx>,
     hz: u64,
+    /// Only stamps of this run count.
+    run: u8,
     foreign: u64,
     calibration: u64,
     last_publish: u64,
@@ -29,10 +31,10 @@ pub struct RxOutcome {
 }
 
 impl RxEngine {
-    pub fn new(ports: Vec<u16>, table: Arc<StreamTable>, hz: u64) -> RxEngine {
+    pub fn new(ports: Vec<u16>, table: Arc<StreamTable>, hz: u64, run: u8) -> RxEngine {
         let streams = (0..table.len()).map(|_| StreamRx::new()).collect();
         // last_publish 0: the first poll publishes, and so signals rx_ready.
-        RxEngine { ports, burst: RxBurst::new(), table, streams, hz, foreign: 0, calibration: 0, last_publish: 0 }
+        RxEngine { ports, burst: RxBurst::new(), table, streams, hz, run, foreign: 0, calibration: 0, last_publish: 0 }
     }
 
     /// One rx burst per port; returns the packets received.
@@ -48,6 +50,7 @@ impl RxEngine {
             for m in self.burst.as_slice() {
                 let frame = m.data();
                 match stamp::read(frame) {
+                    Some(st) if st.run != self.run => self.foreign += 1,
                     Some(st) if st.stream == CALIBRATION_STREAM => self.calibration += 1,
                     Some(st) => match self.table.lookup(st.stream).and_then(|i| self.streams.get_mut(i)) {
                         Some(s) => s.record(st.seq, st.tsc, now, self.hz, (frame.len() + FCS_LEN) as u64),

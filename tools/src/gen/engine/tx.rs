@@ -19,7 +19,7 @@ use super::{Shared, StreamTable};
 pub enum Packets {
     Generated(Source),
     /// Replayed frames; stamps in them get this port's sequence numbers and the TX TSC.
-    Replay { frames: Arc<Vec<Vec<u8>>>, next: usize, seq: Vec<u64>, unstamped: usize },
+    Replay { frames: Arc<Vec<Vec<u8>>>, next: usize, seq: Vec<u64>, unstamped: usize, run: u8 },
 }
 
 /// `--rate-percent` on a port with no known line rate: run unpaced first and take what the
@@ -310,7 +310,7 @@ fn next_frame(packets: &mut Packets, table: &StreamTable, tsc: u64, scratch: &mu
             let dense = table.lookup(src.stream_id(kind)).map_or(u32::MAX, |d| d as u32);
             Some((dense, len))
         }
-        Packets::Replay { frames, next, seq, unstamped } => {
+        Packets::Replay { frames, next, seq, unstamped, run } => {
             let frame = frames.get(*next % frames.len().max(1))?;
             *next = (*next + 1) % frames.len().max(1);
             let out = scratch.get_mut(..frame.len())?;
@@ -319,7 +319,7 @@ fn next_frame(packets: &mut Packets, table: &StreamTable, tsc: u64, scratch: &mu
                 .and_then(|st| table.lookup(st.stream))
                 .and_then(|d| {
                     let s = seq.get_mut(d)?;
-                    stamp::restamp(out, *s, tsc)?;
+                    stamp::restamp(out, *run, *s, tsc)?;
                     *s += 1;
                     Some(d as u32)
                 })

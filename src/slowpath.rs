@@ -1,0 +1,115 @@
+//! The control core's slow path on DPDK: pops what the workers punted, runs the pure
+//! [`SlowPath`] on those mbufs and on its timers, and lends it the runtime: the control
+//! tables (neighbour changes reach every worker like route changes), fresh mbufs from the
+//! pool, and the workers' inject rings.
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam::queue::ArrayQueue;
+use relay::pipeline::{Counters, Settings, SlowIo, SlowPath, TableUpdate, Tables};
+use relay::runtime::control::ControlPlane;
+use relay::runtime::{Mbuf, Mempool};
+
+/// Frames taken from each punt ring per poll, so the control socket is never starved.
+const BATCH: usize = 64;
+
+pub struct SlowCore {
+    path: SlowPath<Mbuf>,
+    pool: Arc<Mempool>,
+    punt: Vec<Arc<ArrayQueue<Mbuf>>>,
+    inject: Vec<Arc<ArrayQueue<(u16, Mbuf)>>>,
+    start: Instant,
+}
+
+/// What [`SlowPath`] may touch while it runs.
+struct Io<'a> {
+    control: &'a mut ControlPlane,
+    pool: &'a Mempool,
+    inject: &'a [Arc<ArrayQueue<(u16, Mbuf)>>],
+}
+
+impl SlowIo<Mbuf> for Io<'_> {
+    fn tables(&self) -> &Tables {
+        self.control.tables()
+    }
+
+    fn update(&mut self, update: TableUpdate) -> Result<(), String> {
+        self.control.apply(vec![update]).map(|_| ())
+    }
+
+    fn frame(&mut self, frame: &[u8]) -> Option<Mbuf> {
+        let mut m = self.pool.alloc()?;
+        m.append(frame).then_some(m)
+    }
+
+    fn send(&mut self, port: u16, buf: Mbuf) -> bool {
+        // One worker per port: what the slow path sends on a port leaves in order.
+        let n = self.inject.len().max(1);
+        match self.inject.get(usize::from(port) % n) {
+            Some(ring) => ring.push((port, buf)).is_ok(),
+            None => false,
+        }
+    }
+}
+
+impl SlowCore {
+    /// `spontaneous`: announce our addresses and send periodic router advertisements
+    /// (off for offline runs, whose output must be the input's).
+    pub fn new(
+        settings: &Settings,
+        macs: &[[u8; 6]],
+        pool: Arc<Mempool>,
+        punt: &[Arc<ArrayQueue<Mbuf>>],
+        inject: &[Arc<ArrayQueue<(u16, Mbuf)>>],
+        spontaneous: bool,
+    ) -> SlowCore {
+        let mut path = SlowPath::new(settings, macs);
+        path.set_spontaneous(spontaneous);
+        SlowCore { path, pool, punt: punt.to_vec(), inject: inject.to_vec(), start: Instant::now() }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Handles what the workers punted and runs the timers; true if anything was punted.
+    pub fn poll(&mut self, control: &mut ControlPlane) -> bool {
+        let now = self.now();
+        let mut io = Io { control, pool: &self.pool, inject: &self.inject };
+        let mut busy = false;
+        for ring in &self.punt {
+            for _ in 0..BATCH {
+                let Some(m) = ring.pop() else { break };
+                busy = true;
+                self.path.handle(now, m, &mut io);
+            }
+        }
+        self.path.tick(now, &mut io);
+        busy
+    }
+
+    pub fn counters(&self) -> &Counters {
+        self.path.counters()
+    }
+
+    /// Punted frames that will not go back out (dropped, or learned from).
+    pub fn dropped(&self) -> u64 {
+        self.path.dropped()
+    }
+
+    /// The `neigh` answer: static and learned neighbours with their state.
+    pub fn neighbours_text(&self, tables: &Tables) -> String {
+        self.path.neighbours_text(tables, self.now())
+    }
+
+    /// After a reload swapped the tables in: the learned neighbours go to the workers again.
+    pub fn reloaded(&mut self, settings: &Settings, control: &mut ControlPlane) {
+        let mut io = Io { control, pool: &self.pool, inject: &self.inject };
+        self.path.reloaded(settings, &mut io);
+    }
+
+    /// Frees the packets waiting for resolution (shutdown, before the pool check).
+    pub fn shutdown(&mut self) {
+        self.path.clear();
+    }
+}

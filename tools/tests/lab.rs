@@ -1,0 +1,180 @@
+//! The seed's testbed (relay-lab) end to end: three relayd instances on TAP ports, Linux
+//! hosts in network namespaces. One test per scenario, each on a lab of its own (built and
+//! torn down, with every relayd's pool check), and one for `relay-lab run`'s teardown.
+//!
+//! Needs root (namespaces, TAPs), tcpdump, traceroute6, python3 with scapy (scripts/setup.sh)
+//! and relayd built beside this test (`cargo build --workspace --release --all-targets`).
+//! The tests share the lab's names: run them with `--test-threads=1`. A lab started by hand
+//! in /tmp/relay-lab is torn down by them.
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use relay_tools::lab::scenario::{self, Check, Outcome, Scenario};
+use relay_tools::lab::{wiring, Lab, LabOptions, Teardown};
+
+/// Runs `s` on a fresh lab, tears the lab down, and checks both.
+fn scenario(s: Scenario) -> Outcome {
+    let mut lab = Lab::up(&LabOptions::default()).unwrap_or_else(|e| panic!("lab up: {e}"));
+    let outcome = scenario::run(&mut lab, s);
+    let teardown = lab.down();
+    assert!(outcome.passed(), "{outcome}");
+    assert_torn_down(&teardown);
+    outcome
+}
+
+fn assert_torn_down(t: &Teardown) {
+    assert_eq!(t.stopped.len(), 3, "{t}");
+    for s in &t.stopped {
+        assert!(s.pools_full(), "{s}");
+    }
+    assert!(t.clean(), "{t}");
+    assert_eq!(wiring::namespaces(), Vec::<String>::new());
+    assert_eq!(wiring::root_links(), Vec::<String>::new());
+}
+
+/// The check named `what`, which must have held with `detail`.
+fn check<'a>(o: &'a Outcome, what: &str, detail: &str) -> &'a Check {
+    let c = o.checks.iter().find(|c| c.what == what).unwrap_or_else(|| panic!("no check {what:?} in\n{o}"));
+    assert!(c.ok, "{what}: {}", c.detail);
+    assert_eq!(c.detail, detail, "{what}");
+    c
+}
+
+#[test]
+fn scenario_1_site_to_site_through_r1_and_r2() {
+    let o = scenario(Scenario::SiteToSite);
+    check(&o, "ping6 A -> B: replies", "5");
+    check(&o, "ping6 B -> A: replies", "5");
+    check(&o, "wan1: protocol-41 frames 198.51.100.10 -> 203.0.113.20", "5");
+    check(&o, "wan1: of them, echo requests A -> B inside", "5");
+    for way in ["A -> B", "B -> A"] {
+        check(&o, &format!("TCP {way}: bytes received"), "10485760");
+        assert!(o.checks.iter().any(|c| c.what == format!("TCP {way}: SHA-256 received = sent") && c.ok));
+    }
+}
+
+#[test]
+fn scenario_2_site_to_native_through_the_relay() {
+    let o = scenario(Scenario::SiteToNative);
+    check(&o, "ping6 A -> C: replies", "5");
+    check(&o, "ping6 C -> A: replies", "5");
+    // R1 tunnels to the relay's anycast address; R3 tunnels back to V1 from it.
+    check(&o, "wan1: protocol-41 frames 198.51.100.10 -> 192.88.99.1", "5");
+    check(&o, "wan2: protocol-41 frames 192.88.99.1 -> 198.51.100.10", "5");
+    check(&o, "R3 pipeline.decapsulated +", "5");
+    check(&o, "R3 pipeline.encapsulated +", "5");
+    check(&o, "TCP A -> C: bytes received", "10485760");
+    check(&o, "TCP C -> A: bytes received", "10485760");
+}
+
+#[test]
+fn scenario_3_hop_limit_and_time_exceeded_from_the_relay_path() {
+    let o = scenario(Scenario::HopLimit);
+    check(&o, "ping6 -t 1 A -> C: the error", r#"[("2002:c633:640a:1::1", "Time exceeded: Hop limit")]"#);
+    check(&o, "ping6 -t 2 A -> C: the error", r#"[("2002:c058:6301::", "Time exceeded: Hop limit")]"#);
+    check(&o, "R3 pipeline.icmp6_time_exceeded +", "1");
+    check(&o, "traceroute6 A -> C: hops", "[Some(2002:c633:640a:1::1), Some(2002:c058:6301::), Some(2001:db8:1::c)]");
+}
+
+#[test]
+fn scenario_4_packet_too_big_then_the_tunnel_mtu_gets_through() {
+    let o = scenario(Scenario::Mtu);
+    check(&o, "ping6 -s 1452 -M do C -> A: the error", r#"[("2001:db8:1::1", "Packet too big: mtu=1480")]"#);
+    check(&o, "R3 pipeline.drop_mtu_exceeded +", "1");
+    check(&o, "R3 pipeline.icmp6_packet_too_big +", "1");
+    check(&o, "ping6 -s 1432 -M do C -> A (1480-byte packets): replies", "3");
+    check(&o, "ping6 -s 1452 -M do A -> C: the error", r#"[("2002:c633:640a:1::1", "Packet too big: mtu=1480")]"#);
+    check(&o, "R1 pipeline.icmp6_packet_too_big +", "1");
+    check(&o, "ping6 -s 1432 -M do A -> C (1480-byte packets): replies", "3");
+    check(&o, "ping6 -s 1452 C -> A (fragmented by the hosts): replies", "3");
+}
+
+#[test]
+fn scenario_5_spoofed_protocol_41_is_dropped_under_its_reason() {
+    let o = scenario(Scenario::Spoofing);
+    for (router, reason) in [
+        ("R2", "decap_src_v4_mismatch"),
+        ("R2", "ipv6_src_martian"),
+        ("R2", "decap_native_to_native"),
+        ("R2", "ipv4_src_martian"),
+        ("R3", "decap_src_v4_mismatch"),
+        ("R3", "ipv6_src_martian"),
+        ("R3", "decap_native_to_native"),
+        ("R3", "ipv6_dst_martian"),
+    ] {
+        check(&o, &format!("{router} pipeline.drop_{reason} +"), "5");
+    }
+    check(&o, "R2 pipeline.decapsulated +", "0");
+    check(&o, "R3 pipeline.decapsulated +", "0");
+    check(&o, "spoofed packets captured at B", "0");
+    check(&o, "spoofed packets captured at C", "0");
+    check(&o, "A's echo request captured at B", "1");
+    check(&o, "A's echo request captured at C", "1");
+}
+
+#[test]
+fn scenario_6_relay_restart_while_a_pings_c() {
+    let o = scenario(Scenario::Restart);
+    for what in ["the old R3 stopped with its pools full", "A -> C pings resumed after the restart", "R1 and R2 kept running (same processes)"] {
+        assert!(o.checks.iter().any(|c| c.what == what && c.ok), "{what}\n{o}");
+    }
+    check(&o, "ping6 A -> B after the restart: replies", "3");
+    check(&o, "ping6 C -> A after the restart: replies", "3");
+}
+
+/// `relay-lab run` as the README runs it: scenarios 1 and 2, the live view, then Ctrl-C
+/// tears everything down with every pool full.
+#[test]
+fn run_shows_the_live_view_and_tears_down_on_ctrl_c() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay-lab"))
+        .arg("run")
+        .env("RELAY_LAB_RELAYD", relay_tools::lab::default_relayd())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("start relay-lab");
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Three rounds of the live view (one line per router each) after both scenarios.
+    let mut lines = Vec::new();
+    let mut live_lines = 0;
+    while live_lines < 9 {
+        match rx.recv_timeout(Duration::from_secs(300)) {
+            Ok(l) => {
+                if ["R1 router", "R2 router", "R3 relay "].iter().any(|p| l.contains(p)) && l.contains(" rx ") {
+                    live_lines += 1;
+                }
+                lines.push(l);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("relay-lab run stopped talking:\n{}", lines.join("\n"));
+            }
+        }
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill").success());
+    let status = child.wait().expect("relay-lab exits");
+    lines.extend(rx.try_iter());
+    let out = lines.join("\n");
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains("scenario 1: A <-> B through R1 and R2 (seed 3.3.1): PASS"), "{out}");
+    assert!(out.contains("scenario 2: A <-> C through R1 -> R3 and C -> R3 -> R1 (seed 3.3.2): PASS"), "{out}");
+    for r in ["R1", "R2", "R3"] {
+        let stopped = lines.iter().find(|l| l.trim_start().starts_with(&format!("{r}: exit 0, mempool full again"))).unwrap_or_else(|| panic!("{r} pool check:\n{out}"));
+        assert!(stopped.ends_with("no leak"), "{stopped}");
+    }
+    assert!(out.contains("namespaces and TAPs: all gone"), "{out}");
+    assert_eq!(wiring::namespaces(), Vec::<String>::new());
+    assert_eq!(wiring::root_links(), Vec::<String>::new());
+    assert!(!std::path::Path::new("/var/run/dpdk/rlab-r1").exists());
+}
