@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The main job: build relayd and run it on its embedded default (virtual ports, no NIC needed)
-# until Ctrl-C. Installs what it needs first (Debian 12, root).
+# The main job: build everything and run the seed's 6to4 testbed (docs/lab.md): relayd as
+# R1, R2 (6to4 routers) and R3 (6to4 relay) on TAP ports, Linux hosts A, B, C and the IPv4
+# Internet in network namespaces. No NIC needed. Runs scenarios 1 and 2, then shows each
+# router's rates and drops until Ctrl-C, then tears everything down. Installs what it needs
+# first (Debian 12, root). Arguments go to `relay-lab run` (e.g. --static-neighbours false).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --workspace --bins
-exec ./target/release/relayd "$@"
+exec ./target/release/relay-lab run "$@"

@@ -7,7 +7,7 @@ PKGS=(
   dpdk libdpdk-dev dpdk-doc dpdk-dev # DPDK 22.11 LTS: libraries, headers, examples (l3fwd), testpmd and telemetry tools
   libclang-dev clang pkg-config      # bindgen for dpdk-sys
   build-essential libpcap-dev        # the C shim; DPDK examples
-  iproute2 iputils-ping              # network namespaces, veth, TAP for the lab and e2e tests
+  iproute2 iputils-ping traceroute   # network namespaces, veth, TAP, ping and traceroute6 for the lab and e2e tests
   tshark tcpdump python3-scapy       # independent decoders and packet builders in tests
   valgrind                           # instruction counts in the benchmark suite
 )

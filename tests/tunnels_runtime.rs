@@ -144,6 +144,22 @@ fn tunnels_added_and_removed_under_traffic() {
     assert_eq!(d.ok("generation"), gen, "nothing was sent to the workers");
     assert_eq!(d.ok("tunnels"), "0 local 198.51.100.20 remote 203.0.113.50 name site-b ttl 64\n");
 
+    // relayctl speaks the same commands.
+    let relayctl = |args: &[&str]| {
+        std::process::Command::new(sibling_bin("relayctl")).arg("-s").arg(dir.path("ctl.sock")).args(args).output().expect("relayctl")
+    };
+    let out = relayctl(&["tunnel", "set", "3", "local", "198.51.100.20", "remote", "203.0.113.9", "name", "via-ctl", "dscp", "copy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = relayctl(&["tunnels"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0 local 198.51.100.20 remote 203.0.113.50 name site-b ttl 64\n3 local 198.51.100.20 remote 203.0.113.9 name via-ctl dscp copy\n"
+    );
+    let out = relayctl(&["tunnel", "del", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tunnel 0 is in use by routes"));
+    assert!(relayctl(&["tunnel", "del", "3"]).status.success());
+
     let audit = d.ok("audit");
     assert!(audit.contains("workers 1 consistent"), "{audit}");
     let nums: Vec<u64> = d.ok("generation").lines().filter_map(|l| l.split_whitespace().nth(1)?.parse().ok()).collect();

@@ -40,6 +40,11 @@ impl Forwarder {
         }
     }
 
+    /// Waits until the process has its telemetry socket (its EAL is up) and connects to it.
+    pub fn ready(&mut self) -> Result<Telemetry, String> {
+        self.telemetry(Duration::from_secs(60))
+    }
+
     /// Packets per second leaving `port`, measured over `window` after `warmup`.
     pub fn egress_rate(&mut self, port: u16, warmup: Duration, window: Duration) -> Result<f64, String> {
         let mut t = self.telemetry(Duration::from_secs(60))?;

@@ -4,3 +4,4 @@ pub mod frames;
 pub mod harness;
 pub mod results;
 pub mod tablegen;
+pub mod relayd;

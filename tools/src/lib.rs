@@ -1,3 +1,4 @@
-//! Client-side helpers shared by relayctl, relay-gen, the benchmarks and the tests.
+//! Client-side helpers shared by relayctl, relay-gen, relay-lab, the benchmarks and the tests.
 pub mod gen;
+pub mod lab;
 pub mod telemetry;

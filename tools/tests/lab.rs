@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use relay_tools::lab::config::{relayd_toml, Runtime};
 use relay_tools::lab::scenario::{self, Check, Outcome, Scenario};
+use relay_tools::lab::topology::{RouterId, Topology};
 use relay_tools::lab::{wiring, Lab, LabOptions, Teardown};
 
 /// Runs `s` on a fresh lab, tears the lab down, and checks both.
@@ -125,6 +127,44 @@ fn scenario_6_relay_restart_while_a_pings_c() {
     check(&o, "ping6 C -> A after the restart: replies", "3");
 }
 
+/// `--static-neighbours false`: no MAC is configured on either side; relayd resolves its
+/// next hops with ARP and ND and answers the hosts' and the Internet's.
+#[test]
+fn scenarios_1_and_2_with_neighbours_resolved_by_arp_and_nd() {
+    let opts = LabOptions { static_neighbours: false, ..LabOptions::default() };
+    let mut lab = Lab::up(&opts).unwrap_or_else(|e| panic!("lab up: {e}"));
+    let config = std::fs::read_to_string(lab.runtime.config_path(lab.topology.router(RouterId::R1))).expect("r1.toml");
+    let outcomes = [scenario::run(&mut lab, Scenario::SiteToSite), scenario::run(&mut lab, Scenario::SiteToNative)];
+    let teardown = lab.down();
+    assert!(!config.contains("[[pipeline.neighbour]]"), "{config}");
+    for o in &outcomes {
+        assert!(o.passed(), "{o}");
+    }
+    check(&outcomes[0], "wan1: of them, echo requests A -> B inside", "5");
+    check(&outcomes[1], "wan2: of them, echo requests C -> A inside", "5");
+    assert_torn_down(&teardown);
+}
+
+/// relayd accepts the three generated configurations as they are (`--check` starts nothing).
+#[test]
+fn generated_configurations_pass_relayd_check() {
+    let dir = std::env::temp_dir().join(format!("relay-lab-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let t = Topology::new(true);
+    let rt = Runtime::new(&dir, true);
+    for r in &t.routers {
+        let path = rt.config_path(r);
+        std::fs::write(&path, relayd_toml(r, &rt)).expect("write config");
+        let out = Command::new(relay_tools::lab::default_relayd()).arg("-c").arg(&path).arg("--check").output().expect("relayd --check");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {text}", r.id);
+        assert!(text.contains("config ok"), "{text}");
+        let inner = format!("port 1 {}: 1 rx queues, 1 tx queues, device net_tap1,iface={}", r.inner.name, r.inner.tap);
+        assert!(text.contains(&inner), "{inner:?} not in {text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `relay-lab run` as the README runs it: scenarios 1 and 2, the live view, then Ctrl-C
 /// tears everything down with every pool full.
 #[test]
@@ -140,7 +180,7 @@ fn run_shows_the_live_view_and_tears_down_on_ctrl_c() {
         .expect("start relay-lab");
     let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
@@ -164,6 +204,7 @@ fn run_shows_the_live_view_and_tears_down_on_ctrl_c() {
     }
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill").success());
     let status = child.wait().expect("relay-lab exits");
+    reader.join().expect("stdout reader");
     lines.extend(rx.try_iter());
     let out = lines.join("\n");
     assert_eq!(status.code(), Some(0), "{out}");

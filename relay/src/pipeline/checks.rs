@@ -138,7 +138,8 @@ pub fn v4_of_isatap(a: u128) -> Option<u32> {
 }
 
 /// Every IPv4 address `a` embeds in an automatic-tunnel format (RFC 6324 section 3.2.3):
-/// 6to4 prefix, ISATAP interface identifier. 6rd domains add their own extractor here.
+/// 6to4 prefix, ISATAP interface identifier. 6rd's depends on the configured domains:
+/// `auto::Automatic::embeds_own_v4` adds it.
 #[inline(always)]
 pub fn embedded_v4s(a: u128) -> [Option<u32>; 2] {
     [is_6to4(a).then(|| v4_of_6to4(a)), v4_of_isatap(a)]

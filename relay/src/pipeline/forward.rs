@@ -3,7 +3,6 @@
 use super::bytes::{arr, v6_at};
 use super::checks::{is_6to4, v4_of_6to4};
 use super::classify::Origin;
-use super::auto;
 use super::counters::Event;
 use super::encap::{self, OuterHeader, OUTER_LEN};
 use super::l2;
@@ -166,7 +165,7 @@ impl Pipeline {
                     HopKind::Ipv4Compatible => Event::EncapIpv4Compatible,
                     _ => Event::Encap6over4,
                 };
-                (hop.local, auto::remote(&self.host, hop, p.dst).map_err(drop)?, event)
+                (hop.local, self.auto.remote(&self.host, hop, p.dst).map_err(drop)?, event)
             }
         };
         // Fixed ends were resolved with the tables; the automatic ones vary per packet.

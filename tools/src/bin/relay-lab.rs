@@ -104,7 +104,7 @@ fn up(opts: &LabOptions) -> Result<bool, String> {
 
 fn down(opts: &LabOptions) -> Result<bool, String> {
     let report = lab::down(&opts.dir);
-    println!("relay-lab: lab down\n{report}");
+    print!("relay-lab: lab down\n{report}");
     Ok(report.clean())
 }
 

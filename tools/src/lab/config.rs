@@ -75,28 +75,61 @@ pub fn relayd_toml(r: &Router, rt: &Runtime) -> String {
     let _ = writeln!(s, "\n[[worker]]\ncpu = {}\nrx = [\"{}:0\", \"{}:0\"]", rt.worker_cpu, r.wan.name, r.inner.name);
     let _ = writeln!(s, "\n[runtime]\nidle_sleep_us = {}   # three instances share two cores", rt.idle_sleep_us);
     let _ = writeln!(s, "\n[control]\nsocket = \"{}\"", rt.socket_path(r).display());
-    let _ = writeln!(s, "\n[pipeline]\ntunnel_mtu = 1480");
+    // The seed's Cisco IOS lines each part stands for are in the comments (docs/lab.md).
+    let _ = writeln!(s, "\n[pipeline]\ntunnel_mtu = 1480   # Tunnel0: ipv6 mtu 1480");
     match r.role {
         Role::Router => {
-            let _ = writeln!(s, "\n[pipeline.router]\nipv4 = \"{}\"\nlan_ports = [1]", r.wan_v4);
+            let _ = writeln!(
+                s,
+                "\n# interface Tunnel0 / tunnel source <WAN> / tunnel mode ipv6ip 6to4\n[pipeline.router]\nipv4 = \"{}\"\nlan_ports = [1]",
+                r.wan_v4
+            );
         }
         Role::Relay { anycast } => {
-            let _ = writeln!(s, "\n[pipeline.relay]\nipv4 = \"{}\"\nanycast = {anycast}", r.wan_v4);
+            let _ = writeln!(
+                s,
+                "\n# interface Loopback0 / ip address {} 255.255.255.0 (anycast); Tunnel0: tunnel source Loopback0, tunnel mode ipv6ip 6to4\n[pipeline.relay]\nipv4 = \"{}\"\nanycast = {anycast}",
+                super::topology::ANYCAST_V4,
+                r.wan_v4
+            );
         }
     }
     let _ = writeln!(
         s,
-        "\n[[pipeline.interface]]\nport = 0\nipv4 = \"{}/{}\"\ngateway = \"{}\"",
-        r.wan_v4, r.wan_len, r.gateway
+        "\n# interface <WAN> / ip address {} {}; ip route 0.0.0.0 0.0.0.0 {}\n[[pipeline.interface]]\nport = 0\nipv4 = \"{}/{}\"\ngateway = \"{}\"",
+        r.wan_v4,
+        netmask(r.wan_len),
+        r.gateway,
+        r.wan_v4,
+        r.wan_len,
+        r.gateway
     );
-    let _ = writeln!(s, "\n[[pipeline.interface]]\nport = 1\nipv6 = [\"{}/{}\"]", r.inner_v6, r.inner_len);
+    let _ = writeln!(
+        s,
+        "\n# interface <{}> / ipv6 address {}/{}\n[[pipeline.interface]]\nport = 1\nipv6 = [\"{}/{}\"]",
+        r.inner.name, r.inner_v6, r.inner_len, r.inner_v6, r.inner_len
+    );
     if rt.static_neighbours {
         for (ip, mac) in &r.neighbours {
-            let _ = writeln!(s, "\n[[pipeline.neighbour]]\nip = \"{ip}\"\nmac = \"{mac}\"");
+            let _ = writeln!(s, "\n[[pipeline.neighbour]]   # static: relay-lab --static-neighbours\nip = \"{ip}\"\nmac = \"{mac}\"");
         }
     }
     for route in &r.routes {
-        let _ = writeln!(s, "\n[[pipeline.route]]\nadd = \"{route}\"");
+        let _ = writeln!(s, "\n# {}\n[[pipeline.route]]\nadd = \"{route}\"", cisco_route(route));
     }
     s
+}
+
+/// The IOS static route a relayd route stands for.
+fn cisco_route(route: &str) -> String {
+    match route.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [prefix, "6to4"] => format!("ipv6 route {prefix} Tunnel0"),
+        [prefix, "via", hop] => format!("ipv6 route {prefix} {hop}"),
+        _ => format!("route {route}"),
+    }
+}
+
+/// `/24` as `255.255.255.0`.
+fn netmask(len: u8) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0))
 }

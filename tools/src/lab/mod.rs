@@ -15,6 +15,8 @@ pub mod scenario;
 pub mod sh;
 pub mod topology;
 pub mod wiring;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -115,6 +117,7 @@ impl Lab {
         let topology = Topology::new(opts.static_neighbours);
         let runtime = Runtime::new(&opts.dir, opts.static_neighbours);
         for r in &topology.routers {
+            let _ = std::fs::remove_file(runtime.log_path(r));
             let path = runtime.config_path(r);
             std::fs::write(&path, config::relayd_toml(r, &runtime)).map_err(|e| format!("{}: {e}", path.display()))?;
         }

@@ -267,7 +267,7 @@ impl Seen {
     }
 
     pub fn carries(&self, marker: &[u8]) -> bool {
-        self.payload.windows(marker.len()).any(|w| w == marker)
+        !marker.is_empty() && self.payload.windows(marker.len()).any(|w| w == marker)
     }
 }
 

@@ -57,10 +57,11 @@ impl std::fmt::Display for Stopped {
 }
 
 impl Relayd {
-    /// Starts `relayd -c config`, output appended to `log`.
+    /// Starts `relayd -c config`, output appended to `log` (a restarted instance keeps
+    /// its predecessor's output above its own).
     pub fn spawn(name: &str, bin: &Path, config: &Path, socket: &Path, log: &Path) -> Result<Relayd> {
         let _ = std::fs::remove_file(socket);
-        let out = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let out = File::options().create(true).append(true).open(log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
         let child = Command::new(bin)
             .arg("-c")
@@ -188,8 +189,12 @@ pub fn parse_stats(body: &str) -> Stats {
         .collect()
 }
 
-/// relayd's last word on its mempool, from its log.
+/// The last instance's word on its mempool, from the log: after its start banner.
 pub fn pool_line(log: &Path) -> Option<String> {
     let text = std::fs::read_to_string(log).ok()?;
-    text.lines().rev().find(|l| l.contains("mempool full again") || l.contains("LEAK")).map(str::to_string)
+    text.lines()
+        .rev()
+        .take_while(|l| !l.starts_with("relayd: EAL "))
+        .find(|l| l.contains("mempool full again") || l.contains("LEAK"))
+        .map(str::to_string)
 }

@@ -2,13 +2,11 @@
 //! relayd configuration and every `ip` command of the lab is derived from these structs.
 //!
 //! ```text
-//!  site 1                     "IPv4 Internet" (rlab-inet)                 site 2
-//!  A ── site1 ── R1 ── wan1 198.51.100.1 ── inet ── 203.0.113.1 wan2 ── R2 ── site2 ── B
-//!                        │  (rogue .66)                        │
-//!                        │                                     R3 (203.0.113.30 + 192.88.99.1)
-//!                                                              │
-//!                                                 native ── C (2001:db8:1::c)
+//!  A --site1-- R1 --wan1-- [rlab-inet: 198.51.100.1 | 203.0.113.1] --wan2-- R2 --site2-- B
+//!                    |                                               |
+//!              rogue .66                     R3 203.0.113.30 + 192.88.99.1 --native-- C
 //! ```
+//! (docs/lab.md has the full picture.)
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -113,7 +111,8 @@ pub struct Router {
     pub inner: Port,
     /// Static neighbours relayd is given (`[[pipeline.neighbour]]`).
     pub neighbours: Vec<(IpAddr, Mac)>,
-    /// `[[pipeline.route]]` lines beyond the implicit ones (connected, `2002::/16 6to4`).
+    /// `[[pipeline.route]]` lines beyond the connected ones (`2002::/16 6to4` would be
+    /// implicit; it is written out to match the seed's `ipv6 route 2002::/16 Tunnel0`).
     pub routes: Vec<String>,
 }
 
@@ -193,6 +192,7 @@ impl Topology {
         let b = site_addr(V2, 1, 0xb);
         let c = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0xc);
         let (mac_a, mac_b, mac_c) = (mac(0xa0, 0, 0x0a), mac(0xb0, 0, 0x0b), mac(0xc0, 0, 0x0c));
+        let sixtofour_route = "2002::/16 6to4".to_string();
         let relay_via = format!("::/0 via {}", sixtofour(ANYCAST_V4));
         let router = |id: RouterId, v: Ipv4Addr, len, gw, bridge, site_bridge, host: (Ipv6Addr, Mac), wan_peers: Vec<(IpAddr, Mac)>| {
             let wan = port(id, 1, "wan", "wan", NS_INET, bridge);
@@ -210,21 +210,14 @@ impl Topology {
                 wan,
                 inner,
                 neighbours,
-                routes: vec![relay_via.clone()],
+                routes: vec![sixtofour_route.clone(), relay_via.clone()],
             }
         };
+        let r3_wan = port(RouterId::R3, 1, "wan", "wan", NS_INET, "wan2");
         let r1 = router(RouterId::R1, V1, 24, GW1, "wan1", "site1", (a, mac_a), vec![(GW1.into(), INET_MAC1)]);
-        let r3_wan_mac = mac(3, 0, 1);
-        let r2 = router(
-            RouterId::R2,
-            V2,
-            24,
-            GW2,
-            "wan2",
-            "site2",
-            (b, mac_b),
-            vec![(GW2.into(), INET_MAC2), (R3_UNICAST.into(), r3_wan_mac)],
-        );
+        // R2 and R3 share the segment wan2: each knows the other's MAC.
+        let r2_peers = vec![(GW2.into(), INET_MAC2), (R3_UNICAST.into(), r3_wan.mac)];
+        let r2 = router(RouterId::R2, V2, 24, GW2, "wan2", "site2", (b, mac_b), r2_peers);
         let r3 = Router {
             id: RouterId::R3,
             role: Role::Relay { anycast: true },
@@ -233,10 +226,10 @@ impl Topology {
             gateway: GW2,
             inner_v6: Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1),
             inner_len: 64,
-            wan: port(RouterId::R3, 1, "wan", "wan", NS_INET, "wan2"),
+            wan: r3_wan,
             inner: port(RouterId::R3, 2, "native", "nat", NS_SWITCH, "native"),
             neighbours: vec![(GW2.into(), INET_MAC2), (V2.into(), r2.wan.mac), (c.into(), mac_c)],
-            routes: Vec::new(),
+            routes: vec![sixtofour_route],
         };
         let host = |name, netns, mac, addr: Ipv6Addr, bridge, routes: Vec<String>, gw: &Router| Host {
             name,

@@ -1,6 +1,5 @@
 //! Receive checks of the automatic mechanisms besides 6to4; the common ones (our own
 //! destination, link-local, RFC 6324 loops) follow in [`crate::pipeline::decap::check`].
-use super::config::unicast_v4;
 use super::{within, Automatic, SixOver4Link};
 use crate::pipeline::checks::{is_multicast6, mask6, solicited_node, v4_of_isatap};
 use crate::pipeline::classify::local6;
@@ -35,12 +34,14 @@ impl Automatic {
     /// ```
     #[inline]
     pub(crate) fn check_decap(&self, host: &Host, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
-        let global = kind == TunnelKind::Ipv4Compatible;
-        if !unicast_v4(src4) || host.is_broadcast_v4(src4) || (global && !host.martians.v4_ok(src4)) {
+        if !self.ends.ok(src4) {
             return Err(Ipv4SrcMartian);
         }
         match kind {
             TunnelKind::Ipv4Compatible => {
+                if !host.martians.v4_ok(src4) {
+                    return Err(Ipv4SrcMartian);
+                }
                 if src >> 32 != 0 {
                     return Err(DecapNoMechanism);
                 }
@@ -81,7 +82,8 @@ impl Automatic {
             }
             TunnelKind::SixToFour | TunnelKind::Configured => return Err(DecapNoMechanism),
         }
-        if self.is_own_v6(dst) {
+        // Each of our addresses on a link embeds the link's IPv4 address, which is dst4.
+        if dst as u32 == dst4 && self.is_own_v6(dst) {
             return Ok(Inner::Local);
         }
         Ok(Inner::Forward)

@@ -1,39 +1,40 @@
 //! The outer destination of a packet into an automatic tunnel besides 6to4, derived from
 //! its IPv6 destination as the route's next hop says.
-use super::config::unicast_v4;
-use super::ce_v4;
+use super::{ce_v4, Automatic};
 use crate::pipeline::checks::v4_of_isatap;
 use crate::pipeline::host::Host;
 use crate::pipeline::tables::{HopKind, NextHop};
 use crate::pipeline::verdict::{DropReason, DropReason::*};
 
-/// ```text
-/// ISATAP            V of the interface identifier 0:5efe:V / 200:5efe:V (RFC 5214 6.1)
-/// 6rd               common bits | the CE bits after 6rdPrefix (RFC 5969 section 7)
-/// IPv4-compatible   ::V, V a global address
-/// 6over4            V of the interface identifier ::V (RFC 2529 4); others need ND
-/// V is a unicast address of another host
-/// ```
-#[inline]
-pub(crate) fn remote(host: &Host, hop: &NextHop, dst: u128) -> Result<u32, DropReason> {
-    let v = match hop.kind {
-        HopKind::Isatap => v4_of_isatap(dst).ok_or(EncapNotIsatap)?,
-        HopKind::SixRd => ce_v4(hop.remote, hop.shift, hop.bits, dst),
-        HopKind::Ipv4Compatible => {
-            if dst >> 32 != 0 || !host.martians.v4_ok(dst as u32) {
-                return Err(Ipv4DstMartian);
+impl Automatic {
+    /// ```text
+    /// ISATAP            V of the interface identifier 0:5efe:V / 200:5efe:V (RFC 5214 6.1)
+    /// 6rd               common bits | the CE bits after 6rdPrefix (RFC 5969 section 7)
+    /// IPv4-compatible   ::V, V a global address
+    /// 6over4            V of the interface identifier ::V (RFC 2529 4); others need ND
+    /// V is a unicast address of another host
+    /// ```
+    #[inline]
+    pub(crate) fn remote(&self, host: &Host, hop: &NextHop, dst: u128) -> Result<u32, DropReason> {
+        let v = match hop.kind {
+            HopKind::Isatap => v4_of_isatap(dst).ok_or(EncapNotIsatap)?,
+            HopKind::SixRd => ce_v4(hop.remote, hop.shift, hop.bits, dst),
+            HopKind::Ipv4Compatible => {
+                if dst >> 32 != 0 || !host.martians.v4_ok(dst as u32) {
+                    return Err(Ipv4DstMartian);
+                }
+                dst as u32
             }
-            dst as u32
+            HopKind::SixOver4 if (dst >> 32) as u32 == 0 => dst as u32,
+            HopKind::SixOver4 => return Err(NeighbourMissing),
+            _ => return Err(Ipv6DstMartian),
+        };
+        if !self.ends.ok(v) {
+            return Err(Ipv4DstMartian);
         }
-        HopKind::SixOver4 if (dst >> 32) as u32 == 0 => dst as u32,
-        HopKind::SixOver4 => return Err(NeighbourMissing),
-        _ => return Err(Ipv6DstMartian),
-    };
-    if !unicast_v4(v) || host.is_broadcast_v4(v) {
-        return Err(Ipv4DstMartian);
+        if host.is_own_v4(v) {
+            return Err(EncapDstIsSelf);
+        }
+        Ok(v)
     }
-    if host.is_own_v4(v) {
-        return Err(EncapDstIsSelf);
-    }
-    Ok(v)
 }

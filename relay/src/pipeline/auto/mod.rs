@@ -16,8 +16,7 @@ mod settings;
 mod sixover4;
 
 pub use config::{Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
-pub(crate) use config::AutomaticConfig;
-pub(crate) use encap::remote;
+pub(crate) use config::{unicast_v4, AutomaticConfig};
 pub(crate) use settings::ce_v4;
 pub use sixover4::sixover4_multicast;
 pub use settings::{
@@ -42,7 +41,6 @@ fn within(prefixes: &Prefixes, a: u128) -> bool {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct IsatapLink {
-    local: u32,
     prefixes: Prefixes,
     prl: Vec<u32>,
 }
@@ -53,8 +51,9 @@ struct SixRd {
     net: u128,
     mask: u128,
     common: u32,
+    /// The CE bits of an address: `(a >> shift) & low`.
     shift: u8,
-    bits: u8,
+    low: u32,
 }
 
 impl SixRd {
@@ -65,21 +64,48 @@ impl SixRd {
 
     #[inline(always)]
     fn ce_v4(&self, a: u128) -> u32 {
-        ce_v4(self.common, self.shift, self.bits, a)
+        self.common | ((a >> self.shift) as u32 & self.low)
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct SixOver4Link {
     port: u16,
-    local: u32,
     prefixes: Prefixes,
+}
+
+/// The IPv4 addresses that can be the other end of an ISATAP, 6rd or 6over4 tunnel:
+/// unicast ([`unicast_v4`]) and no directed broadcast of our subnets. Private space is
+/// fine: these mechanisms run inside a site or an ISP. A bitmap of the broadcasts' first
+/// octets skips their list for almost every address (as `Martians` does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ends {
+    broadcast_octets: [u64; 4],
+    broadcasts: Vec<u32>,
+}
+
+impl Ends {
+    pub fn new(broadcasts: &[u32]) -> Ends {
+        let mut broadcast_octets = [0u64; 4];
+        for &b in broadcasts {
+            broadcast_octets[(b >> 30) as usize] |= 1 << ((b >> 24) & 63);
+        }
+        Ends { broadcast_octets, broadcasts: broadcasts.to_vec() }
+    }
+
+    #[inline(always)]
+    pub fn ok(&self, a: u32) -> bool {
+        let suspect = self.broadcast_octets[(a >> 30) as usize & 3] & (1 << ((a >> 24) & 63)) != 0;
+        unicast_v4(a) && !(suspect && self.broadcasts.contains(&a))
+    }
 }
 
 /// [`AutomaticSettings`] compiled for the fast path.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Automatic {
-    v4compat: Option<u32>,
+    ends: Ends,
+    /// Each local address and the mechanism bound to it (RFC 3964 section 6.1).
+    bound: Vec<(u32, TunnelKind)>,
     isatap: Vec<IsatapLink>,
     sixrd: Vec<SixRd>,
     sixover4: Vec<SixOver4Link>,
@@ -88,14 +114,20 @@ pub(crate) struct Automatic {
 }
 
 impl Automatic {
-    pub fn new(s: &AutomaticSettings) -> Automatic {
+    /// `broadcasts`: the directed broadcasts of our subnets.
+    pub fn new(s: &AutomaticSettings, broadcasts: &[u32]) -> Automatic {
+        let mut bound: Vec<(u32, TunnelKind)> = s.ipv4_compatible.map(|a| (u32::from(a), TunnelKind::Ipv4Compatible)).into_iter().collect();
+        bound.extend(s.isatap.iter().enumerate().map(|(i, l)| (u32::from(l.ipv4), TunnelKind::Isatap(i as u8))));
+        bound.extend(s.sixrd.iter().map(|d| (u32::from(d.br), TunnelKind::SixRd)));
+        bound.extend(s.sixover4.iter().enumerate().map(|(i, l)| (u32::from(l.ipv4), TunnelKind::SixOver4(i as u8))));
+        bound.dedup();
         Automatic {
-            v4compat: s.ipv4_compatible.map(u32::from),
+            ends: Ends::new(broadcasts),
+            bound,
             isatap: s
                 .isatap
                 .iter()
                 .map(|l| IsatapLink {
-                    local: u32::from(l.ipv4),
                     prefixes: compile(&l.prefixes),
                     prl: l.prl.iter().map(|&a| u32::from(a)).collect(),
                 })
@@ -108,42 +140,23 @@ impl Automatic {
                     net: d.prefix.net(),
                     mask: mask6(d.prefix.len),
                     common: u32::from(d.ipv4_prefix.addr()),
-                    shift: d.shift(),
-                    bits: d.embedded_bits(),
+                    shift: d.shift().min(127),
+                    low: settings::low_bits(d.embedded_bits()),
                 })
                 .collect(),
             sixover4: s
                 .sixover4
                 .iter()
-                .map(|l| SixOver4Link { port: l.port, local: u32::from(l.ipv4), prefixes: compile(&l.prefixes) })
+                .map(|l| SixOver4Link { port: l.port, prefixes: compile(&l.prefixes) })
                 .collect(),
             own_v6: s.own_v6().into_iter().map(u128::from).collect(),
         }
     }
 
-    /// No mechanism is on: the classifier skips this table.
-    #[inline(always)]
-    fn is_empty(&self) -> bool {
-        self.v4compat.is_none() && self.isatap.is_empty() && self.sixrd.is_empty() && self.sixover4.is_empty()
-    }
-
     /// The mechanism bound to our IPv4 address `local` (RFC 3964 section 6.1).
     #[inline]
     pub fn bound(&self, local: u32) -> Option<TunnelKind> {
-        if self.is_empty() {
-            return None;
-        }
-        if self.v4compat == Some(local) {
-            return Some(TunnelKind::Ipv4Compatible);
-        }
-        if let Some(i) = self.isatap.iter().position(|l| l.local == local) {
-            return Some(TunnelKind::Isatap(i as u8));
-        }
-        if self.sixrd.iter().any(|d| d.br == local) {
-            return Some(TunnelKind::SixRd);
-        }
-        let i = self.sixover4.iter().position(|l| l.local == local)?;
-        Some(TunnelKind::SixOver4(i as u8))
+        self.bound.iter().find(|&&(a, _)| a == local).map(|&(_, kind)| kind)
     }
 
     /// IPv4 multicast `group` on `port`: 6over4's IPv6 multicast, if the port has a 6over4

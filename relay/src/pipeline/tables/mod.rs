@@ -17,6 +17,7 @@ use super::verdict::DropReason;
 use crate::lpm::Lpm6;
 use crate::wire::EthernetAddress;
 
+mod automatic;
 mod tunnel;
 mod update;
 
@@ -135,7 +136,7 @@ pub struct Tables {
     own_v4: Vec<u32>,
     tunnels: BTreeMap<u16, ConfiguredTunnel>,
     /// `(local, remote)` → tunnel id, for decapsulation.
-    tunnel_ends: HashMap<(u32, u32), u16>,
+    tunnel_ends: IntMap<(u32, u32), u16>,
     /// The automatic mechanisms' parameters, for their routes' next hops.
     automatic: AutomaticSettings,
     encap: EncapDefaults,
@@ -159,7 +160,7 @@ impl Tables {
             ports: settings.ports.iter().map(|p| p.configured).collect(),
             own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
             tunnels: Default::default(),
-            tunnel_ends: HashMap::new(),
+            tunnel_ends: IntMap::default(),
             automatic: settings.automatic.clone(),
             encap: EncapDefaults { mtu: settings.tunnel_mtu, ttl: settings.outer_ttl, dscp: settings.dscp },
         };

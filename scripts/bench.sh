@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The benchmark suite, one command: installs what it needs, builds the release binaries, then
+# runs every benchmark on this machine; each rewrites its own section of benches/RESULTS.md
+# (machine, date, command, figures). RESULTS=/tmp/x.md writes elsewhere (trial runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+results=${RESULTS:-benches/RESULTS.md}
+cargo build --release -p relayd -p relay-tools -p relay-benches
+# The benchmarks find relayd and relay-gen next to themselves.
+bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release"
+
+run() {
+  echo "== $1 ($(date -u +%T))" >&2
+  "$bin/$1" "${@:2}" --results "$results"
+}
+
+# lpm-bench prints its section instead of writing it: put it between its markers here.
+lpm_section() {
+  echo "== lpm-bench ($(date -u +%T))" >&2
+  "$bin/lpm-bench" >"$results.lpm.tmp"
+  python3 - "$results" "$results.lpm.tmp" <<'PY'
+import sys
+path, body = sys.argv[1], open(sys.argv[2]).read().rstrip()
+start, end = "<!-- lpm:start -->", "<!-- lpm:end -->"
+try:
+    old = open(path).read()
+except FileNotFoundError:
+    old = "# Benchmark results\n"
+block = f"{start}\n{body}\n{end}"
+a, b = old.find(start), old.find(end)
+new = old[:a] + block + old[b + len(end):] if 0 <= a < b else old.rstrip() + "\n" + block + "\n"
+open(path, "w").write(new)
+PY
+  rm -f "$results.lpm.tmp"
+}
+
+start=$SECONDS
+run fwd-bench            # 1. forwarding rate on one core, vs testpmd io and l3fwd
+run ipp-bench            # 2. instructions per packet under callgrind
+[ -x "$bin/pipeline-bench" ] && run pipeline-bench
+run latency-bench        # 3. latency over memif at 10/50/90 % of the max rate, vs testpmd io
+run scale-bench          # 4. 1 vs 2 workers, cores needed for 100GbE at 64 B
+lpm_section              # 5. LPM vs rte_lpm6/rte_fib6
+run churn-bench          # 5. forwarding under 100k route updates/s
+echo "bench: done in $(( (SECONDS - start) / 60 )) min; figures in $results" >&2
