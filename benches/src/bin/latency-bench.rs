@@ -226,7 +226,7 @@ fn write_report(a: &Args, vs: &[Variant], max: &[Vec<f64>], common: f64, pts: &[
          Latency points: relay-gen TSC-paced at 10/50/90 % of the lowest median maximum ({:.3} Mpps), \
          the same offered load for every forwarder, {} s each, {} runs with the forwarders interleaved; \
          latency is relay-gen's TX-TSC to RX-TSC per packet (it includes relay-gen's own queueing and polling). \
-         Cells: median (min–max over runs). Machine: {}. Date: {}.\n\n",
+         Each relay-gen run gets a freshly started forwarder. Cells: median (min–max over runs). Machine: {}. Date: {}.\n\n",
         a.cpu, a.max_seconds, a.runs, common / 1e6, a.seconds, a.runs, machine(), now_utc()
     ));
     md.push_str(&format!(

@@ -69,10 +69,10 @@ impl Mempool {
 
 impl Drop for Mempool {
     fn drop(&mut self) {
-        // SAFETY: the pool outlives every port and mbuf (relayd drops it last); freeing it with
-        // mbufs still out would be a use-after-free for their owners, which is why relayd checks
-        // `available() == size()` first and leaks the pool (loudly) otherwise.
+        // Freeing the pool with mbufs still out would pull memory from under their owners: a
+        // pool that is not full is leaked instead (relayd reports it loudly before that).
         if self.available() == self.size {
+            // SAFETY: every mbuf is back in the pool, so nothing references its memory.
             unsafe { dpdk_sys::rte_mempool_free(self.raw.as_ptr()) };
         }
     }
