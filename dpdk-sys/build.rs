@@ -29,7 +29,7 @@ fn main() {
     }
     shim.compile("relay_dpdk_shim");
 
-    if std::panic::catch_unwind(|| bindgen::clang_version()).is_err() {
+    if std::panic::catch_unwind(bindgen::clang_version).is_err() {
         eprintln!("error: libclang not found for bindgen\n{SETUP_HINT}");
         std::process::exit(1);
     }

@@ -137,10 +137,14 @@ impl ControlSocket {
     }
 
     /// Serves every client waiting now, each until it closes or goes quiet.
-    pub fn poll(&self, mut handle: impl FnMut(Request) -> Response) {
+    /// Serves every waiting connection; true if there was one.
+    pub fn poll(&self, mut handle: impl FnMut(Request) -> Response) -> bool {
+        let mut served = false;
         while let Ok((stream, _)) = self.listener.accept() {
+            served = true;
             let _ = serve(stream, &mut handle);
         }
+        served
     }
 }
 

@@ -28,7 +28,7 @@ fn frame(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> 
 /// The LAN host's packets: even ones into tunnel 0 (always there), odd ones into tunnel 1
 /// (which comes and goes; a blackhole route catches them while it is away).
 fn lan_frame(i: u8) -> Vec<u8> {
-    let dst = if i % 2 == 0 { format!("2001:db8:50::{i:x}") } else { format!("2001:db8:51::{i:x}") };
+    let dst = if i.is_multiple_of(2) { format!("2001:db8:50::{i:x}") } else { format!("2001:db8:51::{i:x}") };
     frame(LAN_MAC, HOST_MAC, 0x86dd, &ipv6("2001:db8:20::5", &dst, i))
 }
 
@@ -122,7 +122,9 @@ fn tunnels_added_and_removed_under_traffic() {
         assert!(d.ok(down).starts_with("generation "));
     }
 
-    // Refused changes change nothing, and name their reason.
+    // Refused changes change nothing, and name their reason. (The audit waits until every
+    // worker has applied the churn, so that the generation read next is settled.)
+    assert!(d.ok("audit").contains("workers 1 consistent"));
     let gen = d.ok("generation");
     for (cmd, reason) in [
         ("tunnel del 0", "tunnel 0 is in use by routes"),

@@ -30,6 +30,29 @@ struct Args {
     /// Where pcaps, configs and logs go.
     #[arg(long, default_value = "/tmp/relay-bench")]
     work: PathBuf,
+    /// Run every contestant on 2 MiB hugepages (as in production; `scripts/hugepages.sh`
+    /// reserves them) instead of `--no-huge` 4 KiB pages, where TLB misses on mbufs dominate.
+    #[arg(long)]
+    hugepages: bool,
+}
+
+impl Args {
+    /// EAL memory arguments for the DPDK peers.
+    fn eal_memory(&self) -> Vec<&'static str> {
+        if self.hugepages {
+            vec!["-m", "1024"]
+        } else {
+            vec!["--no-huge", "-m", "1024"]
+        }
+    }
+
+    fn memory_words(&self) -> &'static str {
+        if self.hugepages {
+            "2 MiB hugepages"
+        } else {
+            "`--no-huge` 4 KiB pages"
+        }
+    }
 }
 
 struct Contestant {
@@ -49,7 +72,8 @@ const ROUTER: &str = include_str!("fwd-router.toml");
 /// A relayd config: ports (name, device) in order, one worker on `cpu`, mode-specific tail.
 fn relayd(a: &Args, prefix: &str, ports: &[(&str, &str)], tail: &str) -> Command {
     let mut cfg = format!(
-        "[eal]\nfile_prefix = \"{prefix}\"\nmemory_mb = 512\nlog_level = \"warning\"\n[cores]\ncontrol = {}\n",
+        "[eal]\nfile_prefix = \"{prefix}\"\nmemory_mb = 512\nhugepages = {}\nlog_level = \"warning\"\n[cores]\ncontrol = {}\n",
+        a.hugepages,
         1 - a.cpu.min(1)
     );
     for (name, dev) in ports {
@@ -83,7 +107,10 @@ fn contestants(a: &Args) -> Vec<Contestant> {
     let mut testpmd = Command::new("dpdk-testpmd");
     testpmd.args([
         &format!("--lcores=0@{main_cpu},1@{}", a.cpu),
-        "--no-huge", "-m", "1024", "--no-pci", "--file-prefix=bench-testpmd", "--log-level=warning",
+    ]);
+    testpmd.args(a.eal_memory());
+    testpmd.args([
+        "--no-pci", "--file-prefix=bench-testpmd", "--log-level=warning",
         &format!("--vdev={plain}"), &format!("--vdev={null}"),
         "--", "--forward-mode=io", "--nb-cores=1", "--stats-period=1", "--burst=32",
         "--rxd=1024", "--txd=1024", "--no-mlockall", "--total-num-mbufs=16384",
@@ -95,7 +122,10 @@ fn contestants(a: &Args) -> Vec<Contestant> {
     // (the main lcore forwards in l3fwd).
     l3fwd.args([
         &format!("--lcores=1@{}", a.cpu),
-        "--no-huge", "-m", "1024", "--no-pci", "--file-prefix=bench-l3fwd", "--log-level=warning",
+    ]);
+    l3fwd.args(a.eal_memory());
+    l3fwd.args([
+        "--no-pci", "--file-prefix=bench-l3fwd", "--log-level=warning",
         &format!("--vdev={plain}"), &format!("--vdev={null}"),
         "--", "-p", "0x3", "--config=(0,0,1),(1,0,1)", "--lookup=lpm", "--parse-ptype",
     ]);
@@ -133,7 +163,7 @@ fn contestants(a: &Args) -> Vec<Contestant> {
 fn main() {
     let a = Args::parse();
     std::fs::create_dir_all(&a.work).expect("work dir");
-    let keep = |name: &str| a.only.as_deref().map_or(true, |o| name.contains(o));
+    let keep = |name: &str| a.only.as_deref().is_none_or(|o| name.contains(o));
     let names: Vec<&str> = contestants(&a).iter().map(|c| c.name).filter(|n| keep(n)).collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for run in 0..a.runs {
@@ -166,14 +196,14 @@ fn write_report(a: &Args, names: &[&str], rates: &[Vec<f64>], results: &Path) {
     md.push_str("## Forwarding rate, one core\n\n");
     md.push_str(&format!(
         "`net_pcap,infinite_rx=1` → `net_null,no-rx=1`, 60-byte frames (64 with FCS; decap input 80), \
-         64 flows, one forwarding lcore on cpu {}, {} runs × {} s windows after 1 s warm-up, contestants \
-         interleaved in each run; egress `opackets` read through each process's DPDK telemetry socket. \
-         Machine: {}. Date: {}.\n\n",
-        a.cpu, a.runs, a.seconds, machine(), now_utc()
+         64 flows, one forwarding lcore on cpu {}, memory on {} for every contestant, {} runs × {} s \
+         windows after 1 s warm-up, contestants interleaved in each run; egress `opackets` read through \
+         each process's DPDK telemetry socket. Machine: {}. Date: {}.\n\n",
+        a.cpu, a.memory_words(), a.runs, a.seconds, machine(), now_utc()
     ));
     md.push_str(&format!(
-        "Command: `cargo run --release -p relay-benches --bin fwd-bench -- --seconds {} --runs {}`\n\n",
-        a.seconds, a.runs
+        "Command: `cargo run --release -p relay-benches --bin fwd-bench -- --seconds {} --runs {}{}`\n\n",
+        a.seconds, a.runs, if a.hugepages { " --hugepages" } else { "" }
     ));
     md.push_str("| forwarder | median Mpps | min | max | × testpmd io | × relayd pass-through |\n|---|---:|---:|---:|---:|---:|\n");
     for (name, r) in names.iter().zip(rates) {

@@ -74,7 +74,7 @@ fn instructions(work: &Path, cfg: &Path, tag: &str) -> Result<u64, String> {
     let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
     text.lines()
         .find_map(|l| l.strip_prefix("totals: ").or_else(|| l.strip_prefix("summary: ")))
-        .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .ok_or_else(|| format!("no totals in {}", out.display()))
 }
 

@@ -166,7 +166,7 @@ struct Point {
 fn main() {
     let a = Args::parse();
     std::fs::create_dir_all(&a.work).expect("work dir");
-    let vs: Vec<Variant> = variants(&a).into_iter().filter(|v| a.only.as_deref().map_or(true, |o| v.name.contains(o))).collect();
+    let vs: Vec<Variant> = variants(&a).into_iter().filter(|v| a.only.as_deref().is_none_or(|o| v.name.contains(o))).collect();
     let fail = |e: String| -> ! {
         eprintln!("latency-bench: {e}");
         std::process::exit(1)

@@ -135,7 +135,7 @@ fn run(args: &Args) -> Result<(), String> {
             (128 << 20) + (tbl8s.lpm6 + tbl8s.fib6) * 1024 + routes.len() * 512
         };
         let peak = tables.iter().zip(&tbl8s).map(need).max().unwrap_or(0);
-        dpdk::eal_init(args.mem_mb.unwrap_or(peak * 3 / 2 / (1 << 20) + 512))?;
+        eal_init(args.mem_mb.unwrap_or(peak * 3 / 2 / (1 << 20) + 512))?;
     }
     let mut out = String::new();
     out.push_str(&header(args));
@@ -387,4 +387,16 @@ fn goals(rows: &[Row]) -> String {
         measure::median(&ours.build_ms),
         update,
     )
+}
+
+/// Starts the EAL without hugepages or devices: `mem_mb` of ordinary 4 KiB pages, like the
+/// Rust tables' heap.
+fn eal_init(mem_mb: usize) -> Result<(), String> {
+    let mem = mem_mb.to_string();
+    let args = [
+        "lpm-bench", "--no-huge", "-m", &mem, "--no-pci", "--file-prefix", "lpm-bench", "--log-level", "warning",
+        // Lets rte_fib6 use its AVX-512 lookup where the CPU has it.
+        "--force-max-simd-bitwidth=512",
+    ];
+    relay::runtime::Eal::init(&args).map(|_| ()).map_err(|e| format!("{e}: is -m {mem_mb} available?"))
 }

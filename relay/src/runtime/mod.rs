@@ -11,6 +11,7 @@ mod port;
 mod rxburst;
 mod txbuf;
 pub mod control;
+pub mod rte_tables;
 pub mod stats;
 pub mod telemetry;
 pub mod worker;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use prefix_trie::PrefixMap;
 use relay::lpm::Lpm6;
 
-use crate::dpdk;
+use relay::runtime::rte_tables::{heap_allocated, RteFib6, RteLpm6, FIB_MISS};
 use crate::measure::{self, time_bursts};
 
 const MISS: u32 = Lpm6::MISS;
@@ -28,8 +28,8 @@ pub enum Kind {
 
 pub enum Table {
     Relay(Lpm6),
-    Lpm6(dpdk::Lpm6),
-    Fib6(dpdk::Fib6),
+    Lpm6(RteLpm6),
+    Fib6(RteFib6),
     PrefixTrie(PrefixMap<(u128, u8), u32>),
 }
 
@@ -93,7 +93,7 @@ fn mismatches<T: Copy>(got: &[T], expected: &[u32], normalise: impl Fn(T) -> u32
 }
 
 fn fib6_hop(v: u64) -> u32 {
-    if v == dpdk::FIB_MISS {
+    if v == FIB_MISS {
         MISS
     } else {
         v as u32
@@ -108,14 +108,14 @@ impl Kind {
                 Table::Relay(Lpm6::from_routes(routes.iter().copied()).map_err(|e| e.to_string())?)
             }
             Kind::Lpm6 => {
-                let mut lpm = dpdk::Lpm6::new(routes.len() + 1024, tbl8s.lpm6)?;
+                let mut lpm = RteLpm6::new(routes.len() + 1024, tbl8s.lpm6)?;
                 for &(prefix, len, hop) in routes {
                     lpm.add(prefix, len, hop)?;
                 }
                 Table::Lpm6(lpm)
             }
             Kind::Fib6 => {
-                let mut fib = dpdk::Fib6::new(routes.len() + 1024, tbl8s.fib6)?;
+                let mut fib = RteFib6::new(routes.len() + 1024, tbl8s.fib6)?;
                 for &(prefix, len, hop) in routes {
                     fib.add(prefix, len, hop)?;
                 }
@@ -135,7 +135,7 @@ impl Kind {
     pub fn heap(self) -> usize {
         match self {
             Kind::Relay | Kind::PrefixTrie => measure::heap_live(),
-            Kind::Lpm6 | Kind::Fib6 => dpdk::heap_allocated(),
+            Kind::Lpm6 | Kind::Fib6 => heap_allocated(),
         }
     }
 }

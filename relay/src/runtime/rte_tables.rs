@@ -1,0 +1,180 @@
+//! DPDK 22.11's own IPv6 tables, `rte_lpm6` and `rte_fib6` (trie), behind small owning
+//! wrappers: the peers the relay's LPM is measured against (benches/lpm-bench). They need an
+//! initialised [`Eal`](super::Eal).
+
+use std::ffi::CString;
+use std::net::Ipv6Addr;
+use std::os::raw::{c_int, c_uint};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use dpdk_sys as sys;
+
+/// `rte_fib6` answers misses with the configured default next hop; this is the largest
+/// the 4-byte trie accepts (one bit marks extended entries).
+pub const FIB_MISS: u64 = (1 << 31) - 1;
+
+/// rte_memory.h's SOCKET_ID_ANY (a macro, so not in the bindings).
+const SOCKET_ID_ANY: c_int = -1;
+
+/// Bytes allocated from the DPDK heaps, all sockets.
+pub fn heap_allocated() -> usize {
+    // SAFETY: plain queries of the initialised EAL; stats is a valid out-pointer.
+    unsafe {
+        (0..sys::rte_socket_count())
+            .map(|idx| {
+                let mut stats = sys::rte_malloc_socket_stats::default();
+                if sys::rte_malloc_get_socket_stats(sys::rte_socket_id_by_idx(idx), &mut stats) == 0
+                {
+                    stats.heap_allocsz_bytes
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+}
+
+fn unique_name(kind: &str) -> CString {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    CString::new(format!("{kind}{n}")).unwrap_or_default()
+}
+
+/// An `rte_lpm6` table (owned; freed on drop).
+pub struct RteLpm6 {
+    raw: *mut sys::rte_lpm6,
+}
+
+impl RteLpm6 {
+    pub fn new(max_rules: usize, tbl8s: usize) -> Result<Self, String> {
+        let config = sys::rte_lpm6_config {
+            max_rules: max_rules as u32,
+            number_tbl8s: tbl8s as u32,
+            flags: 0,
+        };
+        let name = unique_name("lpm6_");
+        // SAFETY: name and config outlive the call; the EAL is initialised.
+        let raw = unsafe { sys::rte_lpm6_create(name.as_ptr(), SOCKET_ID_ANY, &config) };
+        if raw.is_null() {
+            return Err(format!(
+                "rte_lpm6_create({max_rules} rules, {tbl8s} tbl8s) failed: more EAL memory"
+            ));
+        }
+        Ok(Self { raw })
+    }
+
+    pub fn add(&mut self, prefix: Ipv6Addr, len: u8, hop: u32) -> Result<(), String> {
+        // SAFETY: self.raw is a live table; the address is 16 readable bytes.
+        let rc = unsafe { sys::rte_lpm6_add(self.raw, prefix.octets().as_ptr(), len, hop) };
+        if rc < 0 {
+            return Err(format!("rte_lpm6_add {prefix}/{len}: {rc}"));
+        }
+        Ok(())
+    }
+
+    pub fn delete(&mut self, prefix: Ipv6Addr, len: u8) {
+        // SAFETY: as in add.
+        unsafe { sys::rte_lpm6_delete(self.raw, prefix.octets().as_ptr(), len) };
+    }
+
+    /// `out[i]`: next hop, -1 on a miss.
+    pub fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [i32]) {
+        let n = addrs.len().min(out.len());
+        // SAFETY: n addresses and n outputs are valid; DPDK only reads the addresses
+        // (the binding takes *mut for the C array type).
+        unsafe {
+            sys::rte_lpm6_lookup_bulk_func(
+                self.raw,
+                addrs.as_ptr().cast_mut(),
+                out.as_mut_ptr(),
+                n as c_uint,
+            )
+        };
+    }
+}
+
+impl Drop for RteLpm6 {
+    fn drop(&mut self) {
+        // SAFETY: created by rte_lpm6_create and freed once.
+        unsafe { sys::rte_lpm6_free(self.raw) }
+    }
+}
+
+/// An `rte_fib6` trie (owned; freed on drop).
+pub struct RteFib6 {
+    raw: *mut sys::rte_fib6,
+}
+
+impl RteFib6 {
+    /// A trie FIB with 4-byte next hops (31 usable bits).
+    pub fn new(max_routes: usize, tbl8s: usize) -> Result<Self, String> {
+        let mut conf = sys::rte_fib6_conf {
+            type_: sys::RTE_FIB6_TRIE,
+            default_nh: FIB_MISS,
+            max_routes: max_routes as c_int,
+            rib_ext_sz: 0,
+            ..Default::default()
+        };
+        conf.__bindgen_anon_1.trie = sys::rte_fib6_conf__bindgen_ty_1__bindgen_ty_1 {
+            nh_sz: sys::RTE_FIB6_TRIE_4B,
+            num_tbl8: tbl8s as u32,
+        };
+        let name = unique_name("fib6_");
+        // SAFETY: name and conf outlive the call; the EAL is initialised.
+        let raw = unsafe { sys::rte_fib6_create(name.as_ptr(), SOCKET_ID_ANY, &mut conf) };
+        if raw.is_null() {
+            return Err(format!(
+                "rte_fib6_create({max_routes} routes, {tbl8s} tbl8s) failed: more EAL memory"
+            ));
+        }
+        Ok(Self { raw })
+    }
+
+    /// Switches the bulk lookup between the scalar and the AVX-512 trie walk; false if
+    /// DPDK refuses (CPU or build without AVX-512).
+    pub fn select(&mut self, avx512: bool) -> bool {
+        let kind = if avx512 {
+            sys::RTE_FIB6_LOOKUP_TRIE_VECTOR_AVX512
+        } else {
+            sys::RTE_FIB6_LOOKUP_TRIE_SCALAR
+        };
+        // SAFETY: self.raw is a live FIB.
+        unsafe { sys::rte_fib6_select_lookup(self.raw, kind) == 0 }
+    }
+
+    pub fn add(&mut self, prefix: Ipv6Addr, len: u8, hop: u32) -> Result<(), String> {
+        // SAFETY: self.raw is a live FIB; the address is 16 readable bytes.
+        let rc =
+            unsafe { sys::rte_fib6_add(self.raw, prefix.octets().as_ptr(), len, u64::from(hop)) };
+        if rc < 0 {
+            return Err(format!("rte_fib6_add {prefix}/{len}: {rc}"));
+        }
+        Ok(())
+    }
+
+    pub fn delete(&mut self, prefix: Ipv6Addr, len: u8) {
+        // SAFETY: as in add.
+        unsafe { sys::rte_fib6_delete(self.raw, prefix.octets().as_ptr(), len) };
+    }
+
+    /// `out[i]`: next hop, `FIB_MISS` on a miss.
+    pub fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [u64]) {
+        let n = addrs.len().min(out.len());
+        // SAFETY: n addresses and n outputs are valid; DPDK only reads the addresses.
+        unsafe {
+            sys::rte_fib6_lookup_bulk(
+                self.raw,
+                addrs.as_ptr().cast_mut(),
+                out.as_mut_ptr(),
+                n as c_int,
+            )
+        };
+    }
+}
+
+impl Drop for RteFib6 {
+    fn drop(&mut self) {
+        // SAFETY: created by rte_fib6_create and freed once.
+        unsafe { sys::rte_fib6_free(self.raw) }
+    }
+}
