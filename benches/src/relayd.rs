@@ -19,6 +19,8 @@ pub struct Config<'a> {
     pub ports: &'a [(&'a str, String)],
     pub workers: &'a [(usize, Vec<String>)],
     pub tail: &'a str,
+    /// EAL memory on 2 MiB hugepages instead of `--no-huge` 4 KiB pages.
+    pub hugepages: bool,
 }
 
 impl Config<'_> {
@@ -27,8 +29,8 @@ impl Config<'_> {
     pub fn command(&self, work: &Path) -> (Command, PathBuf) {
         let control = work.join(format!("{}.sock", self.prefix));
         let mut cfg = format!(
-            "[eal]\nfile_prefix = \"{}\"\nmemory_mb = 512\nlog_level = \"warning\"\n[cores]\ncontrol = {}\n",
-            self.prefix, self.control_cpu
+            "[eal]\nfile_prefix = \"{}\"\nmemory_mb = 512\nhugepages = {}\nlog_level = \"warning\"\n[cores]\ncontrol = {}\n",
+            self.prefix, self.hugepages, self.control_cpu
         );
         for (name, dev) in self.ports {
             cfg.push_str(&format!("[[port]]\nname = \"{name}\"\ndevice = \"{dev}\"\n"));

@@ -107,7 +107,7 @@ fn run_once(a: &Args, run: usize, lan: &str) -> Result<Run, String> {
     let prefix = "churn";
     let ports = [("wan", "net_null0,no-rx=1".to_string()), ("lan", lan.to_string())];
     let workers = [(1, vec!["wan:0".to_string(), "lan:0".to_string()])];
-    let (cmd, sock) = Config { prefix, control_cpu: 0, ports: &ports, workers: &workers, tail: ROUTER }.command(&a.work);
+    let (cmd, sock) = Config { prefix, control_cpu: 0, ports: &ports, workers: &workers, tail: ROUTER , hugepages: false }.command(&a.work);
     let mut f = Forwarder::start("relayd", cmd, prefix, &a.work.join(format!("relayd-{run}.log"))).map_err(|e| e.to_string())?;
     let result = (|| {
         let mut t = f.ready()?;

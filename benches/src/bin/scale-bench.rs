@@ -23,6 +23,9 @@ struct Args {
     results: PathBuf,
     #[arg(long, default_value = "/tmp/relay-scale")]
     work: PathBuf,
+    /// EAL memory on 2 MiB hugepages (`scripts/hugepages.sh`), as in production.
+    #[arg(long)]
+    hugepages: bool,
 }
 
 const ROUTER: &str = include_str!("fwd-router.toml");
@@ -70,7 +73,7 @@ fn main() {
         for (i, s) in set.iter().enumerate() {
             let prefix = format!("scale-{}", s.workers.len());
             // With two workers the control core shares cpu 0 with the second one.
-            let (cmd, _) = Config { prefix: &prefix, control_cpu: 0, ports: &ports, workers: &s.workers, tail: ROUTER }.command(&a.work);
+            let (cmd, _) = Config { prefix: &prefix, control_cpu: 0, ports: &ports, workers: &s.workers, tail: ROUTER, hugepages: a.hugepages }.command(&a.work);
             let log = a.work.join(format!("{prefix}-{run}.log"));
             let mut f = Forwarder::start(s.name, cmd, &prefix, &log).expect("start relayd");
             let r = f.egress_rate(0, Duration::from_secs(1), Duration::from_secs(a.seconds));
@@ -96,13 +99,14 @@ fn write_report(a: &Args, set: &[Setup], rates: &[Vec<f64>]) {
         "relayd native IPv6 forwarding (lan → wan, /48 route), input `net_pcap` with two rx queues (two \
          `rx_pcap=` files of 64 flows each, `infinite_rx=1`), output `net_null,no-rx=1`; 60-byte frames. \
          One worker on cpu 1 polling both queues vs a worker per queue on cpus 1 and 0 (the control core \
-         shares cpu 0 with the second worker). {} runs × {} s after 1 s warm-up, interleaved; egress \
-         `opackets` through telemetry. Machine: {}. Date: {}.\n\n",
+         shares cpu 0 with the second worker). Memory on {}. {} runs × {} s after 1 s warm-up, \
+         interleaved; egress `opackets` through telemetry. Machine: {}. Date: {}.\n\n",
+        if a.hugepages { "2 MiB hugepages" } else { "`--no-huge` 4 KiB pages" },
         a.runs, a.seconds, machine(), now_utc()
     ));
     md.push_str(&format!(
-        "Command: `cargo run --release -p relay-benches --bin scale-bench -- --seconds {} --runs {}`\n\n",
-        a.seconds, a.runs
+        "Command: `cargo run --release -p relay-benches --bin scale-bench -- --seconds {} --runs {}{}`\n\n",
+        a.seconds, a.runs, if a.hugepages { " --hugepages" } else { "" }
     ));
     md.push_str("| setup | median Mpps | min | max | Mpps per worker |\n|---|---:|---:|---:|---:|\n");
     for (s, r) in set.iter().zip(rates) {
