@@ -7,6 +7,7 @@
 //! set.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::auto::Automatic;
 use super::bytes::{arr, be16, v4_at};
 use super::checks::{is_link_local6, is_multicast6};
 use super::counters::{Counters, Event};
@@ -30,8 +31,8 @@ const ANNOUNCE_INTERVAL: u64 = 2 * HZ;
 const MIN_DELAY_BETWEEN_RAS: u64 = 3 * HZ;
 
 /// [`local::answer`], counted.
-pub(crate) fn answer_counted<B: PacketBuf>(host: &Host, counters: &mut Counters, buf: &mut B) -> Verdict {
-    match local::answer(host, buf) {
+pub(crate) fn answer_counted<B: PacketBuf>(host: &Host, auto: &Automatic, counters: &mut Counters, buf: &mut B) -> Verdict {
+    match local::answer(host, auto, buf) {
         Ok((port, event)) => {
             counters.count(event);
             counters.count(Event::Tx);
@@ -69,6 +70,7 @@ struct Advertiser {
 /// Counters: one event per message handled or sent, one drop reason per frame dropped.
 pub struct SlowPath<B> {
     host: Host,
+    auto: Automatic,
     counters: Counters,
     neigh: Neighbours<B>,
     adverts: Vec<Advertiser>,
@@ -99,6 +101,7 @@ impl<B: PacketBuf> SlowPath<B> {
             .collect();
         SlowPath {
             neigh: Neighbours::new(Timers::rfc4861(HZ), statics(settings)),
+            auto: Automatic::new(&settings.automatic, &host.broadcasts, settings.tunnel_mtu),
             host,
             counters: Counters::new(),
             adverts,
@@ -219,7 +222,7 @@ impl<B: PacketBuf> SlowPath<B> {
     }
 
     fn answer(&mut self, mut buf: B, io: &mut impl SlowIo<B>) {
-        match local::answer(&self.host, &mut buf) {
+        match local::answer(&self.host, &self.auto, &mut buf) {
             Ok((port, event)) => {
                 self.counters.count(event);
                 self.send(port, buf, io);
@@ -298,13 +301,15 @@ impl<B: PacketBuf> SlowPath<B> {
         }
     }
 
-    /// Gratuitous ARP for each port's address and the tunnel endpoints on its subnet.
+    /// Gratuitous ARP for each port's address, the 6to4 endpoints and the automatic
+    /// mechanisms' addresses on its subnet.
     fn announce(&mut self, io: &mut impl SlowIo<B>) {
         let mut frames = Vec::new();
         for (i, port) in self.host.ports.iter().enumerate() {
             let (Some(own), Ok(i)) = (port.ipv4.filter(|_| port.configured), u16::try_from(i)) else { continue };
             let on_subnet = |&e: &u32| e != own && io.tables().v4_next_hop(e) == Some((i, e));
-            for addr in std::iter::once(own).chain(self.host.endpoints.iter().copied().filter(on_subnet)) {
+            let endpoints = self.host.endpoints.iter().copied().filter(on_subnet);
+            for addr in std::iter::once(own).chain(endpoints).chain(port.mechanism_v4.iter().copied()) {
                 frames.push((i, neigh::arp_announcement(port, addr)));
             }
         }
