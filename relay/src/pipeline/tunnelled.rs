@@ -14,14 +14,19 @@ use super::encap::{self, OuterHeader};
 use super::host::{Host, PortView};
 use super::l2::{self, reflect};
 use super::local::{echo6_in_place, ipv4_header, turn_ipv4};
-use super::neigh::{nd_message, ALL_NODES};
+use super::classify::l2_accept;
+use super::neigh::{nd_message, Heard, How, Received, ALL_NODES};
 use super::settings::DscpPolicy;
 use super::verdict::DropReason::{self, *};
 use super::PacketBuf;
 use crate::wire::{ethertype, ip_proto};
+use std::net::{IpAddr, Ipv6Addr};
 
 const ROUTER_SOLICIT: u8 = 133;
 const NEIGHBOUR_SOLICIT: u8 = 135;
+const NEIGHBOUR_ADVERT: u8 = 136;
+const NA_SOLICITED: u8 = 0x40;
+const NA_OVERRIDE: u8 = 0x20;
 
 /// A protocol-41 request on `port` whose IPv4 header is at `l2`. Returns the port to
 /// send the answer on (it replaced the request in `buf`) and what it was.
@@ -182,4 +187,65 @@ fn echo<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, ihl: usi
         return Err(Ipv4Malformed);
     }
     Ok((rx, Event::Echo6Replies))
+}
+
+/// What a 6over4 neighbour solicitation or advertisement received on `rx` teaches
+/// (RFC 4861 sections 7.2.3 and 7.2.5): the IPv4 address of the sender (its source
+/// link-layer option) or of the target (its target link-layer option), as link-layer
+/// address `0:0:V`, for an address in the link's prefixes (what the fast path sends
+/// to). `None`: not 6over4 neighbour discovery; solicitations are answered as well.
+pub(crate) fn sixover4_nd(host: &Host, auto: &Automatic, frame: &[u8], rx: u16) -> Option<Result<Received, DropReason>> {
+    let port = host.port(rx)?;
+    let (et, l2) = l2_accept(port, frame).ok()?;
+    let h = arr::<20>(frame, l2).filter(|h| et == ethertype::IPV4 && h[9] == ip_proto::IPV6)?;
+    let dst4 = v4_at(h, 16);
+    let i = match auto.bound(dst4).or_else(|| auto.sixover4_group(rx, dst4))? {
+        TunnelKind::SixOver4(i) | TunnelKind::SixOver4Group(i) => i,
+        _ => return None,
+    };
+    let ip = frame.get(l2 + usize::from(h[0] & 0x0f) * 4..).unwrap_or_default();
+    let icmp_type = match arr::<41>(ip, 0) {
+        Some(h6) if h6[6] == ip_proto::ICMPV6 => h6[40],
+        _ => return None,
+    };
+    if icmp_type != NEIGHBOUR_SOLICIT && icmp_type != NEIGHBOUR_ADVERT {
+        return None;
+    }
+    Some(sixover4_heard(auto, i, rx, ip, dst4, icmp_type))
+}
+
+fn sixover4_heard(auto: &Automatic, i: u8, rx: u16, ip: &[u8], dst4: u32, icmp_type: u8) -> Result<Received, DropReason> {
+    let m = nd_message(ip, 24)?;
+    let lla = |kind| -> Result<Option<[u8; 6]>, DropReason> {
+        match auto::sixover4_link_layer(&m, kind)? {
+            Some(v) if !auto.is_end(v) || Some(v) == auto.sixover4_v4(i) || v == dst4 => Err(NdLinkLayerMalformed),
+            Some(v) => Ok(Some(lla_of(v))),
+            None => Ok(None),
+        }
+    };
+    let addr = |a: u128| IpAddr::V6(Ipv6Addr::from(a));
+    if icmp_type == NEIGHBOUR_SOLICIT {
+        let mac = lla(auto::OPT_SOURCE_LL)?;
+        let heard = mac.filter(|_| m.src != 0 && auto.in_sixover4_prefix(i, m.src));
+        return Ok(Received::Answer(heard.map(|mac| Heard { port: rx, addr: addr(m.src), mac: Some(mac), how: How::Request })));
+    }
+    let flags = m.icmp.get(4).copied().unwrap_or_default();
+    let target = m.target();
+    if is_multicast6(target) || (is_multicast6(m.dst) && flags & NA_SOLICITED != 0) {
+        return Err(NdMalformed);
+    }
+    if !auto.in_sixover4_prefix(i, target) {
+        return Err(NeighbourBogus);
+    }
+    // Without an option the advertisement only confirms what we hold (the outer source
+    // is the sender, not necessarily the target's V).
+    let how = How::Advert { solicited: flags & NA_SOLICITED != 0, override_: flags & NA_OVERRIDE != 0 };
+    Ok(Received::Learn(Heard { port: rx, addr: addr(target), mac: lla(auto::OPT_TARGET_LL)?, how }))
+}
+
+/// The link-layer address of 6over4 node `v4`, as the workers' neighbour table holds it
+/// (RFC 2529 section 5: two zero octets and the IPv4 address).
+pub(crate) fn lla_of(v4: u32) -> [u8; 6] {
+    let [a, b, c, d] = v4.to_be_bytes();
+    [0, 0, a, b, c, d]
 }

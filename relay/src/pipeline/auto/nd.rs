@@ -75,6 +75,11 @@ impl Automatic {
         self.sixover4.get(usize::from(i)).map(|l| l.ipv4)
     }
 
+    /// The port of the 6over4 link of our address `local`.
+    pub(crate) fn sixover4_port(&self, local: u32) -> Option<u16> {
+        self.sixover4.iter().find(|l| l.ipv4 == local).map(|l| l.port)
+    }
+
     /// The 6over4 link on `port`.
     pub(crate) fn sixover4_link(&self, port: u16) -> Option<u8> {
         self.sixover4.iter().position(|l| l.port == port).and_then(|i| u8::try_from(i).ok())

@@ -47,6 +47,10 @@ mac = "02:00:00:00:01:01"
 [[neighbour]]
 ip = "2001:db8:20::5"
 mac = "02:00:00:00:02:05"
+
+[[neighbour]]
+ip = "198.51.100.7"
+mac = "02:00:00:00:07:07"
 "#;
 
 const BCAST: [u8; 6] = [0xff; 6];
@@ -269,4 +273,81 @@ fn isatap_router_solicitation_is_answered_exact_bytes() {
     assert_eq!(answered(&mut lab, &p41("198.51.100.7", "198.51.100.22", &hop)).0, Verdict::Drop(DropReason::NdBadHopLimit));
     let udp = udp6("fe80::200:5efe:c633:6407", "ff02::2", 64, 60);
     lab.expect_drop(0, &p41("198.51.100.7", "198.51.100.22", &udp), DropReason::MulticastIgnored);
+}
+
+const S: u64 = 1_000_000_000;
+
+/// Spec 9: a unicast next hop on the 6over4 link whose interface identifier is not `::V`
+/// is resolved by ND over the link: a solicitation to its solicited-node group in
+/// 239.192.x.y, the advertisement's target link-layer option gives V, the workers learn
+/// `0:0:V` and the waiting packet leaves to V; later, the neighbour is probed over IPv4.
+#[test]
+fn sixover4_next_hop_is_resolved_by_nd() {
+    use super::slow_tests::Io;
+    let mut lab = Lab::new(MECHANISMS);
+    let mut slow = SlowPath::new(lab.pipe.settings(), &[PORT0, PORT1]);
+    slow.set_spontaneous(false);
+    let mut io = Io::new(lab.tables.clone());
+    let inner = udp6("2001:db8:20::5", "2001:db8:64::1:2:3:4", 64, 100);
+    let waiting = lab.expect_wait(1, &eth(PORT1, HOST, ET_IPV6, &inner), 0);
+    assert_eq!(waiting, eth([0; 6], PORT0, ET_IPV4, &ipv4(V4::p41("198.51.100.20", "0.0.0.0"), &hop_minus(&inner, 1))));
+
+    slow.handle(0, TestBuf::new(1, &waiting), &mut io);
+    let ours = [0, 0, 198, 51, 100, 20];
+    let solicit = ns("2001:db8:64::c633:6414", "ff02::1:ff03:4", "2001:db8:64::1:2:3:4", Some(ours), 255);
+    let group = ipv4(V4 { id: 0, df: false, ..V4::p41("198.51.100.20", "239.192.0.4") }, &solicit);
+    assert_eq!(io.take(), vec![(0, eth([0x01, 0x00, 0x5e, 0x40, 0, 4], PORT0, ET_IPV4, &group))]);
+
+    let na = advert("2001:db8:64::1:2:3:4", "2001:db8:64::c633:6414", 0x60, &[2, 1, 0, 0, 198, 51, 100, 7]);
+    let na_frame = p41("198.51.100.7", "198.51.100.20", &na);
+    assert_eq!(lab.run(0, &na_frame).0, Verdict::Punt);
+    slow.handle(S / 2, TestBuf::new(0, &na_frame), &mut io);
+    let lla = crate::wire::EthernetAddress([0, 0, 198, 51, 100, 7]);
+    assert_eq!(io.updates, vec![TableUpdate::NeighbourSet { addr: "2001:db8:64::1:2:3:4".parse().unwrap(), mac: lla }]);
+    let released = ipv4(V4::p41("198.51.100.20", "198.51.100.7"), &hop_minus(&inner, 1));
+    assert_eq!(io.take(), vec![(0, eth(NODE, PORT0, ET_IPV4, &released))]);
+    assert_eq!(
+        slow.counters().nonzero(),
+        vec![("tx", 2), ("consumed", 1), ("neigh_resolved", 1), ("neigh_released", 1), ("nd_solicits_6over4", 1), ("nd_learned_6over4", 1)]
+    );
+
+    // The workers now encapsulate to V themselves.
+    lab.tables = io.tables.clone();
+    let (v, out) = lab.run(1, &eth(PORT1, HOST, ET_IPV6, &inner));
+    let direct = ipv4(V4 { id: 2, ..V4::p41("198.51.100.20", "198.51.100.7") }, &hop_minus(&inner, 1));
+    assert_eq!((v, out), (Verdict::Tx(0), eth(NODE, PORT0, ET_IPV4, &direct)));
+
+    // Reachable, then stale, then probed by unicast over IPv4.
+    slow.tick(S / 2 + 30 * S, &mut io);
+    slow.tick(S / 2 + 35 * S, &mut io);
+    let probe = ns("2001:db8:64::c633:6414", "2001:db8:64::1:2:3:4", "2001:db8:64::1:2:3:4", Some(ours), 255);
+    assert_eq!(io.take(), vec![(0, eth(NODE, PORT0, ET_IPV4, &ipv4(V4 { id: 0, df: false, ..V4::p41("198.51.100.20", "198.51.100.7") }, &probe)))]);
+    // Silence: the workers forget it.
+    for k in 1..=3 {
+        slow.tick(S / 2 + (35 + k) * S, &mut io);
+    }
+    assert_eq!(io.updates.last(), Some(&TableUpdate::NeighbourDel { addr: "2001:db8:64::1:2:3:4".parse().unwrap() }));
+    assert_eq!(slow.counters().event(Event::NdSolicits6over4), 4);
+}
+
+/// A solicitation with a source link-layer option teaches the solicitor's V (a stale
+/// entry), and is answered.
+#[test]
+fn sixover4_solicitation_teaches_its_sender() {
+    use super::slow_tests::Io;
+    let lab = Lab::new(MECHANISMS);
+    let mut slow = SlowPath::new(lab.pipe.settings(), &[PORT0, PORT1]);
+    let mut io = Io::new(lab.tables.clone());
+    let solicit = ns("2001:db8:64::5:6:7:8", "ff02::1:ff33:6414", "2001:db8:64::c633:6414", Some([0, 0, 198, 51, 100, 8]), 255);
+    slow.handle(0, TestBuf::new(0, &to_group("239.192.100.20", &solicit)), &mut io);
+    let lla = crate::wire::EthernetAddress([0, 0, 198, 51, 100, 8]);
+    assert_eq!(io.updates, vec![TableUpdate::NeighbourSet { addr: "2001:db8:64::5:6:7:8".parse().unwrap(), mac: lla }]);
+    let na = advert("2001:db8:64::c633:6414", "2001:db8:64::5:6:7:8", 0xe0, &[2, 1, 0, 0, 198, 51, 100, 20]);
+    assert_eq!(io.take(), vec![(0, reply("198.51.100.20", "198.51.100.8", 1, &na))]);
+    assert_eq!(slow.counters().nonzero(), vec![("tx", 1), ("nd_adverts_6over4", 1), ("nd_learned_6over4", 1)]);
+    // An advertisement whose option is malformed teaches nothing.
+    let bad = advert("2001:db8:64::5:6:7:8", "2001:db8:64::c633:6414", 0x60, &[2, 1, 0, 1, 198, 51, 100, 8]);
+    slow.handle(S, TestBuf::new(0, &p41("198.51.100.7", "198.51.100.20", &bad)), &mut io);
+    assert_eq!(slow.counters().drops(DropReason::NdLinkLayerMalformed), 1);
+    assert_eq!(io.updates.len(), 1);
 }

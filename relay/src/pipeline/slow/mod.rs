@@ -7,13 +7,16 @@
 //! set.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod sixover4;
+
 use super::auto::Automatic;
 use super::bytes::{arr, be16, v4_at};
 use super::checks::{is_link_local6, is_multicast6};
 use super::counters::{Counters, Event};
-use super::forward::awaiting_port;
+use super::forward::{awaiting_port, AWAITING_V4};
 use super::host::Host;
 use super::local;
+use super::tunnelled;
 use super::neigh::{self, Action, Heard, Neighbours, Received, Timers};
 use super::settings::Settings;
 use super::tables::{RouteTarget, TableUpdate, Tables};
@@ -79,6 +82,8 @@ pub struct SlowPath<B> {
     announcements_left: u8,
     next_announcement: u64,
     actions: Vec<Action<B>>,
+    /// The time of the frame or tick being handled.
+    now: u64,
 }
 
 impl<B: PacketBuf> SlowPath<B> {
@@ -109,6 +114,7 @@ impl<B: PacketBuf> SlowPath<B> {
             announcements_left: ANNOUNCE_NUM,
             next_announcement: 0,
             actions: Vec::new(),
+            now: 0,
         }
     }
 
@@ -144,9 +150,11 @@ impl<B: PacketBuf> SlowPath<B> {
 
     /// A frame a worker punted at time `now`.
     pub fn handle(&mut self, now: u64, buf: B, io: &mut impl SlowIo<B>) {
+        self.now = now;
+        let sixover4 = || tunnelled::sixover4_nd(&self.host, &self.auto, buf.data(), buf.rx_port());
         match awaiting_port(buf.data()) {
             Some(port) => self.wait(now, port, buf, io),
-            None => match neigh::inspect(&self.host, buf.data(), buf.rx_port()) {
+            None => match sixover4().unwrap_or_else(|| neigh::inspect(&self.host, buf.data(), buf.rx_port())) {
                 Err(r) => self.counters.count_drop(r),
                 Ok(Received::Answer(heard)) => {
                     // A request teaches its sender; whether it did, it is answered.
@@ -173,6 +181,7 @@ impl<B: PacketBuf> SlowPath<B> {
 
     /// Timers due at `now`: retransmissions, reachability, announcements, RAs.
     pub fn tick(&mut self, now: u64, io: &mut impl SlowIo<B>) {
+        self.now = now;
         self.neigh.tick(now, &mut self.actions);
         if self.announcements_left > 0 && now >= self.next_announcement {
             self.announcements_left -= 1;
@@ -241,7 +250,8 @@ impl<B: PacketBuf> SlowPath<B> {
             }
             IpAddr::V6(a) => {
                 let a = u128::from(a);
-                (host.src_on_link(a, h.port) || is_link_local6(a)) && !host.is_own_v6(a) && !is_multicast6(a)
+                let on_port = host.src_on_link(a, h.port) || is_link_local6(a) || self.sixover4_neighbour(h.port, a).is_some();
+                on_port && !host.is_own_v6(a) && !is_multicast6(a)
             }
         };
         let unicast = !h.mac.is_some_and(|m| m[0] & 1 != 0 || m == [0; 6]);
@@ -254,7 +264,12 @@ impl<B: PacketBuf> SlowPath<B> {
         if self.neigh.learn(now, h.port, h.addr, h.mac, h.how, &mut self.actions)? {
             self.counters.count(Event::NeighResolved);
         }
-        self.counters.count(if h.addr.is_ipv4() { Event::ArpLearned } else { Event::NdLearned });
+        let event = match h.addr {
+            IpAddr::V4(_) => Event::ArpLearned,
+            IpAddr::V6(a) if self.sixover4_neighbour(h.port, u128::from(a)).is_some() => Event::NdLearned6over4,
+            IpAddr::V6(_) => Event::NdLearned,
+        };
+        self.counters.count(event);
         Ok(())
     }
 
@@ -294,6 +309,9 @@ impl<B: PacketBuf> SlowPath<B> {
             }
             ethertype::IPV4 => {
                 let dst = v4_at(arr::<20>(frame, l2)?, 16);
+                if dst == AWAITING_V4 {
+                    return self.sixover4_next_hop(port, frame, l2);
+                }
                 let (p, next_hop) = tables.v4_next_hop(dst)?;
                 (p == port).then_some(IpAddr::V4(Ipv4Addr::from(next_hop)))
             }
@@ -328,6 +346,11 @@ impl<B: PacketBuf> SlowPath<B> {
     }
 
     fn solicit(&mut self, port: u16, addr: IpAddr, to: Option<[u8; 6]>, io: &mut impl SlowIo<B>) {
+        if let IpAddr::V6(a) = addr {
+            if let Some(link) = self.sixover4_neighbour(port, u128::from(a)) {
+                return self.sixover4_solicit(port, link, u128::from(a), to, io);
+            }
+        }
         let Some(view) = self.host.port(port) else { return };
         let (frame, event) = match addr {
             IpAddr::V4(a) => (neigh::arp_request(view, view.ipv4.unwrap_or(0), u32::from(a), to), Event::ArpRequests),
@@ -340,6 +363,13 @@ impl<B: PacketBuf> SlowPath<B> {
     }
 
     fn run_actions(&mut self, io: &mut impl SlowIo<B>) {
+        // A released 6over4 packet may queue more: it can wait for its IPv4 next hop.
+        while !self.actions.is_empty() {
+            self.run_queued(io);
+        }
+    }
+
+    fn run_queued(&mut self, io: &mut impl SlowIo<B>) {
         let mut actions = std::mem::take(&mut self.actions);
         for action in actions.drain(..) {
             match action {
@@ -351,6 +381,9 @@ impl<B: PacketBuf> SlowPath<B> {
                 Action::Del { addr } => {
                     let _ = io.update(TableUpdate::NeighbourDel { addr });
                     self.counters.count(Event::NeighExpired);
+                }
+                Action::Release { port, mac, packet } if self.is_sixover4_waiting(port, packet.data()) => {
+                    self.sixover4_release(port, mac, packet, io);
                 }
                 Action::Release { port, mac, mut packet } => {
                     if let Some(dst) = packet.data_mut().get_mut(..6) {
@@ -365,8 +398,10 @@ impl<B: PacketBuf> SlowPath<B> {
                 }
             }
         }
-        // Keep the allocation; nothing queued actions meanwhile.
-        self.actions = actions;
+        // Keep the allocation, unless more were queued meanwhile.
+        if self.actions.is_empty() {
+            self.actions = actions;
+        }
     }
 
     fn send(&mut self, port: u16, buf: B, io: &mut impl SlowIo<B>) {
