@@ -351,3 +351,17 @@ fn sixover4_solicitation_teaches_its_sender() {
     assert_eq!(slow.counters().drops(DropReason::NdLinkLayerMalformed), 1);
     assert_eq!(io.updates.len(), 1);
 }
+
+/// At start the mechanisms' addresses on a port's subnet are announced with it.
+#[test]
+fn mechanisms_addresses_are_announced() {
+    use super::slow_tests::Io;
+    let lab = Lab::new(MECHANISMS);
+    let mut slow = SlowPath::new(lab.pipe.settings(), &[PORT0, PORT1]);
+    let mut io = Io::new(lab.tables.clone());
+    slow.tick(0, &mut io);
+    let announce = |a: &str| (0, eth(BCAST, PORT0, ET_ARP, &arp(1, PORT0, a, [0; 6], a)));
+    let expect: Vec<_> = ["198.51.100.20", "198.51.100.21", "198.51.100.22", "198.51.100.23"].map(announce).into();
+    assert_eq!(io.take(), expect);
+    assert_eq!(slow.counters().event(Event::ArpAnnouncements), 4);
+}
