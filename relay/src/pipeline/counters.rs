@@ -67,6 +67,11 @@ events! {
     NeighResolved => "neigh_resolved", "next hops resolved: incomplete neighbour entries completed";
     NeighReleased => "neigh_released", "packets sent once their next hop was resolved";
     NeighExpired => "neigh_expired", "learned neighbours deleted: they stopped answering probes";
+    NdAdverts6over4 => "nd_adverts_6over4", "neighbour advertisements sent over 6over4 links (RFC 2529)";
+    NdAdvertsIsatap => "nd_adverts_isatap", "neighbour advertisements sent over ISATAP links (RFC 5214)";
+    RouterAdvertsIsatap => "router_adverts_isatap", "router advertisements sent over ISATAP links, answering solicitations (RFC 5214)";
+    NdSolicits6over4 => "nd_solicits_6over4", "neighbour solicitations sent over 6over4 links: resolution and reachability probes";
+    NdLearned6over4 => "nd_learned_6over4", "6over4 neighbours learned or confirmed from their IPv4 link-layer address options";
 }
 
 /// One worker's counters: every [`Event`] and every [`DropReason`].

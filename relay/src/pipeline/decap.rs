@@ -56,8 +56,8 @@ impl TunnelKind {
 /// What to do with an inner packet that passed the checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Inner {
-    /// Addressed to us: the slow path answers (echo). On 6over4 to a group: delivered
-    /// as any multicast to us.
+    /// Addressed to us: the slow path answers (echo, ND). To a group (6over4, ISATAP):
+    /// delivered as any multicast to us.
     Local,
     Forward,
 }
@@ -105,11 +105,6 @@ pub(crate) fn check_with(host: &Host, auto: &Automatic, kind: TunnelKind, src4: 
         return Err(DropReason::LoopDstEmbedsOwnV4);
     }
     Ok(Inner::Forward)
-}
-
-/// [`check_with`] for 6to4 and configured tunnels only (the slow path's echo).
-pub(crate) fn check(host: &Host, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
-    check_with(host, &Automatic::default(), kind, src4, dst4, src, dst)
 }
 
 /// RFC 3964 section 5 for a packet out of 6to4:
@@ -171,9 +166,9 @@ impl Pipeline {
         let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
         match check_with(&self.host, &self.auto, kind, src4, dst4, src, dst) {
             Err(r) => return Class::Done(Verdict::Drop(r)),
-            Ok(Inner::Local) if matches!(kind, TunnelKind::SixOver4Group(_)) => {
+            Ok(Inner::Local) if is_multicast6(dst) => {
                 let ip = inner.get(..inner_len).unwrap_or_default();
-                return Class::Done(self.auto.local_multicast(&self.host, ip, dst));
+                return Class::Done(self.auto.local_multicast(&self.host, kind, ip, dst));
             }
             Ok(Inner::Local) => return Class::Done(Verdict::Punt),
             Ok(Inner::Forward) => {}

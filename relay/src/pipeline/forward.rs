@@ -42,6 +42,10 @@ pub(crate) fn awaiting_mac(port: u16) -> [u8; 6] {
     [0, 0, 0, 0, p[0], p[1]]
 }
 
+/// Outer destination of a 6over4 frame waiting for its next hop's IPv4 address (which
+/// the slow path learns by ND over the link): 0.0.0.0, never a tunnel end.
+pub(crate) const AWAITING_V4: u32 = 0;
+
 /// The egress port of a frame built with [`awaiting_mac`].
 #[inline]
 pub(crate) fn awaiting_port(frame: &[u8]) -> Option<u16> {
@@ -165,12 +169,18 @@ impl Pipeline {
                     HopKind::Ipv4Compatible => Event::EncapIpv4Compatible,
                     _ => Event::Encap6over4,
                 };
-                (hop.local, self.auto.remote(&self.host, hop, p.dst).map_err(drop)?, event)
+                match self.auto.remote(&self.host, tables, hop, p.dst) {
+                    Ok(remote) => (hop.local, remote, event),
+                    // Waits for the slow path to learn its V by ND over the link.
+                    Err(DropReason::NeighbourMissing) => (hop.local, AWAITING_V4, event),
+                    Err(r) => return Err(drop(r)),
+                }
             }
         };
         // Fixed ends were resolved with the tables; the automatic ones vary per packet.
         let (port_id, mac) = match hop.kind {
             HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(hop.mac)),
+            HopKind::SixOver4 if remote == AWAITING_V4 => (self.auto.sixover4_port(hop.local).ok_or(drop(DropReason::NeighbourMissing))?, None),
             _ => tables.v4_route(remote).map_err(drop)?,
         };
         let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;

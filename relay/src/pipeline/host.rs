@@ -1,6 +1,6 @@
 //! Who we are, compiled from [`Settings`] for the fast path: per-port L2/L3 identity,
 //! our addresses as integers, the RFC 3964 deny list and on-link prefixes.
-use super::checks::{embedded_v4s, is_link_local6, is_multicast6, mask6, sixtofour_addr, solicited_node, Martians};
+use super::checks::{embedded_v4s, is_link_local6, is_multicast6, mask4, mask6, sixtofour_addr, solicited_node, Martians};
 use super::settings::{Settings, ANYCAST_V4};
 use crate::wire::EthernetAddress;
 
@@ -13,6 +13,9 @@ pub struct PortView {
     pub vlan: Option<u16>,
     pub mtu: u16,
     pub ipv4: Option<u32>,
+    /// Local addresses of the automatic mechanisms (ISATAP, 6rd BR, IPv4-compatible) in
+    /// the port's IPv4 subnet, other than its own: ARP answers for them here.
+    pub mechanism_v4: Vec<u32>,
     /// `(network, mask)` of the port's IPv6 prefixes.
     pub prefixes6: Vec<(u128, u128)>,
     pub site_lan: bool,
@@ -39,8 +42,12 @@ pub struct Host {
     pub relay_endpoints: Vec<u32>,
     /// Outer source for native IPv6 sources: anycast when on, else the relay's unicast.
     pub native_outer_src: Option<u32>,
-    /// Every IPv6 address of ours: port addresses and `2002:E::` per endpoint E.
+    /// Our IPv6 addresses on the ports (answered by ND there) and `2002:E::` per endpoint E.
     pub own_v6: Vec<u128>,
+    /// Our addresses on the automatic tunnels' links (ISATAP, 6over4) and `::V` of the
+    /// IPv4-compatible tunnel: ours, but neighbour discovery for them runs only over
+    /// their tunnels.
+    pub tunnel_v6: Vec<u128>,
     /// The router's site `2002:V::/48`.
     pub site: Option<u128>,
     pub martians: Martians,
@@ -77,6 +84,7 @@ impl Host {
             .flat_map(|p| p.ipv6.iter().map(|a| u128::from(a.addr)))
             .find(is_global)
             .or_else(|| endpoints.first().map(|&e| sixtofour_addr(e)));
+        let mechanism_locals: Vec<u32> = s.automatic.locals().into_iter().map(u32::from).collect();
         let ports = s
             .ports
             .iter()
@@ -87,6 +95,13 @@ impl Host {
                 vlan: p.vlan,
                 mtu: p.mtu,
                 ipv4: p.ipv4.map(|a| u32::from(a.addr)),
+                mechanism_v4: match p.ipv4 {
+                    Some(a) => {
+                        let (own, mask) = (u32::from(a.addr), mask4(a.len));
+                        mechanism_locals.iter().copied().filter(|&m| m != own && (m ^ own) & mask == 0).collect()
+                    }
+                    None => Vec::new(),
+                },
                 prefixes6: p.ipv6.iter().map(|a| (u128::from(a.addr) & mask6(a.len), mask6(a.len))).collect(),
                 site_lan: p.site_lan,
                 err_src: p.ipv6.iter().map(|a| u128::from(a.addr)).find(is_global).or(any_global),
@@ -106,6 +121,7 @@ impl Host {
             relay_endpoints: s.relay_endpoints().into_iter().map(u32::from).collect(),
             native_outer_src: s.relay.map(|r| u32::from(if r.anycast { ANYCAST_V4 } else { r.unicast })),
             own_v6,
+            tunnel_v6: s.automatic.own_v6().into_iter().map(u128::from).collect(),
             site: s.router.as_ref().map(|r| sixtofour_addr(u32::from(r.v4))),
             martians: s.martians(),
             broadcasts: s.ports.iter().filter_map(|p| p.ipv4?.broadcast()).map(u32::from).collect(),
@@ -136,7 +152,21 @@ impl Host {
 
     #[inline(always)]
     pub fn is_own_v6(&self, a: u128) -> bool {
+        self.own_v6.contains(&a) || self.tunnel_v6.contains(&a)
+    }
+
+    /// One of our addresses that neighbour discovery on the ports answers for (not those
+    /// on the automatic tunnels' links).
+    #[inline]
+    pub fn answers_nd(&self, a: u128) -> bool {
         self.own_v6.contains(&a)
+    }
+
+    /// An IPv4 address ARP answers for on `port`: its own; a 6to4 endpoint (on any port
+    /// with IPv4); an automatic mechanism's local address in its subnet.
+    #[inline]
+    pub fn answers_arp(&self, port: &PortView, a: u32) -> bool {
+        port.ipv4.is_some() && (port.ipv4 == Some(a) || self.is_endpoint(a) || port.mechanism_v4.contains(&a))
     }
 
     /// A directed broadcast of one of our subnets.
@@ -145,7 +175,7 @@ impl Host {
         self.broadcasts.contains(&a)
     }
 
-    /// The solicited-node group of one of our addresses.
+    /// The solicited-node group of one of our addresses on the ports.
     #[inline]
     pub fn is_our_solicited_node(&self, group: u128) -> bool {
         is_multicast6(group) && self.own_v6.iter().any(|&a| solicited_node(a) == group)

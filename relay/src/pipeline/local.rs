@@ -10,10 +10,11 @@ use super::buf::grow_tail;
 use super::checks::{is_multicast6, solicited_node};
 use super::classify::l2_accept;
 use super::counters::Event;
-use super::decap::{self, Inner, TunnelKind};
+use super::auto::Automatic;
 use super::host::{Host, PortView};
 use super::l2::reflect;
 use super::neigh::nd_message;
+use super::tunnelled;
 use super::verdict::{DropReason, Verdict};
 use super::PacketBuf;
 use crate::wire::checksum::{fold, pseudo_header_v6, sum, update16};
@@ -24,9 +25,10 @@ use DropReason::*;
 const ALL_NODES: u128 = 0xff02 << 112 | 1;
 const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
 
-/// Answers whatever `buf` asks of us.
+/// Answers whatever `buf` asks of us (through 6to4, not the other automatic mechanisms:
+/// [`Pipeline::process_local`](super::Pipeline::process_local) knows those).
 pub fn handle<B: PacketBuf>(host: &Host, buf: &mut B) -> Verdict {
-    to_verdict(answer(host, buf))
+    to_verdict(answer(host, &Automatic::default(), buf))
 }
 
 /// ARP request for one of our IPv4 addresses on the port → ARP reply.
@@ -44,14 +46,14 @@ pub fn echo4_reply<B: PacketBuf>(host: &Host, buf: &mut B) -> Verdict {
     to_verdict(with_l2(host, buf, ethertype::IPV4, echo4).map(|p| (p, Event::Echo4Replies)))
 }
 
-/// ICMPv6 echo request to us, native or in protocol 41 → echo reply, the same way.
+/// ICMPv6 echo request to us, native or in protocol 41 (6to4) → echo reply, the same way.
 pub fn echo6_reply<B: PacketBuf>(host: &Host, buf: &mut B) -> Verdict {
     let rx = buf.rx_port();
     let r = host.port(rx).ok_or(PortUnconfigured).and_then(|p| {
         let (et, l2) = l2_accept(p, buf.data())?;
         match et {
             ethertype::IPV6 => echo6(host, p, rx, l2, buf),
-            ethertype::IPV4 => echo6_tunnelled(host, p, rx, l2, buf),
+            ethertype::IPV4 => tunnelled::answer(host, &Automatic::default(), p, rx, l2, buf).map(|(port, _)| port),
             _ => Err(LocalUnsupported),
         }
     });
@@ -78,7 +80,8 @@ fn with_l2<B: PacketBuf>(host: &Host, buf: &mut B, want: u16, f: Handler<B>) -> 
 }
 
 /// Dispatches on the frame; returns the port to send the reply on and what it was.
-pub(crate) fn answer<B: PacketBuf>(host: &Host, buf: &mut B) -> Result<(u16, Event), DropReason> {
+/// Protocol 41 is [`tunnelled`]'s, with the automatic mechanisms of `auto`.
+pub(crate) fn answer<B: PacketBuf>(host: &Host, auto: &Automatic, buf: &mut B) -> Result<(u16, Event), DropReason> {
     let rx = buf.rx_port();
     let port = host.port(rx).ok_or(PortUnconfigured)?;
     let (et, l2) = l2_accept(port, buf.data())?;
@@ -99,7 +102,7 @@ pub(crate) fn answer<B: PacketBuf>(host: &Host, buf: &mut B) -> Result<(u16, Eve
             let h = arr::<20>(d, l2).ok_or(Ipv4Malformed)?;
             match h[9] {
                 ip_proto::ICMP => echo4(host, port, rx, l2, buf).map(|p| (p, Event::Echo4Replies)),
-                ip_proto::IPV6 => echo6_tunnelled(host, port, rx, l2, buf).map(|p| (p, Event::Echo6Replies)),
+                ip_proto::IPV6 => tunnelled::answer(host, auto, port, rx, l2, buf),
                 _ => Err(LocalUnsupported),
             }
         }
@@ -126,7 +129,7 @@ pub(crate) fn arp_kind(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<Arp
         return Err(ArpMalformed);
     }
     let (spa, tpa) = (v4_at(a, 14), v4_at(a, 24));
-    let ours = port.ipv4.is_some() && (port.ipv4 == Some(tpa) || host.is_endpoint(tpa));
+    let ours = host.answers_arp(port, tpa);
     match (a[6], a[7]) {
         (0, 1) if ours => Ok(ArpKind::Request),
         (0, 2) if ours => Ok(ArpKind::Reply),
@@ -136,8 +139,8 @@ pub(crate) fn arp_kind(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<Arp
     }
 }
 
-/// An Ethernet/IPv4 ARP request for an address we answer for on `port` (its own, or a
-/// tunnel endpoint on a port with IPv4). Returns the target address.
+/// An Ethernet/IPv4 ARP request for an address we answer for on `port`
+/// ([`Host::answers_arp`]). Returns the target address.
 pub(crate) fn arp_request_for_us(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<u32, DropReason> {
     if a[0..6] != [0, 1, 8, 0, 6, 4] {
         return Err(ArpMalformed);
@@ -146,8 +149,7 @@ pub(crate) fn arp_request_for_us(host: &Host, port: &PortView, a: &[u8; 28]) -> 
         return Err(ArpNotRequest);
     }
     let tpa = v4_at(a, 24);
-    let ours = port.ipv4 == Some(tpa) || (port.ipv4.is_some() && host.is_endpoint(tpa));
-    if !ours {
+    if !host.answers_arp(port, tpa) {
         return Err(ArpNotForUs);
     }
     Ok(tpa)
@@ -183,7 +185,7 @@ fn nd<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut 
     if dad && (dst != solicited_node(target) || has_slla) {
         return Err(NdMalformed);
     }
-    if !host.is_own_v6(target) {
+    if !host.answers_nd(target) {
         return Err(NdNotForUs);
     }
 
@@ -223,7 +225,7 @@ fn nd<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut 
 }
 
 /// An IPv4 header at `l2`: `(ihl, total)` once version, lengths and checksum check out.
-fn ipv4_header(d: &[u8], l2: usize) -> Result<(usize, usize), DropReason> {
+pub(crate) fn ipv4_header(d: &[u8], l2: usize) -> Result<(usize, usize), DropReason> {
     let ip = d.get(l2..).unwrap_or_default();
     let h = arr::<20>(ip, 0).ok_or(Ipv4Malformed)?;
     let ihl = usize::from(h[0] & 0x0f) * 4;
@@ -242,7 +244,7 @@ fn ipv4_header(d: &[u8], l2: usize) -> Result<(usize, usize), DropReason> {
 
 /// Swaps source and destination of the IPv4 header at `ip`, sets the TTL and refreshes
 /// the checksum.
-fn turn_ipv4(ip: &mut [u8], ihl: usize, ttl: u8) {
+pub(crate) fn turn_ipv4(ip: &mut [u8], ihl: usize, ttl: u8) {
     if let Some(h) = arr_mut::<20>(ip, 0) {
         let src = v4_at(h, 12);
         h.copy_within(16..20, 12);
@@ -294,7 +296,7 @@ fn echo4<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &m
 
 /// Checks the ICMPv6 echo request at the start of `ip` (addressed to us) and turns it
 /// into the reply. Returns the IPv6 packet's length.
-fn echo6_in_place(host: &Host, ip: &mut [u8]) -> Result<usize, DropReason> {
+pub(crate) fn echo6_in_place(host: &Host, ip: &mut [u8]) -> Result<usize, DropReason> {
     let h = arr::<40>(ip, 0).ok_or(Ipv6Malformed)?;
     let plen = be16([h[4], h[5]]);
     let total = 40 + usize::from(plen);
@@ -332,42 +334,6 @@ fn echo6<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &m
     let pad = d.len() - (l2 + total);
     if !buf.trim(pad) {
         return Err(Ipv6Malformed);
-    }
-    Ok(rx)
-}
-
-/// An echo request to our 6to4 address that came through the tunnel (RFC 6343 section
-/// 4.4, hop limit 1 included: it is delivered, not forwarded) goes back the same way.
-fn echo6_tunnelled<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, buf: &mut B) -> Result<u16, DropReason> {
-    let (ihl, total) = ipv4_header(buf.data(), l2)?;
-    let d = buf.data();
-    let h = arr::<20>(d, l2).ok_or(Ipv4Malformed)?;
-    let (src4, dst4) = (v4_at(h, 12), v4_at(h, 16));
-    if h[9] != ip_proto::IPV6 || !host.is_endpoint(dst4) {
-        return Err(LocalUnsupported);
-    }
-    let inner_at = l2 + ihl;
-    let inner = d.get(inner_at..l2 + total).unwrap_or_default();
-    let h6 = arr::<40>(inner, 0).ok_or(DecapInnerMalformed)?;
-    if h6[0] >> 4 != 6 || 40 + usize::from(be16([h6[4], h6[5]])) > inner.len() {
-        return Err(DecapInnerMalformed);
-    }
-    match decap::check(host, TunnelKind::SixToFour, src4, dst4, v6_at(h6, 8), v6_at(h6, 24))? {
-        Inner::Local => {}
-        Inner::Forward => return Err(LocalUnsupported),
-    }
-    let d = buf.data_mut();
-    let inner_len = echo6_in_place(host, d.get_mut(inner_at..l2 + total).unwrap_or_default())?;
-    let outer_len = ihl + inner_len;
-    let ip = d.get_mut(l2..).unwrap_or_default();
-    if let Some(len) = arr_mut::<2>(ip, 2) {
-        *len = (outer_len as u16).to_be_bytes();
-    }
-    turn_ipv4(ip, ihl, host.outer_ttl);
-    reflect(d, port);
-    let pad = d.len() - (l2 + outer_len);
-    if !buf.trim(pad) {
-        return Err(Ipv4Malformed);
     }
     Ok(rx)
 }

@@ -41,6 +41,7 @@ mod route_text;
 mod settings;
 mod slow;
 mod tables;
+mod tunnelled;
 mod verdict;
 #[cfg(test)]
 mod tests;
@@ -103,7 +104,7 @@ impl Pipeline {
         let host = Host::new(&settings, port_macs);
         let clock_hz = 1_000_000_000;
         Pipeline {
-            auto: Automatic::new(&settings.automatic, &host.broadcasts),
+            auto: Automatic::new(&settings.automatic, &host.broadcasts, settings.tunnel_mtu),
             urpf: settings.urpf,
             counters: Counters::new(),
             bucket: TokenBucket::new(settings.icmp_rate_pps, settings.icmp_burst, clock_hz),
@@ -204,6 +205,6 @@ impl Pipeline {
     /// The slow path for a punted frame: answers ARP, ND and echo for our addresses in
     /// place (see [`local`]), counting what it did.
     pub fn process_local<B: PacketBuf>(&mut self, buf: &mut B) -> Verdict {
-        slow::answer_counted(&self.host, &mut self.counters, buf)
+        slow::answer_counted(&self.host, &self.auto, &mut self.counters, buf)
     }
 }

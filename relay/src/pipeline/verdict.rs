@@ -123,6 +123,8 @@ drop_reasons! {
     NdBadChecksum => "nd_bad_checksum", "neighbour discovery ICMPv6 checksum does not verify";
     NdNotForUs => "nd_not_for_us", "neighbour solicitation for an address that is not ours";
     NdIgnored => "nd_ignored", "RA, redirect, or RS on a port without router advertisements";
+    NdLinkLayerMalformed => "nd_link_layer_malformed", "6over4 link-layer address option not 8 octets of type, length 1, two zero octets and the IPv4 address (RFC 2529 5)";
+    NdTunnelIgnored => "nd_tunnel_ignored", "neighbour or router discovery through a tunnel that has none to answer (6to4, 6rd, IPv4-compatible; RS off ISATAP; RA, redirect)";
     Icmp6Malformed => "icmp6_malformed", "ICMPv6 message truncated";
     Icmp6BadChecksum => "icmp6_bad_checksum", "ICMPv6 checksum does not verify";
     // Next-hop resolution (slow path).

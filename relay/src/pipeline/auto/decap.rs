@@ -1,15 +1,12 @@
 //! Receive checks of the automatic mechanisms besides 6to4; the common ones (our own
 //! destination, link-local, RFC 6324 loops) follow in [`crate::pipeline::decap::check`].
-use super::{within, Automatic, SixOver4Link};
+use super::{within, Automatic, SixOver4Link, LINK_LOCAL};
 use crate::pipeline::checks::{is_multicast6, mask6, solicited_node, v4_of_isatap};
 use crate::pipeline::classify::local6;
 use crate::pipeline::decap::{Inner, TunnelKind};
 use crate::pipeline::host::Host;
 use crate::pipeline::verdict::{DropReason, DropReason::*, Verdict};
 use crate::wire::{ip_proto, Ipv6Packet};
-
-/// fe80::/64, the link-local prefix of every ISATAP and 6over4 link.
-const LINK_LOCAL: u128 = 0xfe80 << 112;
 
 #[inline(always)]
 fn link_local_64(a: u128) -> bool {
@@ -59,6 +56,10 @@ impl Automatic {
                         return Err(DecapIsatapSrcMismatch);
                     }
                 }
+                if is_multicast6(dst) {
+                    // Router solicitations come to all-routers (RFC 5214 section 8.3).
+                    return Ok(Inner::Local);
+                }
             }
             TunnelKind::SixRd => {
                 let d = self.sixrd.iter().find(|d| d.br == dst4 && d.contains(src)).ok_or(DecapNoMechanism)?;
@@ -89,12 +90,22 @@ impl Automatic {
         Ok(Inner::Forward)
     }
 
-    /// Local delivery of IPv6 multicast out of 6over4: solicitations for one of our
-    /// addresses on the link go to the slow path, the rest as any multicast to us.
-    pub(crate) fn local_multicast(&self, host: &Host, ip: &[u8], group: u128) -> Verdict {
+    /// Local delivery of IPv6 multicast out of 6over4 and ISATAP: solicitations for one of
+    /// our addresses on a 6over4 link and router solicitations on an ISATAP link go to the
+    /// slow path, the rest as any multicast to us.
+    pub(crate) fn local_multicast(&self, host: &Host, kind: TunnelKind, ip: &[u8], group: u128) -> Verdict {
+        const ALL_ROUTERS: u128 = 0xff02 << 112 | 2;
         let upper = Ipv6Packet::new_checked(ip).ok().and_then(|p| p.upper_layer().ok());
-        let solicitation = matches!(upper, Some((ip_proto::ICMPV6, at)) if ip.get(at) == Some(&135));
-        if solicitation && self.own_v6.iter().any(|&a| solicited_node(a) == group) {
+        let icmp_type = match upper {
+            Some((ip_proto::ICMPV6, at)) => ip.get(at).copied(),
+            _ => None,
+        };
+        let ours = match (kind, icmp_type) {
+            (TunnelKind::SixOver4Group(_), Some(135)) => self.own_v6.iter().any(|&a| solicited_node(a) == group),
+            (TunnelKind::Isatap(_), Some(133)) => group == ALL_ROUTERS,
+            _ => false,
+        };
+        if ours {
             return Verdict::Punt;
         }
         local6(host, ip, group)

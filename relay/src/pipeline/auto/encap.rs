@@ -3,7 +3,7 @@
 use super::{ce_v4, Automatic};
 use crate::pipeline::checks::v4_of_isatap;
 use crate::pipeline::host::Host;
-use crate::pipeline::tables::{HopKind, NextHop};
+use crate::pipeline::tables::{HopKind, NextHop, Tables};
 use crate::pipeline::verdict::{DropReason, DropReason::*};
 
 impl Automatic {
@@ -11,11 +11,13 @@ impl Automatic {
     /// ISATAP            V of the interface identifier 0:5efe:V / 200:5efe:V (RFC 5214 6.1)
     /// 6rd               common bits | the CE bits after 6rdPrefix (RFC 5969 section 7)
     /// IPv4-compatible   ::V, V a global address
-    /// 6over4            V of the interface identifier ::V (RFC 2529 4); others need ND
+    /// 6over4            V of the interface identifier ::V (RFC 2529 4); others the V
+    ///                   the slow path learned by ND (link-layer address 0:0:V), else
+    ///                   NeighbourMissing: the packet may wait for it
     /// V is a unicast address of another host
     /// ```
     #[inline]
-    pub(crate) fn remote(&self, host: &Host, hop: &NextHop, dst: u128) -> Result<u32, DropReason> {
+    pub(crate) fn remote(&self, host: &Host, tables: &Tables, hop: &NextHop, dst: u128) -> Result<u32, DropReason> {
         let v = match hop.kind {
             HopKind::Isatap => v4_of_isatap(dst).ok_or(EncapNotIsatap)?,
             HopKind::SixRd => ce_v4(hop.remote, hop.shift, hop.bits, dst),
@@ -26,7 +28,10 @@ impl Automatic {
                 dst as u32
             }
             HopKind::SixOver4 if (dst >> 32) as u32 == 0 => dst as u32,
-            HopKind::SixOver4 => return Err(NeighbourMissing),
+            HopKind::SixOver4 => match tables.neighbour6(dst) {
+                Some([0, 0, a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
+                _ => return Err(NeighbourMissing),
+            },
             _ => return Err(Ipv6DstMartian),
         };
         if !self.ends.ok(v) {

@@ -12,11 +12,13 @@
 mod config;
 mod decap;
 mod encap;
+mod nd;
 mod settings;
 mod sixover4;
 
 pub use config::{Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
 pub(crate) use config::{unicast_v4, AutomaticConfig};
+pub(crate) use nd::{advert, sixover4_link_layer, solicit, OPT_SOURCE_LL, OPT_TARGET_LL};
 pub(crate) use settings::ce_v4;
 pub use sixover4::sixover4_multicast;
 pub use settings::{
@@ -26,6 +28,9 @@ pub use settings::{
 use super::checks::mask6;
 use super::decap::TunnelKind;
 use super::host::Host;
+
+/// fe80::/64, the link-local prefix of every ISATAP and 6over4 link.
+const LINK_LOCAL: u128 = 0xfe80 << 112;
 
 /// `(network, mask)` pairs: a prefix test is one xor and one and.
 type Prefixes = Vec<(u128, u128)>;
@@ -41,6 +46,9 @@ fn within(prefixes: &Prefixes, a: u128) -> bool {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct IsatapLink {
+    ipv4: u32,
+    /// The /64s, for router advertisements.
+    prefixes64: Vec<u128>,
     prefixes: Prefixes,
     prl: Vec<u32>,
 }
@@ -71,6 +79,7 @@ impl SixRd {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct SixOver4Link {
     port: u16,
+    ipv4: u32,
     prefixes: Prefixes,
 }
 
@@ -111,11 +120,13 @@ pub(crate) struct Automatic {
     sixover4: Vec<SixOver4Link>,
     /// Our addresses on ISATAP and 6over4 links, and `::V` of the IPv4-compatible tunnel.
     own_v6: Vec<u128>,
+    /// The MTU of the automatic tunnels, advertised on ISATAP links.
+    mtu: u16,
 }
 
 impl Automatic {
-    /// `broadcasts`: the directed broadcasts of our subnets.
-    pub fn new(s: &AutomaticSettings, broadcasts: &[u32]) -> Automatic {
+    /// `broadcasts`: the directed broadcasts of our subnets; `mtu`: the tunnels' MTU.
+    pub fn new(s: &AutomaticSettings, broadcasts: &[u32], mtu: u16) -> Automatic {
         let mut bound: Vec<(u32, TunnelKind)> = s.ipv4_compatible.map(|a| (u32::from(a), TunnelKind::Ipv4Compatible)).into_iter().collect();
         bound.extend(s.isatap.iter().enumerate().map(|(i, l)| (u32::from(l.ipv4), TunnelKind::Isatap(i as u8))));
         bound.extend(s.sixrd.iter().map(|d| (u32::from(d.br), TunnelKind::SixRd)));
@@ -128,6 +139,8 @@ impl Automatic {
                 .isatap
                 .iter()
                 .map(|l| IsatapLink {
+                    ipv4: u32::from(l.ipv4),
+                    prefixes64: l.prefixes.iter().map(Ipv6Prefix::net).collect(),
                     prefixes: compile(&l.prefixes),
                     prl: l.prl.iter().map(|&a| u32::from(a)).collect(),
                 })
@@ -147,9 +160,10 @@ impl Automatic {
             sixover4: s
                 .sixover4
                 .iter()
-                .map(|l| SixOver4Link { port: l.port, prefixes: compile(&l.prefixes) })
+                .map(|l| SixOver4Link { port: l.port, ipv4: u32::from(l.ipv4), prefixes: compile(&l.prefixes) })
                 .collect(),
             own_v6: s.own_v6().into_iter().map(u128::from).collect(),
+            mtu,
         }
     }
 
@@ -168,6 +182,12 @@ impl Automatic {
         }
         let i = self.sixover4.iter().position(|l| l.port == port)?;
         Some(TunnelKind::SixOver4Group(i as u8))
+    }
+
+    /// `a` can be the other end of an ISATAP, 6rd or 6over4 tunnel ([`Ends`]).
+    #[inline(always)]
+    pub fn is_end(&self, a: u32) -> bool {
+        self.ends.ok(a)
     }
 
     #[inline(always)]

@@ -15,6 +15,7 @@ mod rx;
 
 pub use cache::{Action, EntryView, How, Neighbours, State, Timers};
 pub use msg::{arp_announcement, arp_request, neighbour_solicit, router_advert, solicit_source};
+pub(crate) use msg::{nd_packet, ALL_NODES, PREFERRED_LIFETIME_S, VALID_LIFETIME_S};
 pub use ra::RouterAdvertConfig;
 pub(crate) use ra::validate as validate_router_adverts;
-pub(crate) use rx::{inspect, nd_message, Heard, Received};
+pub(crate) use rx::{inspect, nd_message, Heard, NdMessage, Received};

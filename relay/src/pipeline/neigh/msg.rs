@@ -10,8 +10,8 @@ use crate::wire::{ethertype, ip_proto};
 const BROADCAST: [u8; 6] = [0xff; 6];
 pub(crate) const ALL_NODES: u128 = 0xff02 << 112 | 1;
 /// Prefix lifetimes advertised (radvd's defaults): one day valid, four hours preferred.
-const VALID_LIFETIME_S: u32 = 86_400;
-const PREFERRED_LIFETIME_S: u32 = 14_400;
+pub(crate) const VALID_LIFETIME_S: u32 = 86_400;
+pub(crate) const PREFERRED_LIFETIME_S: u32 = 14_400;
 /// Router advertisement hop limit for hosts (RFC 4861 section 6.2.1 AdvCurHopLimit).
 const HOST_HOP_LIMIT: u8 = 64;
 
@@ -54,20 +54,27 @@ pub(crate) fn multicast_mac(group: u128) -> [u8; 6] {
 /// An ND message `icmp` (checksum field zero) from `src` to `dst`, hop limit 255.
 fn nd_frame(port: &PortView, eth_dst: [u8; 6], src: u128, dst: u128, icmp: &[u8]) -> Vec<u8> {
     let mut f = l2_header(port, eth_dst, ethertype::IPV6);
+    f.extend_from_slice(&nd_packet(src, dst, icmp));
+    f
+}
+
+/// The IPv6 packet of ND message `icmp` (checksum field zero) from `src` to `dst`, hop
+/// limit 255, checksum filled in.
+pub(crate) fn nd_packet(src: u128, dst: u128, icmp: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(40 + icmp.len());
     let len = icmp.len() as u16;
-    f.extend_from_slice(&0x6000_0000u32.to_be_bytes());
-    f.extend_from_slice(&len.to_be_bytes());
-    f.extend_from_slice(&[ip_proto::ICMPV6, 255]);
-    f.extend_from_slice(&src.to_be_bytes());
-    f.extend_from_slice(&dst.to_be_bytes());
-    let at = f.len();
-    f.extend_from_slice(icmp);
+    p.extend_from_slice(&0x6000_0000u32.to_be_bytes());
+    p.extend_from_slice(&len.to_be_bytes());
+    p.extend_from_slice(&[ip_proto::ICMPV6, 255]);
+    p.extend_from_slice(&src.to_be_bytes());
+    p.extend_from_slice(&dst.to_be_bytes());
+    p.extend_from_slice(icmp);
     let pseudo = pseudo_header_v6(&src.to_be_bytes(), &dst.to_be_bytes(), ip_proto::ICMPV6, u32::from(len));
     let csum = !fold(pseudo + sum(icmp));
-    if let Some(c) = f.get_mut(at + 2..at + 4) {
+    if let Some(c) = p.get_mut(42..44) {
         c.copy_from_slice(&csum.to_be_bytes());
     }
-    f
+    p
 }
 
 /// A neighbour solicitation for `target` from `src`, with our source link-layer address:

@@ -66,7 +66,7 @@ pub(crate) fn nd_message(ip: &[u8], fixed: usize) -> Result<NdMessage<'_>, DropR
 
 impl NdMessage<'_> {
     /// Every option, whole (type and length octets included).
-    fn options(&self) -> impl Iterator<Item = &[u8]> {
+    pub fn options(&self) -> impl Iterator<Item = &[u8]> {
         let mut rest = self.icmp.get(self.fixed..).unwrap_or_default();
         std::iter::from_fn(move || {
             let len = usize::from(*rest.get(1)?) * 8;
@@ -151,7 +151,7 @@ pub(crate) fn inspect(host: &Host, frame: &[u8], rx: u16) -> Result<Received, Dr
 /// teaches it (RFC 4861 section 7.2.3); [`local`](super::super::local) checks the rest.
 fn solicitation(host: &Host, rx: u16, ip: &[u8]) -> Option<Heard> {
     let m = nd_message(ip, 24).ok()?;
-    if m.src == 0 || !host.is_own_v6(m.target()) {
+    if m.src == 0 || !host.answers_nd(m.target()) {
         return None;
     }
     let mac = m.link_layer(OPT_SOURCE_LL)?;

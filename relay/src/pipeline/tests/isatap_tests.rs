@@ -75,9 +75,12 @@ fn destination_without_an_isatap_identifier_is_dropped() {
     let mut lab = Lab::new(ISATAP);
     let inner = udp6("2001:db8:20::5", "2001:db8::1:5efe:c633:6407", 64, 100);
     lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &inner), DropReason::EncapNotIsatap);
-    // An identifier embedding our own address, or a non-unicast one.
-    let inner = udp6("2001:db8:20::5", "2001:db8::200:5efe:c633:6416", 64, 100);
+    // An identifier embedding our own address (the port's: the link's is our own IPv6
+    // address, delivered locally), or a non-unicast one.
+    let inner = udp6("2001:db8:20::5", "2001:db8::200:5efe:c633:6414", 64, 100);
     lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &inner), DropReason::EncapDstIsSelf);
+    let inner = udp6("2001:db8:20::5", "2001:db8::200:5efe:c633:6416", 64, 100);
+    lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &inner), DropReason::LocalUnsupported);
     let inner = udp6("2001:db8:20::5", "2001:db8::5efe:e000:1", 64, 100);
     lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &inner), DropReason::Ipv4DstMartian);
 }

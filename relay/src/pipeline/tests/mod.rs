@@ -32,6 +32,7 @@ mod isatap_tests;
 mod mechanism_tests;
 mod sixover4_tests;
 mod sixrd_tests;
+mod tunnel_nd_tests;
 
 use super::*;
 use crate::wire::EthernetAddress;

@@ -119,9 +119,12 @@ fn unicast_onto_the_link_exact_bytes() {
     let expect = ipv4(V4::p41("198.51.100.20", "198.51.100.7"), &hop_minus(&inner, 1));
     assert_eq!(out, eth(NODE, PORT0, ET_IPV4, &expect));
     assert_eq!(lab.count("encap_6over4"), 1);
-    // Other interface identifiers are resolved by ND over the link, not here.
+    // Other interface identifiers are resolved by ND over the link: the packet waits for
+    // the slow path, without its outer destination yet.
     let inner = udp6("2001:db8:20::5", "2001:db8:64::1:2:3:4", 64, 100);
-    lab.expect_drop(1, &eth(PORT1, HOST, ET_IPV6, &inner), DropReason::NeighbourMissing);
+    let waiting = lab.expect_wait(1, &eth(PORT1, HOST, ET_IPV6, &inner), 0);
+    let expect = ipv4(V4 { id: 2, ..V4::p41("198.51.100.20", "0.0.0.0") }, &hop_minus(&inner, 1));
+    assert_eq!(waiting, eth([0; 6], PORT0, ET_IPV4, &expect));
 }
 
 #[test]

@@ -7,12 +7,17 @@
 //! set.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod announce;
+mod sixover4;
+
+use super::auto::Automatic;
 use super::bytes::{arr, be16, v4_at};
 use super::checks::{is_link_local6, is_multicast6};
 use super::counters::{Counters, Event};
-use super::forward::awaiting_port;
+use super::forward::{awaiting_port, AWAITING_V4};
 use super::host::Host;
 use super::local;
+use super::tunnelled;
 use super::neigh::{self, Action, Heard, Neighbours, Received, Timers};
 use super::settings::Settings;
 use super::tables::{RouteTarget, TableUpdate, Tables};
@@ -30,8 +35,8 @@ const ANNOUNCE_INTERVAL: u64 = 2 * HZ;
 const MIN_DELAY_BETWEEN_RAS: u64 = 3 * HZ;
 
 /// [`local::answer`], counted.
-pub(crate) fn answer_counted<B: PacketBuf>(host: &Host, counters: &mut Counters, buf: &mut B) -> Verdict {
-    match local::answer(host, buf) {
+pub(crate) fn answer_counted<B: PacketBuf>(host: &Host, auto: &Automatic, counters: &mut Counters, buf: &mut B) -> Verdict {
+    match local::answer(host, auto, buf) {
         Ok((port, event)) => {
             counters.count(event);
             counters.count(Event::Tx);
@@ -69,6 +74,7 @@ struct Advertiser {
 /// Counters: one event per message handled or sent, one drop reason per frame dropped.
 pub struct SlowPath<B> {
     host: Host,
+    auto: Automatic,
     counters: Counters,
     neigh: Neighbours<B>,
     adverts: Vec<Advertiser>,
@@ -77,6 +83,8 @@ pub struct SlowPath<B> {
     announcements_left: u8,
     next_announcement: u64,
     actions: Vec<Action<B>>,
+    /// The time of the frame or tick being handled.
+    now: u64,
 }
 
 impl<B: PacketBuf> SlowPath<B> {
@@ -99,6 +107,7 @@ impl<B: PacketBuf> SlowPath<B> {
             .collect();
         SlowPath {
             neigh: Neighbours::new(Timers::rfc4861(HZ), statics(settings)),
+            auto: Automatic::new(&settings.automatic, &host.broadcasts, settings.tunnel_mtu),
             host,
             counters: Counters::new(),
             adverts,
@@ -106,6 +115,7 @@ impl<B: PacketBuf> SlowPath<B> {
             announcements_left: ANNOUNCE_NUM,
             next_announcement: 0,
             actions: Vec::new(),
+            now: 0,
         }
     }
 
@@ -141,9 +151,11 @@ impl<B: PacketBuf> SlowPath<B> {
 
     /// A frame a worker punted at time `now`.
     pub fn handle(&mut self, now: u64, buf: B, io: &mut impl SlowIo<B>) {
+        self.now = now;
+        let sixover4 = || tunnelled::sixover4_nd(&self.host, &self.auto, buf.data(), buf.rx_port());
         match awaiting_port(buf.data()) {
             Some(port) => self.wait(now, port, buf, io),
-            None => match neigh::inspect(&self.host, buf.data(), buf.rx_port()) {
+            None => match sixover4().unwrap_or_else(|| neigh::inspect(&self.host, buf.data(), buf.rx_port())) {
                 Err(r) => self.counters.count_drop(r),
                 Ok(Received::Answer(heard)) => {
                     // A request teaches its sender; whether it did, it is answered.
@@ -170,6 +182,7 @@ impl<B: PacketBuf> SlowPath<B> {
 
     /// Timers due at `now`: retransmissions, reachability, announcements, RAs.
     pub fn tick(&mut self, now: u64, io: &mut impl SlowIo<B>) {
+        self.now = now;
         self.neigh.tick(now, &mut self.actions);
         if self.announcements_left > 0 && now >= self.next_announcement {
             self.announcements_left -= 1;
@@ -219,7 +232,7 @@ impl<B: PacketBuf> SlowPath<B> {
     }
 
     fn answer(&mut self, mut buf: B, io: &mut impl SlowIo<B>) {
-        match local::answer(&self.host, &mut buf) {
+        match local::answer(&self.host, &self.auto, &mut buf) {
             Ok((port, event)) => {
                 self.counters.count(event);
                 self.send(port, buf, io);
@@ -238,7 +251,8 @@ impl<B: PacketBuf> SlowPath<B> {
             }
             IpAddr::V6(a) => {
                 let a = u128::from(a);
-                (host.src_on_link(a, h.port) || is_link_local6(a)) && !host.is_own_v6(a) && !is_multicast6(a)
+                let on_port = host.src_on_link(a, h.port) || is_link_local6(a) || self.sixover4_neighbour(h.port, a).is_some();
+                on_port && !host.is_own_v6(a) && !is_multicast6(a)
             }
         };
         let unicast = !h.mac.is_some_and(|m| m[0] & 1 != 0 || m == [0; 6]);
@@ -251,7 +265,12 @@ impl<B: PacketBuf> SlowPath<B> {
         if self.neigh.learn(now, h.port, h.addr, h.mac, h.how, &mut self.actions)? {
             self.counters.count(Event::NeighResolved);
         }
-        self.counters.count(if h.addr.is_ipv4() { Event::ArpLearned } else { Event::NdLearned });
+        let event = match h.addr {
+            IpAddr::V4(_) => Event::ArpLearned,
+            IpAddr::V6(a) if self.sixover4_neighbour(h.port, u128::from(a)).is_some() => Event::NdLearned6over4,
+            IpAddr::V6(_) => Event::NdLearned,
+        };
+        self.counters.count(event);
         Ok(())
     }
 
@@ -291,6 +310,9 @@ impl<B: PacketBuf> SlowPath<B> {
             }
             ethertype::IPV4 => {
                 let dst = v4_at(arr::<20>(frame, l2)?, 16);
+                if dst == AWAITING_V4 {
+                    return self.sixover4_next_hop(port, frame, l2);
+                }
                 let (p, next_hop) = tables.v4_next_hop(dst)?;
                 (p == port).then_some(IpAddr::V4(Ipv4Addr::from(next_hop)))
             }
@@ -298,31 +320,12 @@ impl<B: PacketBuf> SlowPath<B> {
         }
     }
 
-    /// Gratuitous ARP for each port's address and the tunnel endpoints on its subnet.
-    fn announce(&mut self, io: &mut impl SlowIo<B>) {
-        let mut frames = Vec::new();
-        for (i, port) in self.host.ports.iter().enumerate() {
-            let (Some(own), Ok(i)) = (port.ipv4.filter(|_| port.configured), u16::try_from(i)) else { continue };
-            let on_subnet = |&e: &u32| e != own && io.tables().v4_next_hop(e) == Some((i, e));
-            for addr in std::iter::once(own).chain(self.host.endpoints.iter().copied().filter(on_subnet)) {
-                frames.push((i, neigh::arp_announcement(port, addr)));
+    fn solicit(&mut self, port: u16, addr: IpAddr, to: Option<[u8; 6]>, io: &mut impl SlowIo<B>) {
+        if let IpAddr::V6(a) = addr {
+            if let Some(link) = self.sixover4_neighbour(port, u128::from(a)) {
+                return self.sixover4_solicit(port, link, u128::from(a), to, io);
             }
         }
-        for (port, frame) in frames {
-            self.send_frame(port, &frame, Event::ArpAnnouncements, io);
-        }
-    }
-
-    /// A router solicitation on `port`: advertise now, or as soon as the last one is far
-    /// enough behind.
-    fn advertise_soon(&mut self, port: u16, now: u64) {
-        for a in self.adverts.iter_mut().filter(|a| a.port == port) {
-            let earliest = a.last.map_or(now, |l| now.max(l.saturating_add(MIN_DELAY_BETWEEN_RAS)));
-            a.next = a.next.min(earliest);
-        }
-    }
-
-    fn solicit(&mut self, port: u16, addr: IpAddr, to: Option<[u8; 6]>, io: &mut impl SlowIo<B>) {
         let Some(view) = self.host.port(port) else { return };
         let (frame, event) = match addr {
             IpAddr::V4(a) => (neigh::arp_request(view, view.ipv4.unwrap_or(0), u32::from(a), to), Event::ArpRequests),
@@ -335,6 +338,13 @@ impl<B: PacketBuf> SlowPath<B> {
     }
 
     fn run_actions(&mut self, io: &mut impl SlowIo<B>) {
+        // A released 6over4 packet may queue more: it can wait for its IPv4 next hop.
+        while !self.actions.is_empty() {
+            self.run_queued(io);
+        }
+    }
+
+    fn run_queued(&mut self, io: &mut impl SlowIo<B>) {
         let mut actions = std::mem::take(&mut self.actions);
         for action in actions.drain(..) {
             match action {
@@ -346,6 +356,9 @@ impl<B: PacketBuf> SlowPath<B> {
                 Action::Del { addr } => {
                     let _ = io.update(TableUpdate::NeighbourDel { addr });
                     self.counters.count(Event::NeighExpired);
+                }
+                Action::Release { port, mac, packet } if self.is_sixover4_waiting(port, packet.data()) => {
+                    self.sixover4_release(port, mac, packet, io);
                 }
                 Action::Release { port, mac, mut packet } => {
                     if let Some(dst) = packet.data_mut().get_mut(..6) {
@@ -360,8 +373,10 @@ impl<B: PacketBuf> SlowPath<B> {
                 }
             }
         }
-        // Keep the allocation; nothing queued actions meanwhile.
-        self.actions = actions;
+        // Keep the allocation, unless more were queued meanwhile.
+        if self.actions.is_empty() {
+            self.actions = actions;
+        }
     }
 
     fn send(&mut self, port: u16, buf: B, io: &mut impl SlowIo<B>) {

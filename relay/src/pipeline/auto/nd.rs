@@ -1,0 +1,130 @@
+//! Neighbour and router discovery over the automatic tunnels, as IPv6 packets for the
+//! slow path to send through them. On 6over4 links a link-layer address option carries
+//! an IPv4 address (RFC 2529 section 5); ISATAP has none, the interface identifier being
+//! the address (RFC 5214 section 6.1), and its routers answer router solicitations
+//! (RFC 5214 section 8.3, RFC 4861 section 6.2.6).
+use std::net::Ipv4Addr;
+
+use super::{isatap_iid, within, Automatic, LINK_LOCAL};
+use crate::pipeline::checks::{mask6, solicited_node};
+use crate::pipeline::neigh::{nd_packet, NdMessage, ALL_NODES, PREFERRED_LIFETIME_S, VALID_LIFETIME_S};
+use crate::pipeline::verdict::DropReason;
+
+const ROUTER_ADVERT: u8 = 134;
+const NEIGHBOUR_SOLICIT: u8 = 135;
+const NEIGHBOUR_ADVERT: u8 = 136;
+const NA_ROUTER: u8 = 0x80;
+const NA_SOLICITED: u8 = 0x40;
+const NA_OVERRIDE: u8 = 0x20;
+pub(crate) const OPT_SOURCE_LL: u8 = 1;
+pub(crate) const OPT_TARGET_LL: u8 = 2;
+/// Router advertisements on ISATAP links: the hop limit for hosts and the router
+/// lifetime are RFC 4861's defaults (AdvCurHopLimit, 3 × MaxRtrAdvInterval).
+const HOST_HOP_LIMIT: u8 = 64;
+const ROUTER_LIFETIME_S: u16 = 1800;
+
+#[inline(always)]
+fn link_local_64(a: u128) -> bool {
+    (a ^ LINK_LOCAL) & mask6(64) == 0
+}
+
+/// A 6over4 link-layer address option (RFC 2529 section 5): type, length 1, two zero
+/// octets, the IPv4 address.
+pub(crate) fn ipv4_link_layer_option(kind: u8, v4: u32) -> [u8; 8] {
+    let [a, b, c, d] = v4.to_be_bytes();
+    [kind, 1, 0, 0, a, b, c, d]
+}
+
+/// The IPv4 address of the first 6over4 link-layer address option of `kind` in `m`, if
+/// any; one of another length or with the zero octets set is malformed.
+pub(crate) fn sixover4_link_layer(m: &NdMessage, kind: u8) -> Result<Option<u32>, DropReason> {
+    let Some(opt) = m.options().find(|o| o.first() == Some(&kind)) else { return Ok(None) };
+    match *opt {
+        [_, 1, 0, 0, a, b, c, d] => Ok(Some(u32::from_be_bytes([a, b, c, d]))),
+        _ => Err(DropReason::NdLinkLayerMalformed),
+    }
+}
+
+/// A neighbour advertisement for our `target` to `dst` (all-nodes when answering
+/// duplicate address detection: then not solicited), as a router, overriding; with a
+/// 6over4 target link-layer address option of our IPv4 address `v4` when given.
+pub(crate) fn advert(target: u128, dst: u128, v4: Option<u32>) -> Vec<u8> {
+    let solicited = if dst == ALL_NODES { 0 } else { NA_SOLICITED };
+    let mut m = vec![NEIGHBOUR_ADVERT, 0, 0, 0, NA_ROUTER | solicited | NA_OVERRIDE, 0, 0, 0];
+    m.extend_from_slice(&target.to_be_bytes());
+    if let Some(v4) = v4 {
+        m.extend_from_slice(&ipv4_link_layer_option(OPT_TARGET_LL, v4));
+    }
+    nd_packet(target, dst, &m)
+}
+
+/// A neighbour solicitation for `target` from our `src`, with our IPv4 address `v4` as
+/// 6over4 source link-layer address: to the solicited-node group, or to `target`
+/// itself (a reachability probe).
+pub(crate) fn solicit(src: u128, target: u128, v4: u32, unicast: bool) -> Vec<u8> {
+    let dst = if unicast { target } else { solicited_node(target) };
+    let mut m = vec![NEIGHBOUR_SOLICIT, 0, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(&target.to_be_bytes());
+    m.extend_from_slice(&ipv4_link_layer_option(OPT_SOURCE_LL, v4));
+    nd_packet(src, dst, &m)
+}
+
+impl Automatic {
+    /// Our IPv4 address on 6over4 link `i` (the port's).
+    pub(crate) fn sixover4_v4(&self, i: u8) -> Option<u32> {
+        self.sixover4.get(usize::from(i)).map(|l| l.ipv4)
+    }
+
+    /// The port of the 6over4 link of our address `local`.
+    pub(crate) fn sixover4_port(&self, local: u32) -> Option<u16> {
+        self.sixover4.iter().find(|l| l.ipv4 == local).map(|l| l.port)
+    }
+
+    /// The 6over4 link on `port`.
+    pub(crate) fn sixover4_link(&self, port: u16) -> Option<u8> {
+        self.sixover4.iter().position(|l| l.port == port).and_then(|i| u8::try_from(i).ok())
+    }
+
+    /// `a` lies on 6over4 link `i`: one of its prefixes, or link-local.
+    pub(crate) fn on_sixover4(&self, i: u8, a: u128) -> bool {
+        self.sixover4.get(usize::from(i)).is_some_and(|l| within(&l.prefixes, a) || link_local_64(a))
+    }
+
+    /// `a` is in one of the prefixes of 6over4 link `i` (where the fast path forwards).
+    pub(crate) fn in_sixover4_prefix(&self, i: u8, a: u128) -> bool {
+        self.sixover4.get(usize::from(i)).is_some_and(|l| within(&l.prefixes, a))
+    }
+
+    /// `a` is one of our addresses on 6over4 link `i`: `fe80::V` or `prefix::V`.
+    pub(crate) fn sixover4_owns(&self, i: u8, a: u128) -> bool {
+        self.sixover4.get(usize::from(i)).is_some_and(|l| a as u32 == l.ipv4 && self.is_own_v6(a) && self.on_sixover4(i, a))
+    }
+
+    /// `a` is one of our addresses on ISATAP link `i` (link-local or in its prefixes).
+    pub(crate) fn isatap_owns(&self, i: u8, a: u128) -> bool {
+        self.isatap
+            .get(usize::from(i))
+            .is_some_and(|l| a as u32 == l.ipv4 && self.is_own_v6(a) && (link_local_64(a) || within(&l.prefixes, a)))
+    }
+
+    /// The solicited router advertisement of ISATAP link `i` to `dst`: from our
+    /// link-local address (u bit per RFC 5214 section 6.1), the tunnels' MTU, and every
+    /// prefix of the link, on-link and autonomous (RFC 4861 section 4.6.2).
+    pub(crate) fn isatap_advert(&self, i: u8, dst: u128) -> Option<Vec<u8>> {
+        let l = self.isatap.get(usize::from(i))?;
+        let src = LINK_LOCAL | u128::from(isatap_iid(Ipv4Addr::from(l.ipv4)));
+        let mut m = vec![ROUTER_ADVERT, 0, 0, 0, HOST_HOP_LIMIT, 0];
+        m.extend_from_slice(&ROUTER_LIFETIME_S.to_be_bytes());
+        m.extend_from_slice(&[0; 8]); // reachable time, retrans timer: unspecified
+        m.extend_from_slice(&[5, 1, 0, 0]);
+        m.extend_from_slice(&u32::from(self.mtu).to_be_bytes());
+        for p in &l.prefixes64 {
+            m.extend_from_slice(&[3, 4, 64, 0xc0]);
+            m.extend_from_slice(&VALID_LIFETIME_S.to_be_bytes());
+            m.extend_from_slice(&PREFERRED_LIFETIME_S.to_be_bytes());
+            m.extend_from_slice(&[0; 4]);
+            m.extend_from_slice(&p.to_be_bytes());
+        }
+        Some(nd_packet(src, dst, &m))
+    }
+}
