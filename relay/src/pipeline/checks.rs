@@ -192,7 +192,7 @@ impl Martians {
     pub fn v4_ok(&self, a: u32) -> bool {
         let (start, len) = self.by_octet[(a >> 24) as usize];
         let (start, len) = (usize::from(start), usize::from(len));
-        self.rules.get(start..start + len).map_or(true, |r| r.iter().all(|&(net, mask)| (a ^ net) & mask != 0))
+        self.rules.get(start..start + len).is_none_or(|r| r.iter().all(|&(net, mask)| (a ^ net) & mask != 0))
     }
 
     /// The IPv6 address may appear inside a 6to4 tunnel: outside [`MARTIANS_V6`], and if

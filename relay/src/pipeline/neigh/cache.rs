@@ -233,7 +233,7 @@ impl<P> Neighbours<P> {
                 }
             }
             (Some(old), new, How::Advert { solicited, override_ }) => {
-                let same = !new.is_some_and(|n| n != old);
+                let same = new.is_none_or(|n| n == old);
                 if !override_ && !same {
                     // Someone else claims it without override: distrust, but keep the MAC.
                     if e.state == State::Reachable {
