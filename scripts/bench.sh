@@ -47,5 +47,5 @@ run ipp-bench            # 2. instructions per packet under callgrind
 run latency-bench        # 3. latency over memif at 10/50/90 % of the max rate, vs testpmd io
 run scale-bench $fwd_memory # 4. 1 vs 2 workers, cores needed for 100GbE at 64 B
 lpm_section              # 5. LPM vs rte_lpm6/rte_fib6
-run churn-bench          # 5. forwarding under 100k route updates/s
+run churn-bench $fwd_memory # 5. forwarding under 100k route updates/s
 echo "bench: done in $(( (SECONDS - start) / 60 )) min; figures in $results" >&2

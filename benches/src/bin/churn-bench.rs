@@ -37,6 +37,9 @@ struct Args {
     results: PathBuf,
     #[arg(long, default_value = "/tmp/relay-churn")]
     work: PathBuf,
+    /// EAL memory on 2 MiB hugepages (`scripts/hugepages.sh`), as in production.
+    #[arg(long)]
+    hugepages: bool,
 }
 
 const ROUTER: &str = include_str!("fwd-router.toml");
@@ -107,7 +110,7 @@ fn run_once(a: &Args, run: usize, lan: &str) -> Result<Run, String> {
     let prefix = "churn";
     let ports = [("wan", "net_null0,no-rx=1".to_string()), ("lan", lan.to_string())];
     let workers = [(1, vec!["wan:0".to_string(), "lan:0".to_string()])];
-    let (cmd, sock) = Config { prefix, control_cpu: 0, ports: &ports, workers: &workers, tail: ROUTER , hugepages: false }.command(&a.work);
+    let (cmd, sock) = Config { prefix, control_cpu: 0, ports: &ports, workers: &workers, tail: ROUTER, hugepages: a.hugepages }.command(&a.work);
     let mut f = Forwarder::start("relayd", cmd, prefix, &a.work.join(format!("relayd-{run}.log"))).map_err(|e| e.to_string())?;
     let result = (|| {
         let mut t = f.ready()?;
@@ -188,12 +191,13 @@ fn write_report(a: &Args, runs: &[Run]) {
          in the table throughout. Per run: {} s without churn, then {} s while a client on the control socket sends \
          `batch` requests of {} changes ({} adds of new /56s, {} deletes of the oldest) paced at {} changes/s. \
          Egress `opackets` sampled every 100 ms through telemetry; loss from relayd's own `stats` counters over the \
-         churn phase. {} runs, each on a fresh relayd. Machine: {}. Date: {}.\n\n",
-        a.routes, a.seconds, a.seconds, a.batch, a.batch / 2, a.batch / 2, a.rate, a.runs, machine(), now_utc()
+         churn phase. Memory on {}. {} runs, each on a fresh relayd. Machine: {}. Date: {}.\n\n",
+        a.routes, a.seconds, a.seconds, a.batch, a.batch / 2, a.batch / 2, a.rate,
+        if a.hugepages { "2 MiB hugepages" } else { "`--no-huge` 4 KiB pages" }, a.runs, machine(), now_utc()
     ));
     md.push_str(&format!(
-        "Command: `cargo run --release -p relay-benches --bin churn-bench -- --seconds {} --runs {} --rate {} --batch {}`\n\n",
-        a.seconds, a.runs, a.rate, a.batch
+        "Command: `cargo run --release -p relay-benches --bin churn-bench -- --seconds {} --runs {} --rate {} --batch {}{}`\n\n",
+        a.seconds, a.runs, a.rate, a.batch, if a.hugepages { " --hugepages" } else { "" }
     ));
     md.push_str(
         "| run | no churn Mpps (median) | churn Mpps (median) | churn / no churn | worst 100 ms / no churn | updates/s done | rx − tx | tx_dropped | pipeline_dropped | input missed | audit |\n\

@@ -82,7 +82,7 @@ fn start(a: &Args, v: &Variant, tag: &str) -> Result<Forwarder, String> {
     let relayd = |names: [&str; 2], tail: &str| {
         let ports = [(names[0], m0.clone()), (names[1], m1.clone())];
         let workers = [(a.cpu, vec![format!("{}:0", names[0]), format!("{}:0", names[1])])];
-        Config { prefix: v.prefix, control_cpu: main_cpu, ports: &ports, workers: &workers, tail , hugepages: false }.command(&a.work)
+        Config { prefix: v.prefix, control_cpu: main_cpu, ports: &ports, workers: &workers, tail, hugepages: false }.command(&a.work)
     };
     let (cmd, control) = match v.prefix {
         "lat-testpmd" => {
