@@ -37,6 +37,10 @@ pub struct Host {
     pub endpoints: Vec<u32>,
     /// The relay's endpoints (6to4 to native is only relayed when sent to one of them).
     pub relay_endpoints: Vec<u32>,
+    /// Addresses terminating a tunnel that no port holds: 6to4 endpoints and the local
+    /// addresses of the other automatic mechanisms (a 6rd BR, ISATAP, …). ARP is
+    /// answered for them on every port with IPv4.
+    pub tunnel_locals: Vec<u32>,
     /// Outer source for native IPv6 sources: anycast when on, else the relay's unicast.
     pub native_outer_src: Option<u32>,
     /// Every IPv6 address of ours: port addresses and `2002:E::` per endpoint E.
@@ -99,11 +103,15 @@ impl Host {
                 sends_ra: sends_ra(i),
             })
             .collect();
+        let mut tunnel_locals: Vec<u32> = endpoints.iter().copied().chain(s.automatic.locals().into_iter().map(u32::from)).collect();
+        tunnel_locals.sort_unstable();
+        tunnel_locals.dedup();
         Host {
             ports,
             own_v4: s.own_v4().into_iter().map(u32::from).collect(),
             endpoints,
             relay_endpoints: s.relay_endpoints().into_iter().map(u32::from).collect(),
+            tunnel_locals,
             native_outer_src: s.relay.map(|r| u32::from(if r.anycast { ANYCAST_V4 } else { r.unicast })),
             own_v6,
             site: s.router.as_ref().map(|r| sixtofour_addr(u32::from(r.v4))),
@@ -127,6 +135,12 @@ impl Host {
     #[inline(always)]
     pub fn is_endpoint(&self, a: u32) -> bool {
         self.endpoints.contains(&a)
+    }
+
+    /// ARP is answered for `a` on a port with IPv4 (besides the port's own address).
+    #[inline(always)]
+    pub fn is_tunnel_local(&self, a: u32) -> bool {
+        self.tunnel_locals.contains(&a)
     }
 
     #[inline(always)]

@@ -126,7 +126,7 @@ pub(crate) fn arp_kind(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<Arp
         return Err(ArpMalformed);
     }
     let (spa, tpa) = (v4_at(a, 14), v4_at(a, 24));
-    let ours = port.ipv4.is_some() && (port.ipv4 == Some(tpa) || host.is_endpoint(tpa));
+    let ours = port.ipv4.is_some() && (port.ipv4 == Some(tpa) || host.is_tunnel_local(tpa));
     match (a[6], a[7]) {
         (0, 1) if ours => Ok(ArpKind::Request),
         (0, 2) if ours => Ok(ArpKind::Reply),
@@ -137,7 +137,7 @@ pub(crate) fn arp_kind(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<Arp
 }
 
 /// An Ethernet/IPv4 ARP request for an address we answer for on `port` (its own, or a
-/// tunnel endpoint on a port with IPv4). Returns the target address.
+/// tunnel's local address on a port with IPv4). Returns the target address.
 pub(crate) fn arp_request_for_us(host: &Host, port: &PortView, a: &[u8; 28]) -> Result<u32, DropReason> {
     if a[0..6] != [0, 1, 8, 0, 6, 4] {
         return Err(ArpMalformed);
@@ -146,7 +146,7 @@ pub(crate) fn arp_request_for_us(host: &Host, port: &PortView, a: &[u8; 28]) -> 
         return Err(ArpNotRequest);
     }
     let tpa = v4_at(a, 24);
-    let ours = port.ipv4 == Some(tpa) || (port.ipv4.is_some() && host.is_endpoint(tpa));
+    let ours = port.ipv4 == Some(tpa) || (port.ipv4.is_some() && host.is_tunnel_local(tpa));
     if !ours {
         return Err(ArpNotForUs);
     }
