@@ -1,4 +1,4 @@
-//! The seed's testbed (relay-lab) end to end: three relayd instances on TAP ports, Linux
+//! The seed's testbed (relay-lab) end to end: five relayd instances on TAP ports, Linux
 //! hosts in network namespaces. One test per scenario, each on a lab of its own (built and
 //! torn down, with every relayd's pool check), and one for `relay-lab run`'s teardown.
 //!
@@ -28,7 +28,7 @@ fn scenario(s: Scenario) -> Outcome {
 }
 
 fn assert_torn_down(t: &Teardown) {
-    assert_eq!(t.stopped.len(), 3, "{t}");
+    assert_eq!(t.stopped.len(), RouterId::ALL.len(), "{t}");
     for s in &t.stopped {
         assert!(s.pools_full(), "{s}");
     }
@@ -127,14 +127,48 @@ fn scenario_6_relay_restart_while_a_pings_c() {
     check(&o, "ping6 C -> A after the restart: replies", "3");
 }
 
-/// `--static-neighbours false`: no MAC is configured on either side; relayd resolves its
-/// next hops with ARP and ND and answers the hosts' and the Internet's.
 #[test]
-fn scenarios_1_and_2_with_neighbours_resolved_by_arp_and_nd() {
+fn scenario_7_configured_tunnel_between_r4_and_the_relay() {
+    let o = scenario(Scenario::ConfiguredTunnel);
+    check(&o, "ping6 D -> C: replies", "5");
+    check(&o, "ping6 C -> D: replies", "5");
+    check(&o, "wan3: protocol-41 frames 192.0.2.40 -> 203.0.113.30", "5");
+    check(&o, "wan3: of them, echo requests D -> C inside", "5");
+    check(&o, "wan2: protocol-41 frames 203.0.113.30 -> 192.0.2.40", "5");
+    check(&o, "wan2: of them, echo requests C -> D inside", "5");
+    for counter in ["decap_configured", "encap_configured", "decapsulated", "encapsulated"] {
+        check(&o, &format!("R3 pipeline.{counter} +"), "5");
+    }
+    check(&o, "rogue: R4 pipeline.drop_decap_tunnel_src_mismatch +", "5");
+    check(&o, "rogue: R4 pipeline.decapsulated +", "0");
+}
+
+#[test]
+fn scenario_8_sixrd_ce_through_the_border_relay() {
+    let o = scenario(Scenario::SixRd);
+    check(&o, "ping6 E -> C: replies", "5");
+    check(&o, "ping6 C -> E: replies", "5");
+    // The CE sends to the BR address; the BR answers from it to the CE address in E's prefix.
+    check(&o, "wan3: protocol-41 frames 192.0.2.50 -> 203.0.113.31", "5");
+    check(&o, "wan3: of them, echo requests E -> C inside", "5");
+    check(&o, "wan2: protocol-41 frames 203.0.113.31 -> 192.0.2.50", "5");
+    check(&o, "wan2: of them, echo requests C -> E inside", "5");
+    for counter in ["decap_6rd", "encap_6rd", "decapsulated", "encapsulated"] {
+        check(&o, &format!("R3 pipeline.{counter} +"), "5");
+    }
+    check(&o, "rogue: R3 pipeline.drop_decap_6rd_src_mismatch +", "5");
+    check(&o, "rogue: R3 pipeline.decap_6rd +", "0");
+}
+
+/// `--static-neighbours false`: no MAC is configured on either side; relayd resolves its
+/// next hops with ARP and ND and answers the hosts' and the Internet's (R3 for its 6rd BR
+/// address too).
+#[test]
+fn scenarios_1_2_7_8_with_neighbours_resolved_by_arp_and_nd() {
     let opts = LabOptions { static_neighbours: false, ..LabOptions::default() };
     let mut lab = Lab::up(&opts).unwrap_or_else(|e| panic!("lab up: {e}"));
     let config = std::fs::read_to_string(lab.runtime.config_path(lab.topology.router(RouterId::R1))).expect("r1.toml");
-    let outcomes = [scenario::run(&mut lab, Scenario::SiteToSite), scenario::run(&mut lab, Scenario::SiteToNative)];
+    let outcomes = Scenario::PATHS.map(|s| scenario::run(&mut lab, s));
     let teardown = lab.down();
     assert!(!config.contains("[[pipeline.neighbour]]"), "{config}");
     for o in &outcomes {
@@ -142,6 +176,8 @@ fn scenarios_1_and_2_with_neighbours_resolved_by_arp_and_nd() {
     }
     check(&outcomes[0], "wan1: of them, echo requests A -> B inside", "5");
     check(&outcomes[1], "wan2: of them, echo requests C -> A inside", "5");
+    check(&outcomes[2], "wan2: of them, echo requests C -> D inside", "5");
+    check(&outcomes[3], "wan2: of them, echo requests C -> E inside", "5");
     assert_torn_down(&teardown);
 }
 
@@ -165,7 +201,7 @@ fn generated_configurations_pass_relayd_check() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `relay-lab run` as the README runs it: scenarios 1 and 2, the live view, then Ctrl-C
+/// `relay-lab run` as the README runs it: scenarios 1, 2, 7 and 8, the live view, then Ctrl-C
 /// tears everything down with every pool full.
 #[test]
 fn run_shows_the_live_view_and_tears_down_on_ctrl_c() {
@@ -210,7 +246,9 @@ fn run_shows_the_live_view_and_tears_down_on_ctrl_c() {
     assert_eq!(status.code(), Some(0), "{out}");
     assert!(out.contains("scenario 1: A <-> B through R1 and R2 (seed 3.3.1): PASS"), "{out}");
     assert!(out.contains("scenario 2: A <-> C through R1 -> R3 and C -> R3 -> R1 (seed 3.3.2): PASS"), "{out}");
-    for r in ["R1", "R2", "R3"] {
+    assert!(out.contains("scenario 7: D <-> C through the configured tunnel R4 <-> R3 (RFC 4213): PASS"), "{out}");
+    assert!(out.contains("scenario 8: E <-> C through the 6rd CE R5 and the border relay R3 (RFC 5969): PASS"), "{out}");
+    for r in ["R1", "R2", "R3", "R4", "R5"] {
         let stopped = lines.iter().find(|l| l.trim_start().starts_with(&format!("{r}: exit 0, mempool full again"))).unwrap_or_else(|| panic!("{r} pool check:\n{out}"));
         assert!(stopped.ends_with("no leak"), "{stopped}");
     }

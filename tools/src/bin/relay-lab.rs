@@ -1,8 +1,9 @@
-//! relay-lab: the seed's 6to4 testbed on one machine. R1 and R2 (6to4 routers) and R3
-//! (6to4 relay) are relayd instances on TAP ports; hosts A, B, C, the IPv4 Internet and a
+//! relay-lab: the seed's 6to4 testbed on one machine. R1 and R2 (6to4 routers), R3 (6to4
+//! relay, configured-tunnel end and 6rd border relay), R4 (site behind a configured tunnel)
+//! and R5 (6rd CE) are relayd instances on TAP ports; hosts A to E, the IPv4 Internet and a
 //! rogue host are Linux network namespaces. See docs/lab.md.
 //!
-//! `relay-lab run` builds the lab, runs scenarios 1 and 2, shows each router's rates and
+//! `relay-lab run` builds the lab, runs scenarios 1, 2, 7 and 8, shows each router's rates and
 //! drops every second until Ctrl-C, then tears everything down. `up`, `scenarios`, `live`
 //! and `down` do the parts separately; `down` also clears what a crashed run left.
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use relay_tools::lab::scenario::{self, Scenario};
 use relay_tools::lab::{self, live, Lab, LabOptions, DEFAULT_DIR};
 
 #[derive(Parser, Debug)]
-#[command(name = "relay-lab", version, about = "The seed's 6to4 testbed: three relayd instances, Linux hosts in namespaces")]
+#[command(name = "relay-lab", version, about = "The seed's 6to4 testbed: five relayd instances, Linux hosts in namespaces")]
 struct Cli {
     /// Configurations, logs, sockets and captures go here.
     #[arg(long, default_value = DEFAULT_DIR, global = true)]
@@ -36,16 +37,16 @@ enum Command {
     Up,
     /// Stop the relayds and remove namespaces, bridges and TAPs (also after a crash).
     Down,
-    /// Run scenarios on the running lab (default 1 and 2; 1-6 exist).
+    /// Run scenarios on the running lab (default 1, 2, 7, 8; 1-8 exist).
     Scenarios {
         numbers: Vec<u8>,
-        /// All six.
+        /// All eight.
         #[arg(long)]
         all: bool,
     },
     /// Each router's rates and drops, every second, until Ctrl-C.
     Live,
-    /// up, scenarios 1 and 2, live view until Ctrl-C, down.
+    /// up, scenarios 1, 2, 7 and 8, live view until Ctrl-C, down.
     Run,
 }
 
@@ -112,9 +113,9 @@ fn scenarios(opts: &LabOptions, numbers: &[u8], all: bool) -> Result<bool, Strin
     let list: Vec<Scenario> = if all {
         Scenario::ALL.to_vec()
     } else if numbers.is_empty() {
-        vec![Scenario::SiteToSite, Scenario::SiteToNative]
+        Scenario::PATHS.to_vec()
     } else {
-        numbers.iter().map(|&n| Scenario::from_number(n).ok_or(format!("no scenario {n} (1-6)"))).collect::<Result<_, _>>()?
+        numbers.iter().map(|&n| Scenario::from_number(n).ok_or(format!("no scenario {n} (1-8)"))).collect::<Result<_, _>>()?
     };
     let mut lab = Lab::attach(&opts.dir)?;
     let mut passed = true;
@@ -133,7 +134,7 @@ fn run(opts: &LabOptions) -> Result<bool, String> {
     let mut lab = Lab::up(opts)?;
     println!("relay-lab: lab up\n{lab}");
     let mut passed = true;
-    for s in [Scenario::SiteToSite, Scenario::SiteToNative] {
+    for s in Scenario::PATHS {
         if stop.load(Ordering::SeqCst) {
             break;
         }

@@ -59,7 +59,12 @@ pub fn run(lab: &Lab, stop: &AtomicBool) {
             out.push_str(&format!("\x1b[{}A", ids.len()));
         }
         for (i, &id) in ids.iter().enumerate() {
-            let what = if id == RouterId::R3 { "relay" } else { "router" };
+            let what = match id {
+                RouterId::R3 => "relay",
+                RouterId::R4 => "tunnel",
+                RouterId::R5 => "6rd CE",
+                _ => "router",
+            };
             let text = match lab.stats(id) {
                 Ok(now) => {
                     let l = line(id, what, &prev[i], &now, dt);

@@ -1,6 +1,7 @@
-//! The seed's 6to4 testbed as a lab on one machine: three relayd instances (R1, R2: 6to4
-//! routers; R3: 6to4 relay with anycast 192.88.99.1) on TAP ports, Linux hosts A, B, C in
-//! network namespaces, an "IPv4 Internet" namespace routing between two segments, and a
+//! The seed's 6to4 testbed as a lab on one machine: relayd instances on TAP ports (R1, R2:
+//! 6to4 routers; R3: 6to4 relay with anycast 192.88.99.1, also the far end of R4's
+//! configured tunnel and the 6rd border relay of R5, a 6rd CE), Linux hosts A to E in
+//! network namespaces, an "IPv4 Internet" namespace routing between three segments, and a
 //! rogue IPv4 host. See docs/lab.md for the topology and the mapping of the seed's Cisco
 //! configuration.
 //!
@@ -101,7 +102,7 @@ impl fmt::Display for Teardown {
 
 impl Lab {
     /// Removes what an earlier run left, writes the configurations, builds the fabric,
-    /// starts R1, R2, R3 and plugs their TAPs in.
+    /// starts R1 to R5 and plugs their TAPs in.
     pub fn up(opts: &LabOptions) -> Result<Lab> {
         if !opts.relayd.is_file() {
             return Err(format!(
@@ -235,7 +236,9 @@ impl fmt::Display for Lab {
         for r in &t.routers {
             let role = match r.role {
                 topology::Role::Router => format!("6to4 router, site {}/48", topology::sixtofour(r.wan_v4)),
-                topology::Role::Relay { .. } => format!("6to4 relay, also {}", topology::ANYCAST_V4),
+                topology::Role::Relay { .. } => format!("6to4 relay, also {}; 6rd BR {}", topology::ANYCAST_V4, topology::BR_V4),
+                topology::Role::TunnelSite => "configured tunnel to R3".to_string(),
+                topology::Role::SixRdCe => format!("6rd CE of BR {}", topology::BR_V4),
             };
             let pid = self.relayd(r.id).map_or("-".to_string(), |d| d.pid.to_string());
             writeln!(f, "  {} relayd pid {pid:<7} WAN {}/{} ({role}), {} {}/{}", r.id, r.wan_v4, r.wan_len, r.inner.name, r.inner_v6, r.inner_len)?;

@@ -7,7 +7,7 @@ use super::config::{relayd_toml, Runtime};
 use super::live;
 use super::probe::{self, Frame, Ping};
 use super::relayd::{parse_stats, Stats};
-use super::topology::{sixtofour, site_addr, RouterId, Topology, ANYCAST_V4};
+use super::topology::{sixrd_domain, sixtofour, site_addr, RouterId, Topology, ANYCAST_V4, CE_V4};
 
 #[test]
 fn sixtofour_prefixes_embed_v() {
@@ -106,4 +106,52 @@ fn stats_and_the_live_line() {
         live::line(RouterId::R3, "relay", &prev, &now, Duration::from_secs(2)),
         "R3 relay  rx    100 pps  tx     80 pps  drops 20/s [no_route 36, multicast_ignored 4]  since start 50 [no_route 40, multicast_ignored 10]"
     );
+}
+
+#[test]
+fn sixrd_delegated_prefix_embeds_the_ce_bits() {
+    let d = sixrd_domain();
+    assert_eq!(d.delegated(CE_V4), ("2001:db8:632::".parse::<Ipv6Addr>().unwrap(), 48));
+    assert_eq!(d.delegated(Ipv4Addr::new(192, 0, 2, 255)), ("2001:db8:6ff::".parse::<Ipv6Addr>().unwrap(), 48));
+    let t = Topology::new(true);
+    assert_eq!(t.e().addr, "2001:db8:632:1::e".parse::<IpAddr>().unwrap());
+    assert_eq!(t.d().addr, "2001:db8:d:1::d".parse::<IpAddr>().unwrap());
+    assert_eq!(
+        t.c().routes,
+        ["2002::/16 via 2001:db8:1::1", "2001:db8:d::/48 via 2001:db8:1::1", "2001:db8:600::/40 via 2001:db8:1::1"]
+    );
+}
+
+#[test]
+fn relay_configuration_has_the_tunnel_to_r4_and_the_6rd_domain() {
+    let t = Topology::new(true);
+    let toml = relayd_toml(t.router(RouterId::R3), &Runtime::new(Path::new("/tmp/x"), true));
+    for want in [
+        "[[pipeline.tunnel]]\nid = 0\nname = \"to-r4\"\nlocal = \"203.0.113.30\"\nremote = \"192.0.2.40\"\nmtu = 1480",
+        "[[pipeline.6rd]]\nbr = \"203.0.113.31\"\nprefix = \"2001:db8:600::/40\"\nipv4_prefix = \"192.0.2.0/24\"",
+        "# ipv6 route 2001:db8:d::/48 Tunnel1\n[[pipeline.route]]\nadd = \"2001:db8:d::/48 tunnel 0\"",
+    ] {
+        assert!(toml.contains(want), "{want:?} not in\n{toml}");
+    }
+}
+
+#[test]
+fn tunnel_site_and_ce_configurations() {
+    let t = Topology::new(true);
+    let rt = Runtime::new(Path::new("/tmp/x"), true);
+    let r4 = relayd_toml(t.router(RouterId::R4), &rt);
+    let r5 = relayd_toml(t.router(RouterId::R5), &rt);
+    for (toml, want) in [
+        (&r4, "local = \"192.0.2.40\"\nremote = \"203.0.113.30\""),
+        (&r4, "port = 1\nipv6 = [\"2001:db8:d:1::1/64\"]"),
+        (&r5, "# interface Tunnel1 / tunnel source 192.0.2.50 / tunnel mode ipv6ip 6rd / tunnel 6rd br 203.0.113.31 / ipv6 mtu 1480"),
+        (&r5, "local = \"192.0.2.50\"\nremote = \"203.0.113.31\""),
+        (&r5, "port = 1\nipv6 = [\"2001:db8:632:1::1/64\"]"),
+    ] {
+        assert!(toml.contains(want), "{want:?} not in\n{toml}");
+    }
+    for toml in [&r4, &r5] {
+        assert!(toml.contains("# ipv6 route ::/0 Tunnel1\n[[pipeline.route]]\nadd = \"::/0 tunnel 0\""), "{toml}");
+        assert!(!toml.contains("[pipeline.router]") && !toml.contains("[pipeline.relay]"), "{toml}");
+    }
 }

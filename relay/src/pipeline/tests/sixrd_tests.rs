@@ -203,3 +203,16 @@ fn loops_through_the_domain() {
     let inner = udp6("2001:db8:6400:3200::1", "3fff:1::5", 64, 100);
     assert_eq!(lab.run(0, &from_ce("198.51.100.50", &inner)).0, Verdict::Tx(1));
 }
+
+/// The BR address is no port's: ARP for it is answered on the IPv4 port (the CEs and the
+/// IPv4 router in front of the BR must resolve it), not on a port without IPv4.
+#[test]
+fn arp_for_the_br_address() {
+    let mut lab = Lab::new(BR);
+    let request = eth([0xff; 6], GW4, ET_ARP, &arp(1, GW4, "198.51.100.1", [0; 6], "198.51.100.30"));
+    assert_eq!(lab.run(0, &request).0, Verdict::Punt);
+    let (v, out) = lab.local(0, &request);
+    assert_eq!(v, Verdict::Tx(0));
+    assert_eq!(out, eth(GW4, PORT0, ET_ARP, &arp(2, PORT0, "198.51.100.30", GW4, "198.51.100.1")));
+    assert_eq!(lab.local(1, &request).0, Verdict::Drop(DropReason::ArpNotForUs));
+}

@@ -5,6 +5,7 @@ mod limits;
 mod paths;
 mod restart;
 mod spoof;
+mod tunnels;
 
 use std::fmt;
 use std::time::Duration;
@@ -22,11 +23,25 @@ pub enum Scenario {
     Mtu = 4,
     Spoofing = 5,
     Restart = 6,
+    ConfiguredTunnel = 7,
+    SixRd = 8,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] =
-        [Scenario::SiteToSite, Scenario::SiteToNative, Scenario::HopLimit, Scenario::Mtu, Scenario::Spoofing, Scenario::Restart];
+    pub const ALL: [Scenario; 8] = [
+        Scenario::SiteToSite,
+        Scenario::SiteToNative,
+        Scenario::HopLimit,
+        Scenario::Mtu,
+        Scenario::Spoofing,
+        Scenario::Restart,
+        Scenario::ConfiguredTunnel,
+        Scenario::SixRd,
+    ];
+
+    /// What `relay-lab run` and `relay-lab scenarios` run by default: every path of the
+    /// lab once, a few seconds each.
+    pub const PATHS: [Scenario; 4] = [Scenario::SiteToSite, Scenario::SiteToNative, Scenario::ConfiguredTunnel, Scenario::SixRd];
 
     pub fn number(self) -> u8 {
         self as u8
@@ -44,6 +59,8 @@ impl Scenario {
             Scenario::Mtu => "MTU: Packet Too Big from the relay, then the smaller size gets through",
             Scenario::Spoofing => "spoofed protocol 41 from the rogue host is dropped and counted",
             Scenario::Restart => "R3 restarted while A pings C",
+            Scenario::ConfiguredTunnel => "D <-> C through the configured tunnel R4 <-> R3 (RFC 4213)",
+            Scenario::SixRd => "E <-> C through the 6rd CE R5 and the border relay R3 (RFC 5969)",
         }
     }
 }
@@ -107,6 +124,8 @@ pub fn run(lab: &mut Lab, scenario: Scenario) -> Outcome {
         Scenario::Mtu => limits::mtu(lab, &mut o),
         Scenario::Spoofing => spoof::spoofing(lab, &mut o),
         Scenario::Restart => restart::restart(lab, &mut o),
+        Scenario::ConfiguredTunnel => tunnels::configured(lab, &mut o),
+        Scenario::SixRd => tunnels::sixrd(lab, &mut o),
     };
     if let Err(e) = r {
         o.that("the scenario ran to its end", false, e);

@@ -11,7 +11,7 @@ use super::{counters, settled, Outcome};
 
 /// At least 10 MB each way, as the issue asks.
 pub const TRANSFER_BYTES: u64 = 10 * 1024 * 1024;
-const PINGS: u32 = 5;
+pub(super) const PINGS: u32 = 5;
 const ECHO_REQUEST: u8 = 128;
 
 pub fn site_to_site(lab: &mut Lab, o: &mut Outcome) -> Result<()> {
@@ -45,7 +45,7 @@ pub fn site_to_native(lab: &mut Lab, o: &mut Outcome) -> Result<()> {
 
 /// `from` pings `to` while `segment` (in the Internet namespace) is captured for protocol
 /// 41 between `outer`: every request must be seen there, inside the expected outer header.
-fn tunnelled_pings(lab: &Lab, o: &mut Outcome, from: &Host, to: &Host, segment: &str, outer: (Ipv4Addr, Ipv4Addr), file: &str) -> Result<()> {
+pub(super) fn tunnelled_pings(lab: &Lab, o: &mut Outcome, from: &Host, to: &Host, segment: &str, outer: (Ipv4Addr, Ipv4Addr), file: &str) -> Result<()> {
     let filter = format!("ip proto 41 and src host {} and dst host {}", outer.0, outer.1);
     let cap = Capture::start(NS_INET, segment, &filter, &lab.runtime.dir.join(file))?;
     let p = probe::ping(from.netns, to.addr, PINGS, &[])?;
