@@ -10,6 +10,8 @@ use std::time::Duration;
 use clap::Parser;
 use relay_benches::frames;
 use relay_benches::harness::{write_pcap, Forwarder};
+use relay_benches::relayd::Control;
+use relay_benches::tablegen;
 use relay_benches::results::{machine, median_spread, now_utc, write_section};
 
 #[derive(Parser, Debug)]
@@ -34,6 +36,10 @@ struct Args {
     /// reserves them) instead of `--no-huge` 4 KiB pages, where TLB misses on mbufs dominate.
     #[arg(long)]
     hugepages: bool,
+    /// Prefixes loaded into relayd's route table (a synthetic full table from
+    /// `relay_benches::tablegen`) before its encap, decap and native runs; 0 for none.
+    #[arg(long, default_value_t = 250_000)]
+    routes: usize,
 }
 
 impl Args {
@@ -60,6 +66,8 @@ struct Contestant {
     prefix: &'static str,
     cmd: Command,
     egress_port: u16,
+    /// relayd routing: gets the full table before it is measured.
+    routing: bool,
 }
 
 fn relayd_bin() -> PathBuf {
@@ -131,31 +139,31 @@ fn contestants(a: &Args) -> Vec<Contestant> {
     ]);
     let pass_tail = "[runtime]\nmode = \"passthrough\"\nforward = [[\"in\", \"out\"], [\"out\", \"in\"]]\n";
     vec![
-        Contestant { name: "dpdk-testpmd io", prefix: "bench-testpmd", cmd: testpmd, egress_port: 1 },
-        Contestant { name: "dpdk l3fwd lpm (ipv6)", prefix: "bench-l3fwd", cmd: l3fwd, egress_port: 1 },
+        Contestant { name: "dpdk-testpmd io", prefix: "bench-testpmd", cmd: testpmd, egress_port: 1, routing: false },
+        Contestant { name: "dpdk l3fwd lpm (ipv6)", prefix: "bench-l3fwd", cmd: l3fwd, egress_port: 1, routing: false },
         Contestant {
             name: "relayd pass-through",
             prefix: "bench-pass",
             cmd: relayd(a, "bench-pass", &[("in", &plain), ("out", null)], pass_tail),
-            egress_port: 1,
+            egress_port: 1, routing: false,
         },
         Contestant {
             name: "relayd 6to4 encap",
             prefix: "bench-encap",
             cmd: relayd(a, "bench-encap", &[("wan", null), ("lan", &encap.replace("net_pcap0", "net_pcap1"))], ROUTER),
-            egress_port: 0,
+            egress_port: 0, routing: true,
         },
         Contestant {
             name: "relayd 6to4 decap",
             prefix: "bench-decap",
             cmd: relayd(a, "bench-decap", &[("wan", &decap), ("lan", &null.replace("null0", "null1"))], ROUTER),
-            egress_port: 1,
+            egress_port: 1, routing: true,
         },
         Contestant {
             name: "relayd native forward",
             prefix: "bench-native",
             cmd: relayd(a, "bench-native", &[("wan", null), ("lan", &native.replace("net_pcap0", "net_pcap1"))], ROUTER),
-            egress_port: 0,
+            egress_port: 0, routing: true,
         },
     ]
 }
@@ -166,11 +174,19 @@ fn main() {
     let keep = |name: &str| a.only.as_deref().is_none_or(|o| name.contains(o));
     let names: Vec<&str> = contestants(&a).iter().map(|c| c.name).filter(|n| keep(n)).collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let table = full_table(a.routes);
     for run in 0..a.runs {
         // Interleave contestants within each round so drift on a shared machine hits all alike.
         for (i, c) in contestants(&a).into_iter().filter(|c| keep(c.name)).enumerate() {
             let log = a.work.join(format!("{}-{run}.log", c.prefix));
             let mut f = Forwarder::start(c.name, c.cmd, c.prefix, &log).expect("start");
+            if c.routing && !table.is_empty() {
+                if let Err(e) = load_table(&a, c.prefix, &mut f, &table) {
+                    eprintln!("run {run}: {}: {e}", c.name);
+                    f.stop();
+                    std::process::exit(1);
+                }
+            }
             let r = f.egress_rate(c.egress_port, Duration::from_secs(1), Duration::from_secs(a.seconds));
             f.stop();
             match r {
@@ -185,10 +201,52 @@ fn main() {
             }
         }
     }
-    write_report(&a, &names, &rates, &a.results);
+    write_report(&a, &names, &rates, &a.results, table.len());
 }
 
-fn write_report(a: &Args, names: &[&str], rates: &[Vec<f64>], results: &Path) {
+/// `count` generated prefixes, less those that would cover or split the benchmark's own
+/// destinations and routes (2001:db8::/32, 2002::/16, the default route).
+fn full_table(count: usize) -> Vec<(std::net::Ipv6Addr, u8)> {
+    let overlaps = |a: u128, la: u8, b: u128, lb: u8| {
+        let l = u32::from(la.min(lb));
+        l == 0 || (a ^ b) >> (128 - l) == 0
+    };
+    let mut seen = std::collections::HashSet::new();
+    tablegen::generate(count, 42)
+        .into_iter()
+        .map(|(p, len, _)| (p, len))
+        .filter(|&(p, len)| {
+            let p = u128::from(p);
+            !overlaps(p, len, 0x2001_0db8 << 96, 32) && !overlaps(p, len, 0x2002 << 112, 16) && seen.insert((p, len))
+        })
+        .collect()
+}
+
+/// Loads `table` into relayd through its control socket, 1000 routes a batch, every route via
+/// the WAN neighbour; returns once every worker runs the whole table (`audit`).
+fn load_table(a: &Args, prefix: &str, f: &mut Forwarder, table: &[(std::net::Ipv6Addr, u8)]) -> Result<(), String> {
+    f.ready()?;
+    let mut c = Control::wait(&a.work.join(format!("{prefix}.sock")), Duration::from_secs(60))?;
+    for chunk in table.chunks(1000) {
+        let mut b = String::from("batch\n");
+        for (p, len) in chunk {
+            b.push_str(&format!("route add {p}/{len} via 2001:db8:ff::1 port 0\n"));
+        }
+        b.push_str("end\n");
+        c.request(&b).map_err(|e| format!("loading routes: {e}"))?;
+    }
+    let audit = c.request("audit").map_err(|e| format!("audit: {e}"))?;
+    if !audit.contains("consistent") {
+        return Err(format!("audit: {audit}"));
+    }
+    let held = c.request("routes").map_err(|e| format!("routes: {e}"))?.lines().count();
+    if held < table.len() {
+        return Err(format!("relayd holds {held} routes, {} were loaded", table.len()));
+    }
+    Ok(())
+}
+
+fn write_report(a: &Args, names: &[&str], rates: &[Vec<f64>], results: &Path, table: usize) {
     let med = |n: &str| names.iter().position(|x| *x == n).map(|i| median_spread(&rates[i]).0);
     let testpmd = med("dpdk-testpmd io");
     let pass = med("relayd pass-through");
@@ -198,12 +256,15 @@ fn write_report(a: &Args, names: &[&str], rates: &[Vec<f64>], results: &Path) {
         "`net_pcap,infinite_rx=1` → `net_null,no-rx=1`, 60-byte frames (64 with FCS; decap input 80), \
          64 flows, one forwarding lcore on cpu {}, memory on {} for every contestant, {} runs × {} s \
          windows after 1 s warm-up, contestants interleaved in each run; egress `opackets` read through \
-         each process's DPDK telemetry socket. Machine: {}. Date: {}.\n\n",
+         each process's DPDK telemetry socket. relayd encap, decap and native forward run with a \
+         {table}-route IPv6 table (`relay_benches::tablegen`'s full-table mix, loaded through the control \
+         socket before the warm-up; the traffic's own routes stay as in `fwd-router.toml`); l3fwd uses its \
+         built-in table. Machine: {}. Date: {}.\n\n",
         a.cpu, a.memory_words(), a.runs, a.seconds, machine(), now_utc()
     ));
     md.push_str(&format!(
-        "Command: `cargo run --release -p relay-benches --bin fwd-bench -- --seconds {} --runs {}{}`\n\n",
-        a.seconds, a.runs, if a.hugepages { " --hugepages" } else { "" }
+        "Command: `cargo run --release -p relay-benches --bin fwd-bench -- --seconds {} --runs {} --routes {}{}`\n\n",
+        a.seconds, a.runs, a.routes, if a.hugepages { " --hugepages" } else { "" }
     ));
     md.push_str("| forwarder | median Mpps | min | max | × testpmd io | × relayd pass-through |\n|---|---:|---:|---:|---:|---:|\n");
     for (name, r) in names.iter().zip(rates) {
