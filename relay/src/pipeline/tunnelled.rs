@@ -4,6 +4,7 @@
 //! (RFC 2529 section 5) and ISATAP links are answered over IPv4 unicast, and router
 //! solicitations on ISATAP links get a solicited advertisement (RFC 5214 section 8.3).
 //! The request passed the receive checks of its mechanism again first.
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
 use super::auto::{self, Automatic};
 use super::buf::grow_tail;
 use super::bytes::{arr, arr_mut, be16, v4_at, v6_at};
@@ -22,11 +23,6 @@ use super::PacketBuf;
 use crate::wire::{ethertype, ip_proto};
 use std::net::{IpAddr, Ipv6Addr};
 
-const ROUTER_SOLICIT: u8 = 133;
-const NEIGHBOUR_SOLICIT: u8 = 135;
-const NEIGHBOUR_ADVERT: u8 = 136;
-const NA_SOLICITED: u8 = 0x40;
-const NA_OVERRIDE: u8 = 0x20;
 
 /// A protocol-41 request on `port` whose IPv4 header is at `l2`. Returns the port to
 /// send the answer on (it replaced the request in `buf`) and what it was.
@@ -59,12 +55,12 @@ pub(crate) fn answer<B: PacketBuf>(host: &Host, auto: &Automatic, port: &PortVie
     let icmp_type = if h6[6] == ip_proto::ICMPV6 { ip.get(40).copied() } else { None };
     let reply = match (icmp_type, kind) {
         (Some(128), _) => return echo(host, port, rx, l2, ihl, total, buf),
-        (Some(NEIGHBOUR_SOLICIT), TunnelKind::SixOver4(i) | TunnelKind::SixOver4Group(i)) => {
+        (Some(NEIGHBOR_SOLICIT), TunnelKind::SixOver4(i) | TunnelKind::SixOver4Group(i)) => {
             let (packet, to) = sixover4_advert(auto, i, ip, src4)?;
             let src4 = auto.sixover4_v4(i).ok_or(LocalUnsupported)?;
             Reply { multicast: to.is_none(), packet, src4, dst4: to.unwrap_or(0), event: Event::NdAdverts6over4 }
         }
-        (Some(NEIGHBOUR_SOLICIT), TunnelKind::Isatap(i)) => {
+        (Some(NEIGHBOR_SOLICIT), TunnelKind::Isatap(i)) => {
             Reply { multicast: false, packet: isatap_advert(auto, i, ip)?, src4: dst4, dst4: src4, event: Event::NdAdvertsIsatap }
         }
         (Some(ROUTER_SOLICIT), TunnelKind::Isatap(i)) => {
@@ -124,7 +120,7 @@ fn solicitation(ip: &[u8], ours: impl Fn(u128) -> bool) -> Result<(super::neigh:
         return Err(NdMalformed);
     }
     let dad = m.src == 0;
-    if dad && (m.dst != solicited_node(target) || m.has_option(auto::OPT_SOURCE_LL)) {
+    if dad && (m.dst != solicited_node(target) || m.has_option(OPT_SOURCE_LL_ADDR)) {
         return Err(NdMalformed);
     }
     if !ours(target) {
@@ -143,7 +139,7 @@ fn sixover4_advert(auto: &Automatic, i: u8, ip: &[u8], src4: u32) -> Result<(Vec
     if dad {
         return Ok((auto::advert(m.target(), ALL_NODES, Some(ours)), None));
     }
-    let to = auto::sixover4_link_layer(&m, auto::OPT_SOURCE_LL)?.unwrap_or(src4);
+    let to = auto::sixover4_link_layer(&m, OPT_SOURCE_LL_ADDR)?.unwrap_or(src4);
     if !auto.is_end(to) || to == ours {
         return Err(NdLinkLayerMalformed);
     }
@@ -164,7 +160,7 @@ fn isatap_advert(auto: &Automatic, i: u8, ip: &[u8]) -> Result<Vec<u8>, DropReas
 /// (RFC 4861 section 6.2.6; ISATAP has no multicast).
 fn isatap_router_advert(auto: &Automatic, i: u8, ip: &[u8]) -> Result<Vec<u8>, DropReason> {
     let m = nd_message(ip, 8)?;
-    if m.src == 0 && m.has_option(auto::OPT_SOURCE_LL) {
+    if m.src == 0 && m.has_option(OPT_SOURCE_LL_ADDR) {
         return Err(NdMalformed);
     }
     let dst = if m.src == 0 { ALL_NODES } else { m.src };
@@ -208,7 +204,7 @@ pub(crate) fn sixover4_nd(host: &Host, auto: &Automatic, frame: &[u8], rx: u16) 
         Some(h6) if h6[6] == ip_proto::ICMPV6 => h6[40],
         _ => return None,
     };
-    if icmp_type != NEIGHBOUR_SOLICIT && icmp_type != NEIGHBOUR_ADVERT {
+    if icmp_type != NEIGHBOR_SOLICIT && icmp_type != NEIGHBOR_ADVERT {
         return None;
     }
     Some(sixover4_heard(auto, i, rx, ip, dst4, icmp_type))
@@ -224,14 +220,14 @@ fn sixover4_heard(auto: &Automatic, i: u8, rx: u16, ip: &[u8], dst4: u32, icmp_t
         }
     };
     let addr = |a: u128| IpAddr::V6(Ipv6Addr::from(a));
-    if icmp_type == NEIGHBOUR_SOLICIT {
-        let mac = lla(auto::OPT_SOURCE_LL)?;
+    if icmp_type == NEIGHBOR_SOLICIT {
+        let mac = lla(OPT_SOURCE_LL_ADDR)?;
         let heard = mac.filter(|_| m.src != 0 && auto.in_sixover4_prefix(i, m.src));
         return Ok(Received::Answer(heard.map(|mac| Heard { port: rx, addr: addr(m.src), mac: Some(mac), how: How::Request })));
     }
     let flags = m.icmp.get(4).copied().unwrap_or_default();
     let target = m.target();
-    if is_multicast6(target) || (is_multicast6(m.dst) && flags & NA_SOLICITED != 0) {
+    if is_multicast6(target) || (is_multicast6(m.dst) && flags & NA_FLAG_SOLICITED != 0) {
         return Err(NdMalformed);
     }
     if !auto.in_sixover4_prefix(i, target) {
@@ -239,8 +235,8 @@ fn sixover4_heard(auto: &Automatic, i: u8, rx: u16, ip: &[u8], dst4: u32, icmp_t
     }
     // Without an option the advertisement only confirms what we hold (the outer source
     // is the sender, not necessarily the target's V).
-    let how = How::Advert { solicited: flags & NA_SOLICITED != 0, override_: flags & NA_OVERRIDE != 0 };
-    Ok(Received::Learn(Heard { port: rx, addr: addr(target), mac: lla(auto::OPT_TARGET_LL)?, how }))
+    let how = How::Advert { solicited: flags & NA_FLAG_SOLICITED != 0, override_: flags & NA_FLAG_OVERRIDE != 0 };
+    Ok(Received::Learn(Heard { port: rx, addr: addr(target), mac: lla(OPT_TARGET_LL_ADDR)?, how }))
 }
 
 /// The link-layer address of 6over4 node `v4`, as the workers' neighbour table holds it

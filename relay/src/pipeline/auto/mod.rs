@@ -18,7 +18,7 @@ mod sixover4;
 
 pub use config::{Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
 pub(crate) use config::{unicast_v4, AutomaticConfig};
-pub(crate) use nd::{advert, sixover4_link_layer, solicit, OPT_SOURCE_LL, OPT_TARGET_LL};
+pub(crate) use nd::{advert, sixover4_link_layer, solicit};
 pub(crate) use settings::ce_v4;
 pub use sixover4::sixover4_multicast;
 pub use settings::{

@@ -3,6 +3,7 @@
 //! an IPv4 address (RFC 2529 section 5); ISATAP has none, the interface identifier being
 //! the address (RFC 5214 section 6.1), and its routers answer router solicitations
 //! (RFC 5214 section 8.3, RFC 4861 section 6.2.6).
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_ROUTER, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_ADVERT};
 use std::net::Ipv4Addr;
 
 use super::{isatap_iid, within, Automatic, LINK_LOCAL};
@@ -10,14 +11,6 @@ use crate::pipeline::checks::{mask6, solicited_node};
 use crate::pipeline::neigh::{nd_packet, NdMessage, ALL_NODES, PREFERRED_LIFETIME_S, VALID_LIFETIME_S};
 use crate::pipeline::verdict::DropReason;
 
-const ROUTER_ADVERT: u8 = 134;
-const NEIGHBOUR_SOLICIT: u8 = 135;
-const NEIGHBOUR_ADVERT: u8 = 136;
-const NA_ROUTER: u8 = 0x80;
-const NA_SOLICITED: u8 = 0x40;
-const NA_OVERRIDE: u8 = 0x20;
-pub(crate) const OPT_SOURCE_LL: u8 = 1;
-pub(crate) const OPT_TARGET_LL: u8 = 2;
 /// Router advertisements on ISATAP links: the hop limit for hosts and the router
 /// lifetime are RFC 4861's defaults (AdvCurHopLimit, 3 × MaxRtrAdvInterval).
 const HOST_HOP_LIMIT: u8 = 64;
@@ -49,11 +42,11 @@ pub(crate) fn sixover4_link_layer(m: &NdMessage, kind: u8) -> Result<Option<u32>
 /// duplicate address detection: then not solicited), as a router, overriding; with a
 /// 6over4 target link-layer address option of our IPv4 address `v4` when given.
 pub(crate) fn advert(target: u128, dst: u128, v4: Option<u32>) -> Vec<u8> {
-    let solicited = if dst == ALL_NODES { 0 } else { NA_SOLICITED };
-    let mut m = vec![NEIGHBOUR_ADVERT, 0, 0, 0, NA_ROUTER | solicited | NA_OVERRIDE, 0, 0, 0];
+    let solicited = if dst == ALL_NODES { 0 } else { NA_FLAG_SOLICITED };
+    let mut m = vec![NEIGHBOR_ADVERT, 0, 0, 0, NA_FLAG_ROUTER | solicited | NA_FLAG_OVERRIDE, 0, 0, 0];
     m.extend_from_slice(&target.to_be_bytes());
     if let Some(v4) = v4 {
-        m.extend_from_slice(&ipv4_link_layer_option(OPT_TARGET_LL, v4));
+        m.extend_from_slice(&ipv4_link_layer_option(OPT_TARGET_LL_ADDR, v4));
     }
     nd_packet(target, dst, &m)
 }
@@ -63,9 +56,9 @@ pub(crate) fn advert(target: u128, dst: u128, v4: Option<u32>) -> Vec<u8> {
 /// itself (a reachability probe).
 pub(crate) fn solicit(src: u128, target: u128, v4: u32, unicast: bool) -> Vec<u8> {
     let dst = if unicast { target } else { solicited_node(target) };
-    let mut m = vec![NEIGHBOUR_SOLICIT, 0, 0, 0, 0, 0, 0, 0];
+    let mut m = vec![NEIGHBOR_SOLICIT, 0, 0, 0, 0, 0, 0, 0];
     m.extend_from_slice(&target.to_be_bytes());
-    m.extend_from_slice(&ipv4_link_layer_option(OPT_SOURCE_LL, v4));
+    m.extend_from_slice(&ipv4_link_layer_option(OPT_SOURCE_LL_ADDR, v4));
     nd_packet(src, dst, &m)
 }
 

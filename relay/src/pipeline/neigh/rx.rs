@@ -1,6 +1,7 @@
 //! What the slow path hears from its neighbours: the checks RFC 4861 section 7.1 asks of
 //! every received ND message, and what an ARP (RFC 826) or ND (RFC 4861 section 7.2)
 //! message tells about a neighbour's link-layer address.
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::super::bytes::{arr, be16, v4_at, v6_at};
@@ -13,13 +14,6 @@ use super::cache::How;
 use crate::wire::checksum::{fold, pseudo_header_v6, sum};
 use crate::wire::{ethertype, ip_proto};
 
-const ROUTER_SOLICIT: u8 = 133;
-const NEIGHBOUR_SOLICIT: u8 = 135;
-const NEIGHBOUR_ADVERT: u8 = 136;
-const OPT_SOURCE_LL: u8 = 1;
-const OPT_TARGET_LL: u8 = 2;
-const NA_SOLICITED: u8 = 0x40;
-const NA_OVERRIDE: u8 = 0x20;
 
 /// A received ND message that passed the checks every ND message must pass.
 pub(crate) struct NdMessage<'a> {
@@ -137,8 +131,8 @@ pub(crate) fn inspect(host: &Host, frame: &[u8], rx: u16) -> Result<Received, Dr
                 _ => return Ok(Received::Answer(None)),
             };
             match icmp_type {
-                NEIGHBOUR_SOLICIT => Ok(Received::Answer(solicitation(host, rx, ip))),
-                NEIGHBOUR_ADVERT => advertisement(rx, ip).map(Received::Learn),
+                NEIGHBOR_SOLICIT => Ok(Received::Answer(solicitation(host, rx, ip))),
+                NEIGHBOR_ADVERT => advertisement(rx, ip).map(Received::Learn),
                 ROUTER_SOLICIT if port.sends_ra => router_solicitation(rx, ip),
                 _ => Ok(Received::Answer(None)),
             }
@@ -154,7 +148,7 @@ fn solicitation(host: &Host, rx: u16, ip: &[u8]) -> Option<Heard> {
     if m.src == 0 || !host.answers_nd(m.target()) {
         return None;
     }
-    let mac = m.link_layer(OPT_SOURCE_LL)?;
+    let mac = m.link_layer(OPT_SOURCE_LL_ADDR)?;
     Some(Heard { port: rx, addr: IpAddr::V6(Ipv6Addr::from(m.src)), mac: Some(mac), how: How::Request })
 }
 
@@ -163,20 +157,20 @@ fn advertisement(rx: u16, ip: &[u8]) -> Result<Heard, DropReason> {
     let m = nd_message(ip, 24)?;
     let flags = m.icmp.get(4).copied().unwrap_or_default();
     let target = m.target();
-    if is_multicast6(target) || (is_multicast6(m.dst) && flags & NA_SOLICITED != 0) {
+    if is_multicast6(target) || (is_multicast6(m.dst) && flags & NA_FLAG_SOLICITED != 0) {
         return Err(NdMalformed);
     }
-    let how = How::Advert { solicited: flags & NA_SOLICITED != 0, override_: flags & NA_OVERRIDE != 0 };
-    Ok(Heard { port: rx, addr: IpAddr::V6(Ipv6Addr::from(target)), mac: m.link_layer(OPT_TARGET_LL), how })
+    let how = How::Advert { solicited: flags & NA_FLAG_SOLICITED != 0, override_: flags & NA_FLAG_OVERRIDE != 0 };
+    Ok(Heard { port: rx, addr: IpAddr::V6(Ipv6Addr::from(target)), mac: m.link_layer(OPT_TARGET_LL_ADDR), how })
 }
 
 /// RFC 4861 section 6.1.1; a source link-layer option may create a stale entry (6.2.6).
 fn router_solicitation(rx: u16, ip: &[u8]) -> Result<Received, DropReason> {
     let m = nd_message(ip, 8)?;
-    if m.src == 0 && m.has_option(OPT_SOURCE_LL) {
+    if m.src == 0 && m.has_option(OPT_SOURCE_LL_ADDR) {
         return Err(NdMalformed);
     }
-    let heard = match m.link_layer(OPT_SOURCE_LL) {
+    let heard = match m.link_layer(OPT_SOURCE_LL_ADDR) {
         Some(mac) if m.src != 0 => Some(Heard { port: rx, addr: IpAddr::V6(Ipv6Addr::from(m.src)), mac: Some(mac), how: How::Request }),
         _ => None,
     };
