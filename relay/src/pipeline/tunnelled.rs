@@ -4,7 +4,6 @@
 //! (RFC 2529 section 5) and ISATAP links are answered over IPv4 unicast, and router
 //! solicitations on ISATAP links get a solicited advertisement (RFC 5214 section 8.3).
 //! The request passed the receive checks of its mechanism again first.
-use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
 use super::auto::{self, Automatic};
 use super::buf::grow_tail;
 use super::bytes::{arr, arr_mut, be16, v4_at, v6_at};
@@ -20,9 +19,9 @@ use super::neigh::{nd_message, Heard, How, Received, ALL_NODES};
 use super::settings::DscpPolicy;
 use super::verdict::DropReason::{self, *};
 use super::PacketBuf;
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
 use crate::wire::{ethertype, ip_proto};
 use std::net::{IpAddr, Ipv6Addr};
-
 
 /// A protocol-41 request on `port` whose IPv4 header is at `l2`. Returns the port to
 /// send the answer on (it replaced the request in `buf`) and what it was.

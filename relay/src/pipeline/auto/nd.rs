@@ -3,13 +3,13 @@
 //! an IPv4 address (RFC 2529 section 5); ISATAP has none, the interface identifier being
 //! the address (RFC 5214 section 6.1), and its routers answer router solicitations
 //! (RFC 5214 section 8.3, RFC 4861 section 6.2.6).
-use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_ROUTER, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_ADVERT};
 use std::net::Ipv4Addr;
 
 use super::{isatap_iid, within, Automatic, LINK_LOCAL};
 use crate::pipeline::checks::{mask6, solicited_node};
 use crate::pipeline::neigh::{nd_packet, NdMessage, ALL_NODES, PREFERRED_LIFETIME_S, VALID_LIFETIME_S};
 use crate::pipeline::verdict::DropReason;
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_ROUTER, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_ADVERT};
 
 /// Router advertisements on ISATAP links: the hop limit for hosts and the router
 /// lifetime are RFC 4861's defaults (AdvCurHopLimit, 3 × MaxRtrAdvInterval).

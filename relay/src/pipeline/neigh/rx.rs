@@ -1,7 +1,6 @@
 //! What the slow path hears from its neighbours: the checks RFC 4861 section 7.1 asks of
 //! every received ND message, and what an ARP (RFC 826) or ND (RFC 4861 section 7.2)
 //! message tells about a neighbour's link-layer address.
-use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::super::bytes::{arr, be16, v4_at, v6_at};
@@ -12,6 +11,7 @@ use super::super::local::{arp_kind, ArpKind};
 use super::super::verdict::DropReason::{self, *};
 use super::cache::How;
 use crate::wire::checksum::{fold, pseudo_header_v6, sum};
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
 use crate::wire::{ethertype, ip_proto};
 
 
