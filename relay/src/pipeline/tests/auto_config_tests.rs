@@ -5,16 +5,7 @@ use std::net::Ipv4Addr;
 use super::*;
 
 /// Every mechanism on one box, each on its own IPv4 address (RFC 3964 6.1).
-pub const ALL: &str = r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.20/24"
-gateway = "198.51.100.1"
-
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:20::1/64"]
-
+pub const ALL: &str = wan_lan_box!(r#"
 [relay]
 ipv4 = "198.51.100.9"
 
@@ -62,7 +53,7 @@ mac = "02:00:00:00:50:50"
 [[neighbour]]
 ip = "2001:db8:20::5"
 mac = "02:00:00:00:02:05"
-"#;
+"#);
 
 fn v4(s: &str) -> Ipv4Addr {
     s.parse().unwrap()

@@ -4,16 +4,7 @@
 use super::pkt::*;
 use super::*;
 
-const BASE: &str = r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.20/24"
-gateway = "198.51.100.1"
-
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:20::1/64"]
-
+const BASE: &str = wan_lan_box!(r#"
 [[neighbour]]
 ip = "198.51.100.1"
 mac = "02:00:00:00:01:01"
@@ -21,7 +12,7 @@ mac = "02:00:00:00:01:01"
 [[neighbour]]
 ip = "2001:db8:20::5"
 mac = "02:00:00:00:02:05"
-"#;
+"#);
 
 fn compat() -> Lab {
     Lab::new(&format!("{BASE}\n[ipv4_compatible]\nipv4 = \"198.51.100.21\"\n"))

@@ -5,16 +5,7 @@ use super::*;
 
 /// WAN port 0 on 198.51.100.0/24, native LAN on port 1; the ISATAP link 2001:db8::/64
 /// (the spec's vector) on 198.51.100.22, with 198.51.100.40 as the other potential router.
-const ISATAP: &str = r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.20/24"
-gateway = "198.51.100.1"
-
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:20::1/64"]
-
+const ISATAP: &str = wan_lan_box!(r#"
 [[isatap]]
 ipv4 = "198.51.100.22"
 prefixes = ["2001:db8::/64"]
@@ -31,7 +22,7 @@ mac = "02:00:00:00:07:07"
 [[neighbour]]
 ip = "2001:db8:20::5"
 mac = "02:00:00:00:02:05"
-"#;
+"#);
 
 const ISATAP_HOST: [u8; 6] = [0x02, 0, 0, 0, 0x07, 0x07];
 

@@ -2,6 +2,26 @@
 //! exact output bytes (or exact drop reason and counters). Expected frames are built
 //! independently with etherparse, and every emitted header is re-parsed with it.
 
+/// The tunnel tests' box: WAN port 0 on 198.51.100.20/24 behind gateway .1, native LAN port
+/// 1 on 2001:db8:20::1/64. The literal given adds the mechanisms under test (TOML).
+macro_rules! wan_lan_box {
+    ($rest:literal) => {
+        concat!(
+            r#"
+[[interface]]
+port = 0
+ipv4 = "198.51.100.20/24"
+gateway = "198.51.100.1"
+
+[[interface]]
+port = 1
+ipv6 = ["2001:db8:20::1/64"]
+"#,
+            $rest
+        )
+    };
+}
+
 mod pkt;
 
 mod buf_tests;

@@ -4,16 +4,7 @@ use super::pkt::*;
 use super::*;
 
 /// 6over4 on the WAN port (198.51.100.20, link prefix 2001:db8:64::/64), native LAN on 1.
-const LINK: &str = r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.20/24"
-gateway = "198.51.100.1"
-
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:20::1/64"]
-
+const LINK: &str = wan_lan_box!(r#"
 [[6over4]]
 port = 0
 prefixes = ["2001:db8:64::/64"]
@@ -25,7 +16,7 @@ mac = "02:00:00:00:07:07"
 [[neighbour]]
 ip = "2001:db8:20::5"
 mac = "02:00:00:00:02:05"
-"#;
+"#);
 
 const NODE: [u8; 6] = [0x02, 0, 0, 0, 0x07, 0x07];
 

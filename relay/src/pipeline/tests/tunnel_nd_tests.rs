@@ -10,16 +10,7 @@ use super::*;
 /// WAN port 0 on 198.51.100.0/24 with a 6over4 link (its address .20); the
 /// IPv4-compatible tunnel, an ISATAP link and a 6rd BR on addresses of that subnet; a
 /// second ISATAP link on an address off every subnet.
-pub const MECHANISMS: &str = r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.20/24"
-gateway = "198.51.100.1"
-
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:20::1/64"]
-
+pub const MECHANISMS: &str = wan_lan_box!(r#"
 [ipv4_compatible]
 ipv4 = "198.51.100.21"
 
@@ -51,7 +42,7 @@ mac = "02:00:00:00:02:05"
 [[neighbour]]
 ip = "198.51.100.7"
 mac = "02:00:00:00:07:07"
-"#;
+"#);
 
 const BCAST: [u8; 6] = [0xff; 6];
 /// The other node on the subnet (ISATAP host, 6over4 node): 198.51.100.7.

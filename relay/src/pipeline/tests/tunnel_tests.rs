@@ -2,16 +2,7 @@
 use super::pkt::*;
 use super::*;
 
-pub const CONFIGURED: &str = r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.20/24"
-gateway = "198.51.100.1"
-
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:20::1/64"]
-
+pub const CONFIGURED: &str = wan_lan_box!(r#"
 [[tunnel]]
 id = 0
 local = "198.51.100.20"
@@ -27,7 +18,7 @@ mac = "02:00:00:00:01:01"
 [[neighbour]]
 ip = "2001:db8:20::5"
 mac = "02:00:00:00:02:05"
-"#;
+"#);
 
 fn from_remote(src4: &str, inner: &[u8]) -> Vec<u8> {
     eth(PORT0, GW4, ET_IPV4, &ipv4(V4::p41(src4, "198.51.100.20"), inner))
