@@ -43,7 +43,7 @@ start=$SECONDS
 if ./scripts/hugepages.sh 1024; then fwd_memory=--hugepages; else fwd_memory=; fi
 run fwd-bench $fwd_memory   # 1. forwarding rate on one core, vs testpmd io and l3fwd
 run ipp-bench            # 2. instructions per packet under callgrind
-[ -x "$bin/pipeline-bench" ] && run pipeline-bench
+run pipeline-bench --instructions   # 2b. pipeline alone per mechanism, time and callgrind instructions
 run latency-bench        # 3. latency over memif at 10/50/90 % of the max rate, vs testpmd io
 run scale-bench $fwd_memory # 4. 1 vs 2 workers, cores needed for 100GbE at 64 B
 lpm_section              # 5. LPM vs rte_lpm6/rte_fib6

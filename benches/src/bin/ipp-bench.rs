@@ -62,7 +62,7 @@ fn instructions(work: &Path, cfg: &Path, tag: &str) -> Result<u64, String> {
     let relayd = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("relayd");
     let out = work.join(format!("callgrind-{tag}.out"));
     let run = Command::new("valgrind")
-        .args(["--tool=callgrind", "--toggle-collect=relay::runtime::worker::run*"])
+        .args(["--tool=callgrind", "--toggle-collect=relay::runtime::worker::poll*"])
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(&relayd)
         .args(["-c", cfg.to_str().unwrap_or_default(), "--offline"])
@@ -119,7 +119,7 @@ fn main() {
     let mut md = String::from("## Instructions per packet (callgrind)\n\n");
     md.push_str(&format!(
         "relayd offline on net_pcap ports (rx from a pcap, tx to /dev/null), worker poll loop only \
-         (`--toggle-collect=relay::runtime::worker::run*`, so the driver's rx/tx work inside the loop \
+         (`--toggle-collect=relay::runtime::worker::poll*`, so the driver's rx/tx work inside the loop \
          counts too), (I(2N) − I(N)) / N with N = {}. Machine: {}. Date: {}.\n\n\
          Command: `cargo run --release -p relay-benches --bin ipp-bench -- --packets {}`\n\n\
          | path | instructions / packet | ÷ pass-through |\n|---|---:|---:|\n",

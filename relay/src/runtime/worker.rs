@@ -55,7 +55,18 @@ pub struct WorkerSpec {
 }
 
 /// Runs the poll loop until `stop` is set; returns after every packet it held is sent or freed.
-pub fn run(mut w: WorkerSpec) -> i32 {
+pub fn run(w: WorkerSpec) -> i32 {
+    // One copy of the loop per mode: the pass-through loop stays small, and its speed does not
+    // move with the layout of the pipeline's code.
+    if matches!(w.forwarding, Forwarding::PassThrough { .. }) {
+        poll::<true>(w)
+    } else {
+        poll::<false>(w)
+    }
+}
+
+#[inline(never)]
+fn poll<const PASS_THROUGH: bool>(mut w: WorkerSpec) -> i32 {
     let hz = tsc_hz().max(1);
     let drain_tsc = (w.drain.as_nanos() as u64).saturating_mul(hz) / 1_000_000_000;
     let publish_tsc = hz / 1000;
@@ -87,8 +98,8 @@ pub fn run(mut w: WorkerSpec) -> i32 {
             }
             got += n;
             c.rx_packets += n as u64;
-            match &mut w.forwarding {
-                Forwarding::PassThrough { map } => {
+            if PASS_THROUGH {
+                if let Forwarding::PassThrough { map } = &w.forwarding {
                     let out = map.get(port as usize).copied().unwrap_or(port);
                     // SAFETY: rx_burst initialised the first n slots; send_burst moves them all.
                     let (sent, dropped) = match tx_slot.get(out as usize).and_then(|&i| tx.get_mut(i)) {
@@ -98,27 +109,26 @@ pub fn run(mut w: WorkerSpec) -> i32 {
                     c.tx_packets += sent as u64;
                     c.tx_dropped += dropped as u64;
                 }
-                Forwarding::Pipeline(p) => {
-                    // SAFETY: rx_burst initialised the first n slots with owned mbufs.
-                    let pkts: &mut [Mbuf] =
-                        unsafe { &mut *(&mut burst[..n] as *mut [MaybeUninit<Mbuf>] as *mut [Mbuf]) };
-                    p.process_burst(&w.tables, now_ns, pkts, &mut verdicts[..n]);
-                    let v = &verdicts[..n];
-                    match v[0] {
-                        // One egress for the whole burst (the usual case): no per-packet
-                        // dispatch, and usually no copy into the tx buffer.
-                        Verdict::Tx(out) if v.iter().all(|x| *x == v[0]) => {
-                            if let Some(b) = tx_slot.get(out as usize).and_then(|&i| tx.get_mut(i)) {
-                                // SAFETY: as above; send_burst moves every slot out.
-                                let (sent, dropped) = unsafe { b.send_burst(&mut burst[..n]) };
-                                c.tx_packets += sent as u64;
-                                c.tx_dropped += dropped as u64;
-                                continue;
-                            }
-                            dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c);
+            } else if let Forwarding::Pipeline(p) = &mut w.forwarding {
+                // SAFETY: rx_burst initialised the first n slots with owned mbufs.
+                let pkts: &mut [Mbuf] =
+                    unsafe { &mut *(&mut burst[..n] as *mut [MaybeUninit<Mbuf>] as *mut [Mbuf]) };
+                p.process_burst(&w.tables, now_ns, pkts, &mut verdicts[..n]);
+                let v = &verdicts[..n];
+                match v[0] {
+                    // One egress for the whole burst (the usual case): no per-packet
+                    // dispatch, and usually no copy into the tx buffer.
+                    Verdict::Tx(out) if v.iter().all(|x| *x == v[0]) => {
+                        if let Some(b) = tx_slot.get(out as usize).and_then(|&i| tx.get_mut(i)) {
+                            // SAFETY: as above; send_burst moves every slot out.
+                            let (sent, dropped) = unsafe { b.send_burst(&mut burst[..n]) };
+                            c.tx_packets += sent as u64;
+                            c.tx_dropped += dropped as u64;
+                            continue;
                         }
-                        _ => dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c),
+                        dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c);
                     }
+                    _ => dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c),
                 }
             }
         }
