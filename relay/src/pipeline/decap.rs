@@ -91,11 +91,17 @@ pub(crate) fn check_with(host: &Host, auto: &Automatic, kind: TunnelKind, src4: 
         return Ok(Inner::Local);
     }
     if kind != TunnelKind::SixToFour {
+        if is_multicast6(dst) {
+            return match kind {
+                // Router solicitations on an ISATAP link come to all-routers (RFC 5214
+                // section 8.3), from `::` too (RFC 4861 section 6.1.1).
+                TunnelKind::Isatap(_) => Ok(Inner::Local),
+                _ if src == 0 => Err(DropReason::Ipv6SrcInvalid),
+                _ => Err(DropReason::MulticastIgnored),
+            };
+        }
         if src == 0 {
             return Err(DropReason::Ipv6SrcInvalid);
-        }
-        if is_multicast6(dst) {
-            return Err(DropReason::MulticastIgnored);
         }
         if is_link_local6(src) || is_link_local6(dst) {
             return Err(DropReason::Ipv6LinkLocal);

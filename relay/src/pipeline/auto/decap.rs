@@ -48,17 +48,10 @@ impl Automatic {
             }
             TunnelKind::Isatap(i) => {
                 let l = self.isatap.get(usize::from(i)).ok_or(DecapNoMechanism)?;
-                if !l.prl.contains(&src4) {
-                    if !(within(&l.prefixes, src) || link_local_64(src)) {
-                        return Err(DecapNoMechanism);
-                    }
-                    if v4_of_isatap(src) != Some(src4) {
-                        return Err(DecapIsatapSrcMismatch);
-                    }
-                }
-                if is_multicast6(dst) {
-                    // Router solicitations come to all-routers (RFC 5214 section 8.3).
-                    return Ok(Inner::Local);
+                // The common case first: a client whose address embeds the outer source.
+                let on_link = within(&l.prefixes, src) || link_local_64(src);
+                if !(on_link && v4_of_isatap(src) == Some(src4)) && !l.prl.contains(&src4) {
+                    return Err(if on_link { DecapIsatapSrcMismatch } else { DecapNoMechanism });
                 }
             }
             TunnelKind::SixRd => {
