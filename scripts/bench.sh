@@ -44,7 +44,7 @@ if ./scripts/hugepages.sh 1024; then fwd_memory=--hugepages; else fwd_memory=; f
 run fwd-bench $fwd_memory   # 1. forwarding rate on one core, vs testpmd io and l3fwd
 run ipp-bench            # 2. instructions per packet under callgrind
 run pipeline-bench --instructions   # 2b. pipeline alone per mechanism, time and callgrind instructions
-run latency-bench        # 3. latency over memif at 10/50/90 % of the max rate, vs testpmd io
+run latency-bench --runs 5 # 3. (tails are noisy: 5 runs) latency over memif at 10/50/90 % of the max rate, vs testpmd io
 run scale-bench $fwd_memory # 4. 1 vs 2 workers, cores needed for 100GbE at 64 B
 lpm_section              # 5. LPM vs rte_lpm6/rte_fib6
 run churn-bench $fwd_memory # 5. forwarding under 100k route updates/s
