@@ -356,3 +356,53 @@ fn mechanisms_addresses_are_announced() {
     assert_eq!(io.take(), expect);
     assert_eq!(slow.counters().event(Event::ArpAnnouncements), 4);
 }
+
+/// Random ND and router discovery messages (any type 133–137, any body and options, valid
+/// checksum) over every mechanism's link, by unicast and by 6over4 group: the fast path,
+/// the local answers and the slow path each give a verdict or a counted drop, never a
+/// panic, and never send anywhere but a port.
+mod random_nd {
+    use proptest::prelude::*;
+
+    use super::super::slow_tests::Io;
+    use super::*;
+
+    const SOURCES: [&str; 5] =
+        ["fe80::200:5efe:c633:6407", "fe80::c633:6407", "2001:db8::200:5efe:c633:6407", "2001:db8:64::c633:6407", "::"];
+    const DESTINATIONS: [&str; 6] =
+        ["ff02::1", "ff02::2", "ff02::1:ff33:6414", "fe80::200:5efe:c633:6416", "2001:db8:64::c633:6414", "fe80::c633:6414"];
+    const LOCALS: [&str; 4] = ["198.51.100.20", "198.51.100.21", "198.51.100.22", "198.51.100.23"];
+
+    proptest! {
+        #[test]
+        fn nd_over_the_tunnels_never_panics(
+            kind in 133u8..=137,
+            code in 0u8..2,
+            word in any::<[u8; 4]>(),
+            body in proptest::collection::vec(any::<u8>(), 0..96),
+            src in 0usize..SOURCES.len(),
+            dst in 0usize..DESTINATIONS.len(),
+            local in 0usize..LOCALS.len(),
+            by_group in any::<bool>(),
+            hop in prop_oneof![Just(255u8), any::<u8>()],
+        ) {
+            let inner = icmp6_raw(SOURCES[src], DESTINATIONS[dst], hop, kind, code, word, &body);
+            let frame = if by_group {
+                to_group("239.192.100.20", &inner)
+            } else {
+                p41("198.51.100.7", LOCALS[local], &inner)
+            };
+            let mut lab = Lab::new(MECHANISMS);
+            let mut slow = SlowPath::new(lab.pipe.settings(), &[PORT0, PORT1]);
+            slow.set_spontaneous(false);
+            let mut io = Io::new(lab.tables.clone());
+            let (v, _) = lab.run(0, &frame);
+            prop_assert!(!matches!(v, Verdict::Tx(p) if p > 1));
+            let (v, _) = lab.local(0, &frame);
+            prop_assert!(!matches!(v, Verdict::Tx(p) if p > 1));
+            slow.handle(0, TestBuf::new(0, &frame), &mut io);
+            slow.tick(S, &mut io);
+            prop_assert!(io.take().iter().all(|(port, _)| *port <= 1));
+        }
+    }
+}
