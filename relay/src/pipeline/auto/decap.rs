@@ -50,7 +50,8 @@ impl Automatic {
                 let l = self.isatap.get(usize::from(i)).ok_or(DecapNoMechanism)?;
                 // The common case first: a client whose address embeds the outer source.
                 let on_link = within(&l.prefixes, src) || link_local_64(src);
-                if !(on_link && v4_of_isatap(src) == Some(src4)) && !l.prl.contains(&src4) {
+                let client = on_link && v4_of_isatap(src) == Some(src4);
+                if !(client || l.prl.contains(&src4)) {
                     return Err(if on_link { DecapIsatapSrcMismatch } else { DecapNoMechanism });
                 }
             }
