@@ -62,7 +62,7 @@ struct Running {
 pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     // Validate the pipeline config before touching DPDK: nothing starts half-way.
     let settings = plan.config.pipeline.validate(plan.ports.len()).map_err(|e| e.to_string())?;
-    let tables = Tables::from_settings(&settings).map_err(|e| e.to_string())?;
+    let tables = Arc::new(Tables::from_settings(&settings).map_err(|e| e.to_string())?);
 
     let eal_args = plan.eal_args(&opts.eal_extra);
     println!("relayd: EAL {}", eal_args[1..].join(" "));
@@ -171,7 +171,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
             rx: w.rx.clone(),
             tx_ports: (0..ports.len() as u16).collect(),
             forwarding,
-            tables: Box::new(tables.clone()),
+            tables: tables.clone(),
             idle,
             drain: Duration::from_micros(rt.drain_us),
             link: links[i].clone(),

@@ -1,5 +1,6 @@
 //! The control core under traffic: 100k route changes through the rings while packets flow,
-//! replicas audited against the control copy, bad commands refused without side effects,
+//! the workers' tables and the standby audited against the live set, bad commands refused
+//! without side effects,
 //! reload, DPDK telemetry and Prometheus.
 mod common;
 use std::collections::BTreeSet;

@@ -38,10 +38,10 @@
 //! 16 writes, the rare /1 half a million). [`Lpm6::from_routes`] sorts once and builds the
 //! trie depth-first in one pass.
 //!
-//! Readers never race writers: each worker owns its replica and applies the control
-//! core's inserts and removes between bursts, or swaps in a table built by `from_routes`
-//! (freeing the old one once no burst uses it is the swapper's job, e.g. an `Arc`). So no
-//! node is freed under a reader, unlike `rte_lpm6`/`rte_fib6` updated in place.
+//! Readers never race writers: the table is changed only where no lookup runs. relayd
+//! keeps two copies, one read by the workers and one the control core changes and then
+//! publishes by pointer (`relay::runtime::control`), so no node is freed or rewritten
+//! under a reader, unlike `rte_lpm6`/`rte_fib6` updated in place.
 //!
 //! # Why this structure (measured)
 //!
@@ -118,8 +118,8 @@ impl std::error::Error for LpmError {}
 
 /// An IPv6 route table: prefix → next-hop id, longest prefix wins.
 ///
-/// One replica per worker; the control core sends it inserts and removes between bursts,
-/// or swaps in a table built by [`Lpm6::from_routes`].
+/// Changed only while no lookup runs on it (see the module docs on how relayd publishes
+/// changes), or built whole by [`Lpm6::from_routes`].
 #[derive(Clone, Default)]
 pub struct Lpm6 {
     routes: RouteSet,

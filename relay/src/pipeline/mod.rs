@@ -44,7 +44,7 @@ mod tables;
 mod tunnelled;
 mod verdict;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use auto::{
     is_sixover4_group, isatap_iid, sixover4_group, sixover4_multicast, AutomaticSettings, Ipv4CompatibleConfig, Ipv6Prefix, IsatapConfig, IsatapSettings,

@@ -42,7 +42,8 @@ pub struct WorkerSpec {
     /// Port ids this worker may send on, each through tx queue `index`.
     pub tx_ports: Vec<u16>,
     pub forwarding: Forwarding,
-    pub tables: Box<Tables>,
+    /// The tables every worker reads; replaced, never changed, by the control core.
+    pub tables: Arc<Tables>,
     pub idle: Option<IdleBackoff>,
     pub drain: Duration,
     pub link: WorkerLink,
@@ -269,14 +270,11 @@ fn apply_control_slow(w: &mut WorkerSpec, c: &mut WorkerCounters) {
         let Some(msg) = w.link.to_worker.pop() else { break };
         c.control_applied += 1;
         match msg {
-            ControlMsg::Update(u) => {
-                // The control core applied the same change to its copy first, so it fits.
-                let _ = u.apply(&mut w.tables);
-            }
-            ControlMsg::Replace(new) => {
+            ControlMsg::Tables(new) => {
                 let old = std::mem::replace(&mut w.tables, new);
-                // The control core frees retired tables; if its ring is full we free it here,
-                // which is just as safe: nothing references `old` any more.
+                // The control core reuses the old set once every worker has given it back; if
+                // this ring is full the reference just drops here (the control core holds one
+                // too, so nothing is freed on the worker).
                 let _ = w.link.retired.push(old);
             }
             ControlMsg::Generation(g) => w.link.stats.generation.store(g, Release),

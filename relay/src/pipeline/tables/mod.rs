@@ -116,7 +116,8 @@ impl Hasher for IntHasher {
 
 type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
-/// Routes, next hops, IPv4 egress and neighbours. Each worker owns a replica.
+/// Routes, next hops, IPv4 egress and neighbours. The workers share one immutable set; the
+/// control core changes a second one and publishes it (`runtime::control`).
 #[derive(Clone, Debug)]
 pub struct Tables {
     lpm: Lpm6,
