@@ -56,15 +56,22 @@
 //! | layout | memory | M lookups/s, no prefetch / prefetch |
 //! |---|---:|---:|
 //! | 16-bit direct, 6-bit 32-byte nodes, leaves in a separate array | 27 MiB | 12.8 / 27.7 |
-//! | 20-bit direct, 7-bit 64-byte nodes, up to 6 leaf runs inline (this) | 41 MiB | 14 / 34–36 |
+//! | 20-bit direct, 7-bit 64-byte nodes, up to 6 leaf runs inline | 41 MiB | 14 / 34–36 |
 //! | the same, all 32 lanes stepped every level (no compaction) | 41 MiB | — / 30 |
-//! | the same, branch-free step | 41 MiB | — / 30 |
+//! | the same, lanes compacted without a branch on "descends" | 41 MiB | — / 24–30 |
+//! | the same, bitmap half and cover picked by `select_unpredictable` (this) | 41 MiB | — / 1.5× the line above it |
 //! | tree bitmap (`prefix-trie` 0.10) | 17 MiB | 10–13 (single lookups) |
 //!
-//! The second layout cuts a /48 from eight dependent loads to five. In the same runs
-//! `rte_lpm6` did 15–17 M, `rte_fib6` 18–21 M (scalar) and 44–47 M (AVX-512 gathers). On a
-//! table that fits in cache the bulk walk is compute-bound at ~46 M lookups/s per core, so
-//! fewer levels, not fewer misses, is what would buy more. `benches/RESULTS.md`
+//! The second layout cuts a /48 from eight dependent loads to five. With prefetching, the
+//! bulk walk is then bound by the step's own work, and most of that was mispredicted
+//! branches: a `u128` shift by the slot number compiles to a branch on "slot ≥ 64", and
+//! "does this node have a cover" is another coin toss. Both are now selects (cmov):
+//! callgrind counts 0.8 mispredicts per in-table lookup instead of 4.3 for the same
+//! instructions, and the walk runs 1.5× faster. The branch on whether a lane descends
+//! stays: removing it makes each lane's slot in the compacted list depend on the previous
+//! lane's node load, which serialises the loads the prefetches were meant to overlap.
+//! In the earlier runs `rte_lpm6` did 15–17 M, `rte_fib6` 18–21 M (scalar) and 44–47 M
+//! (AVX-512 gathers). Fewer levels would buy more still. `benches/RESULTS.md`
 //! ("IPv6 LPM") has the full comparison at 250k and 1M prefixes.
 
 mod build;

@@ -8,6 +8,8 @@
 //! lookup a dependent load; more go to an external block of `leaf_value` whose base is
 //! `leaves[0]`.
 
+use core::hint::select_unpredictable;
+
 use super::free_lists::FreeLists;
 use super::Lpm6;
 
@@ -162,10 +164,28 @@ pub(super) fn slot(key: u128, depth: u32) -> u32 {
     }
 }
 
-/// Bits `0..=s`.
+/// The 64-bit half of `map` holding slot `s`, and the population of the half below it.
+///
+/// Whether `s` is in the upper half is data, different at every lookup step: selected
+/// without a branch (a `u128` shift by `s` compiles to one, mispredicted half the time).
 #[inline(always)]
-pub(super) fn through(s: u32) -> u128 {
-    u128::MAX >> (127 - (s & 127))
+fn half(map: u128, s: u32) -> (u64, u32) {
+    let (lo, hi) = (map as u64, (map >> 64) as u64);
+    let upper = s >= 64;
+    (select_unpredictable(upper, hi, lo), select_unpredictable(upper, lo.count_ones(), 0))
+}
+
+/// How many of slots `0..=s` are set in `map`.
+#[inline(always)]
+pub(super) fn rank(map: u128, s: u32) -> u32 {
+    let (word, below) = half(map, s);
+    below + (word & (u64::MAX >> (63 - (s & 63)))).count_ones()
+}
+
+/// Whether slot `s` is set in `map`.
+#[inline(always)]
+pub(super) fn is_set(map: u128, s: u32) -> bool {
+    half(map, s).0 >> (s & 63) & 1 == 1
 }
 
 /// Slots of a `len` prefix with `key` in a node at `depth`.

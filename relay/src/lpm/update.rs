@@ -8,7 +8,7 @@
 //! the removed prefix. A child slot holds its prefix as the child's `cover`.
 
 use super::poptrie::{
-    direct_hop, direct_index, direct_leaf, node_depth, slot, slot_range, through, NodeRec, Poptrie,
+    direct_hop, direct_index, direct_leaf, node_depth, slot, rank, slot_range, NodeRec, Poptrie,
     Slot, DIRECT_BITS, DIRECT_NODE, STRIDE,
 };
 
@@ -62,7 +62,7 @@ impl Poptrie {
                 return;
             }
             level += 1;
-            path[level] = node.child_base + (node.children & through(s)).count_ones() - 1;
+            path[level] = node.child_base + rank(node.children, s) - 1;
             d += STRIDE;
         }
         self.set_slots(
@@ -158,7 +158,7 @@ impl Poptrie {
                 self.free_nodes(staged, 1);
             }
         }
-        rec.node.child_base + (rec.node.children & through(s)).count_ones() - 1
+        rec.node.child_base + rank(rec.node.children, s) - 1
     }
 
     /// Turns empty nodes on `path` (deepest last) back into leaves of their parents.
