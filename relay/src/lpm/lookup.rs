@@ -1,7 +1,7 @@
 //! Single and burst lookups.
 
 use super::poptrie::{
-    direct_hop, direct_index, is_set, rank, Node, Poptrie, DIRECT_BITS, DIRECT_NODE, INLINE,
+    direct_hop, direct_index, is_set, rank, slot, Node, Poptrie, DIRECT_BITS, DIRECT_NODE, INLINE,
     STRIDE,
 };
 use super::Lpm6;
@@ -19,9 +19,9 @@ enum Step {
 }
 
 impl Poptrie {
-    /// One node's step for the slot `s` of the address.
     #[inline(always)]
-    fn step(node: &Node, s: u32) -> Step {
+    fn step(node: &Node, key: u128, depth: u32) -> Step {
+        let s = slot(key, depth);
         if is_set(node.children, s) {
             return Step::Child(node.child_base + rank(node.children, s) - 1);
         }
@@ -41,12 +41,11 @@ impl Poptrie {
             return or_best(direct_hop(entry), best);
         }
         let mut at = entry as u32;
-        let mut rest = key << DIRECT_BITS;
         let mut depth = DIRECT_BITS;
         while depth < 128 {
             let node = &self.nodes[at as usize];
             best = or_best(node.cover, best);
-            match Self::step(node, take_slot(&mut rest)) {
+            match Self::step(node, key, depth) {
                 Step::Child(child) => at = child,
                 Step::Hop(hop) => return or_best(hop, best),
                 Step::External(leaf) => return or_best(self.leaf_value[leaf as usize], best),
@@ -67,7 +66,6 @@ impl Poptrie {
         prefetch: &impl Fn(*const u8),
     ) {
         let n = addrs.len().min(out.len()).min(BURST);
-        // Each lane's address bits below the level it has reached, top-aligned.
         let mut key = [0u128; BURST];
         let mut best = [self.default; BURST];
         // Node index while walking; index in `leaf_value` for lanes in `external`.
@@ -78,9 +76,8 @@ impl Poptrie {
         let mut n_external = 0;
 
         for i in 0..n {
-            let k = u128::from_be_bytes(addrs[i]);
-            key[i] = k << DIRECT_BITS;
-            let entry = self.direct[direct_index(k)];
+            key[i] = u128::from_be_bytes(addrs[i]);
+            let entry = self.direct[direct_index(key[i])];
             if entry & DIRECT_NODE == 0 {
                 out[i] = or_best(direct_hop(entry), best[i]);
             } else {
@@ -99,7 +96,7 @@ impl Poptrie {
                 let i = usize::from(walking[w & (BURST - 1)]) & (BURST - 1);
                 let node = &self.nodes[at[i] as usize];
                 best[i] = or_best(node.cover, best[i]);
-                match Self::step(node, take_slot(&mut key[i])) {
+                match Self::step(node, key[i], depth) {
                     Step::Child(child) => {
                         at[i] = child;
                         prefetch(self.nodes.as_ptr().wrapping_add(child as usize).cast());
@@ -127,15 +124,6 @@ impl Poptrie {
             out[i] = or_best(self.leaf_value[at[i] as usize], best[i]);
         }
     }
-}
-
-/// The next node's slot: the top `STRIDE` bits of `rest`, which then moves on past them
-/// (bits past the address read as zero).
-#[inline(always)]
-fn take_slot(rest: &mut u128) -> u32 {
-    let s = (*rest >> (128 - STRIDE)) as u32;
-    *rest <<= STRIDE;
-    s
 }
 
 /// `value` unless it is `MISS`, then `best`. Whether a node has a cover is data: a branch
