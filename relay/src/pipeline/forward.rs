@@ -96,17 +96,17 @@ impl Pipeline {
     pub(crate) fn route<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, rx: u16, hop: u32) -> Result<u16, Fail> {
         let h = arr::<40>(buf.data(), 0).ok_or(drop(DropReason::Ipv6Malformed))?;
         let p = Ipv6Fields { src: v6_at(h, 8), dst: v6_at(h, 24), hop_limit: h[7], len: buf.data().len(), origin, rx };
-        let hop = *tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
+        let hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
         match hop.kind {
             HopKind::Blackhole => Err(drop(DropReason::RouteBlackhole)),
-            HopKind::Via | HopKind::Connected => self.forward_native(tables, now, buf, &p, &hop),
+            HopKind::Via | HopKind::Connected => self.forward_native(tables, now, buf, &p, hop),
             HopKind::SixToFour
             | HopKind::Tunnel
             | HopKind::Configured
             | HopKind::Isatap
             | HopKind::SixRd
             | HopKind::Ipv4Compatible
-            | HopKind::SixOver4 => self.encapsulate(tables, now, buf, &p, &hop),
+            | HopKind::SixOver4 => self.encapsulate(tables, now, buf, &p, hop),
         }
     }
 

@@ -203,7 +203,7 @@ impl Automatic {
 
     /// RFC 6324 section 3.2.3: `a` embeds one of our IPv4 addresses in an automatic
     /// format — 6to4 or ISATAP ([`Host::embeds_own_v4`]) or one of our 6rd domains.
-    #[inline]
+    #[inline(always)]
     pub fn embeds_own_v4(&self, host: &Host, a: u128) -> bool {
         host.embeds_own_v4(a) || self.sixrd.iter().any(|d| d.contains(a) && host.is_own_v4(d.ce_v4(a)))
     }
