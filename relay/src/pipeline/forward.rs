@@ -130,14 +130,15 @@ impl Pipeline {
             return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
         }
         let mac = match hop.kind {
-            HopKind::Connected => tables.neighbour6(p.dst),
-            _ => hop.resolved.then_some(hop.mac),
+            HopKind::Connected => tables.neighbour6_ref(p.dst),
+            _ => hop.resolved.then_some(&hop.mac),
         };
         if mac.is_none() {
             may_wait(&mut self.resolve_bucket, p, now)?;
         }
         p.decrement_hop_limit(buf);
-        if !l2::push(buf, port, mac.unwrap_or(awaiting_mac(hop.port)), ethertype::IPV6) {
+        let awaiting = awaiting_mac(hop.port);
+        if !l2::push(buf, port, mac.unwrap_or(&awaiting), ethertype::IPV6) {
             return Err(drop(DropReason::NoHeadroom));
         }
         self.sent_or_waiting(hop.port, mac.is_none(), Event::Forwarded)
@@ -179,7 +180,7 @@ impl Pipeline {
         };
         // Fixed ends were resolved with the tables; the automatic ones vary per packet.
         let (port_id, mac) = match hop.kind {
-            HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(hop.mac)),
+            HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(&hop.mac)),
             HopKind::SixOver4 if remote == AWAITING_V4 => (self.auto.sixover4_port(hop.local).ok_or(drop(DropReason::NeighbourMissing))?, None),
             _ => tables.v4_route(remote).map_err(drop)?,
         };
@@ -196,9 +197,9 @@ impl Pipeline {
         }
         p.decrement_hop_limit(buf);
         self.ident = self.ident.wrapping_add(1);
-        let dst = mac.unwrap_or(awaiting_mac(port_id));
+        let awaiting = awaiting_mac(port_id);
         let outer = OuterHeader { src: outer_src, dst: remote, ttl: hop.ttl, df: hop.mtu > 1280, dscp: hop.dscp };
-        if !encap::push(buf, &outer, self.ident) || !l2::push(buf, port, dst, ethertype::IPV4) {
+        if !encap::push(buf, &outer, self.ident) || !l2::push(buf, port, mac.unwrap_or(&awaiting), ethertype::IPV4) {
             return Err(drop(DropReason::NoHeadroom));
         }
         let sent = self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)?;

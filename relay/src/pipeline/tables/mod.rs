@@ -284,6 +284,13 @@ impl Tables {
         self.neigh6.get(&addr).map(|m| m.0)
     }
 
+    /// [`neighbour6`](Self::neighbour6) for the fast path, which copies the MAC once, into
+    /// the frame.
+    #[inline(always)]
+    pub(crate) fn neighbour6_ref(&self, addr: u128) -> Option<&[u8; 6]> {
+        self.neigh6.get(&addr).map(|m| &m.0)
+    }
+
     #[inline(always)]
     pub(crate) fn neighbour4(&self, addr: u32) -> Option<[u8; 6]> {
         self.neigh4.get(&addr).map(|m| m.0)
@@ -294,22 +301,23 @@ impl Tables {
     #[inline]
     pub(crate) fn v4_egress(&self, dst: u32) -> Result<(u16, [u8; 6]), DropReason> {
         match self.v4_route(dst)? {
-            (port, Some(mac)) => Ok((port, mac)),
+            (port, Some(&mac)) => Ok((port, mac)),
             (_, None) => Err(DropReason::NeighbourMissing),
         }
     }
 
     /// [`v4_egress`](Self::v4_egress), with the port even while the next hop's MAC is
-    /// unknown (it is being resolved).
+    /// unknown (it is being resolved). The MAC by reference: copied by value the compiler
+    /// takes the `Option<[u8; 6]>` apart byte by byte.
     #[inline]
-    pub(crate) fn v4_route(&self, dst: u32) -> Result<(u16, Option<[u8; 6]>), DropReason> {
+    pub(crate) fn v4_route(&self, dst: u32) -> Result<(u16, Option<&[u8; 6]>), DropReason> {
         for &(net, mask, port) in &self.v4_connected {
             if (dst ^ net) & mask == 0 {
-                return Ok((port, self.neighbour4(dst)));
+                return Ok((port, self.neigh4.get(&dst).map(|m| &m.0)));
             }
         }
-        match (self.v4_gateway, self.gateway_egress) {
-            (Some(_), Some((port, mac))) => Ok((port, Some(mac))),
+        match (self.v4_gateway, &self.gateway_egress) {
+            (Some(_), Some((port, mac))) => Ok((*port, Some(mac))),
             (Some((_, port)), None) => Ok((port, None)),
             (None, _) => Err(DropReason::Ipv4NoRoute),
         }
