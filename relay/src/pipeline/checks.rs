@@ -196,7 +196,7 @@ impl Martians {
     }
 
     /// The IPv4 address may be a tunnel endpoint.
-    #[inline]
+    #[inline(always)]
     pub fn v4_ok(&self, a: u32) -> bool {
         let (start, len) = self.by_octet[(a >> 24) as usize];
         let (start, len) = (usize::from(start), usize::from(len));

@@ -120,6 +120,7 @@ pub struct Host {
     endpoint_set: V4Set,
     /// The relay's endpoints (6to4 to native is only relayed when sent to one of them).
     pub relay_endpoints: Vec<u32>,
+    relay_endpoint_set: V4Set,
     /// Outer source for native IPv6 sources: anycast when on, else the relay's unicast.
     pub native_outer_src: Option<u32>,
     /// Our IPv6 addresses on the ports (answered by ND there) and `2002:E::` per endpoint E.
@@ -199,6 +200,7 @@ impl Host {
             })
             .collect();
         let own_v4: Vec<u32> = s.own_v4().into_iter().map(u32::from).collect();
+        let relay_endpoints: Vec<u32> = s.relay_endpoints().into_iter().map(u32::from).collect();
         let broadcasts: Vec<u32> = s.ports.iter().filter_map(|p| p.ipv4?.broadcast()).map(u32::from).collect();
         let tunnel_v6: Vec<u128> = s.automatic.own_v6().into_iter().map(u128::from).collect();
         Host {
@@ -207,7 +209,8 @@ impl Host {
             own_v4_set: V4Set::new(&own_v4),
             endpoint_set: V4Set::new(&endpoints),
             endpoints,
-            relay_endpoints: s.relay_endpoints().into_iter().map(u32::from).collect(),
+            relay_endpoint_set: V4Set::new(&relay_endpoints),
+            relay_endpoints,
             native_outer_src: s.relay.map(|r| u32::from(if r.anycast { ANYCAST_V4 } else { r.unicast })),
             own_v6_filter: AddrFilter::new(own_v6.iter().copied().chain(tunnel_v6.iter().copied())),
             own_v6,
@@ -238,7 +241,7 @@ impl Host {
 
     #[inline(always)]
     pub fn is_relay_endpoint(&self, a: u32) -> bool {
-        self.relay_endpoints.contains(&a)
+        self.relay_endpoint_set.contains(a)
     }
 
     #[inline(always)]

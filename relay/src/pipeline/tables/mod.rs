@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::auto::AutomaticSettings;
 use super::checks::{mask4, mask6};
+use super::host::V4Set;
 use super::settings::{DscpPolicy, Settings};
 use super::verdict::DropReason;
 use crate::lpm::Lpm6;
@@ -137,6 +138,9 @@ pub struct Tables {
     tunnels: BTreeMap<u16, ConfiguredTunnel>,
     /// `(local, remote)` → tunnel id, for decapsulation.
     tunnel_ends: IntMap<(u32, u32), u16>,
+    /// The remote ends in `tunnel_ends`: most protocol-41 packets come from elsewhere
+    /// (6to4, ISATAP, 6rd), and this says so without hashing the pair.
+    tunnel_remotes: V4Set,
     /// The automatic mechanisms' parameters, for their routes' next hops.
     automatic: AutomaticSettings,
     encap: EncapDefaults,
@@ -161,6 +165,7 @@ impl Tables {
             own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
             tunnels: Default::default(),
             tunnel_ends: IntMap::default(),
+            tunnel_remotes: V4Set::new(&[]),
             automatic: settings.automatic.clone(),
             encap: EncapDefaults { mtu: settings.tunnel_mtu, ttl: settings.outer_ttl, dscp: settings.dscp },
         };
@@ -247,7 +252,7 @@ impl Tables {
     /// The configured tunnel from `remote` to our `local`, if any.
     #[inline]
     pub(crate) fn configured_tunnel(&self, local: u32, remote: u32) -> Option<u16> {
-        if self.tunnel_ends.is_empty() {
+        if !self.tunnel_remotes.contains(remote) {
             return None;
         }
         self.tunnel_ends.get(&(local, remote)).copied()
