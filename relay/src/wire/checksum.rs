@@ -28,6 +28,19 @@ pub fn sum(data: &[u8]) -> u32 {
     u32::from(fold(total))
 }
 
+/// [`sum`] of an IPv4 header (`data`, `ihl` bytes): the fixed 20 bytes as five words in
+/// registers, only options through the general loop (which costs a call and a loop set-up
+/// for every received packet otherwise).
+#[inline(always)]
+pub fn sum_ipv4_header(data: &[u8]) -> u32 {
+    let Some(fixed) = data.get(..20) else { return sum(data) };
+    let word = |i: usize| u64::from(u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]));
+    let acc = word(0) + word(4) + word(8) + word(12) + word(16);
+    let options = data.get(20..).unwrap_or_default();
+    let total = u32::from(fold64(acc)) + if options.is_empty() { 0 } else { sum(options) };
+    u32::from(fold(total))
+}
+
 #[inline]
 fn fold64(mut acc: u64) -> u16 {
     acc = (acc & 0xffff_ffff) + (acc >> 32);
@@ -191,6 +204,11 @@ mod tests {
         #[test]
         fn sum_matches_reference(data in proptest::collection::vec(any::<u8>(), 0..300)) {
             prop_assert_eq!(sum(&data), u32::from(reference_sum(&data)));
+        }
+
+        #[test]
+        fn ipv4_header_sum_is_sum(data in proptest::collection::vec(any::<u8>(), 0..80)) {
+            prop_assert_eq!(sum_ipv4_header(&data), sum(&data));
         }
 
         #[test]
