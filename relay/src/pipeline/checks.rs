@@ -199,6 +199,10 @@ impl Martians {
     #[inline(always)]
     pub fn v4_ok(&self, a: u32) -> bool {
         let (start, len) = self.by_octet[(a >> 24) as usize];
+        // Most first octets have no rule: no range to make, no loop to enter.
+        if len == 0 {
+            return true;
+        }
         let (start, len) = (usize::from(start), usize::from(len));
         self.rules.get(start..start + len).is_none_or(|r| r.iter().all(|&(net, mask)| (a ^ net) & mask != 0))
     }
