@@ -76,12 +76,10 @@ impl V4Set {
         let mut addrs = addrs.to_vec();
         addrs.sort_unstable();
         addrs.dedup();
-        // With at least n² slots a random odd multiplier is collision-free more often than
-        // not; a few tries per size, then twice the slots.
+        // 64 slots hold a router's handful of addresses: for n of them an odd multiplier
+        // is collision-free with a probability of about exp(-n²/128). Some tries per size,
+        // then twice the slots; at 2^32 slots any odd multiplier is (it is a bijection).
         let mut bits = 6;
-        while 1usize << bits < addrs.len() * addrs.len() {
-            bits += 1;
-        }
         let mut mul: u32 = 0x9e37_79b1;
         loop {
             for _ in 0..32 {
