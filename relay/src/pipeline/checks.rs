@@ -93,12 +93,12 @@ pub const MARTIANS_V6: [(Ipv6Addr, u8); 4] = [
     (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),
 ];
 
-/// In [`MARTIANS_V6`], as two compares of the top 16 bits: `::/16` is zero there, and
-/// `fe80::/10`, `fec0::/10` and `ff00::/8` together are everything from `fe80` up.
+/// In [`MARTIANS_V6`], as one compare of the top 16 bits: `fe80::/10`, `fec0::/10` and
+/// `ff00::/8` together are everything from `fe80` up, and `::/16` (zero) wraps to the top
+/// when one is taken off.
 #[inline(always)]
 pub fn is_martian6(a: u128) -> bool {
-    let top = (a >> 112) as u16;
-    top == 0 || top >= 0xfe80
+    ((a >> 112) as u16).wrapping_sub(1) >= 0xfe80 - 1
 }
 
 /// The 6to4 prefix 2002::/16 (RFC 3056).
