@@ -8,7 +8,7 @@ use super::local::arp_kind;
 use super::tables::Tables;
 use super::verdict::{DropReason, Verdict};
 use super::{PacketBuf, Pipeline};
-use crate::wire::checksum::{fold, sum_ipv4_header};
+use crate::wire::checksum::ipv4_header_ok;
 use crate::wire::{ethertype, ip_proto, Ipv6Packet};
 
 /// Where the packet in a route lane came from.
@@ -162,7 +162,7 @@ impl Pipeline {
         if h[0] >> 4 != 4 || ihl < 20 || total < ihl || total > ip.len() {
             return dropped(Ipv4Malformed);
         }
-        if fold(sum_ipv4_header(ip.get(..ihl).unwrap_or_default())) != 0xffff {
+        if !ipv4_header_ok(ip.get(..ihl).unwrap_or_default()) {
             return dropped(Ipv4BadChecksum);
         }
         let (src, dst) = (v4_at(h, 12), v4_at(h, 16));
