@@ -73,11 +73,15 @@ impl Pipeline {
                 return Verdict::Drop(DropReason::UrpfFailed);
             }
         }
-        match self.route(tables, now, buf, origin, rx, hop) {
-            Ok(port) => Verdict::Tx(port),
-            Err(Fail::Drop(r)) => Verdict::Drop(r),
-            Err(Icmp(e, r)) => self.send_icmp_error(tables, now, buf, origin, rx, e, r),
-            Err(Fail::Wait) => Verdict::Punt,
+        // Sent leaves first: one test, not a merge of every verdict's fields.
+        let fail = match self.route(tables, now, buf, origin, rx, hop) {
+            Ok(port) => return Verdict::Tx(port),
+            Err(f) => f,
+        };
+        match fail {
+            Fail::Drop(r) => Verdict::Drop(r),
+            Icmp(e, r) => self.send_icmp_error(tables, now, buf, origin, rx, e, r),
+            Fail::Wait => Verdict::Punt,
         }
     }
 
