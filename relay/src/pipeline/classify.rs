@@ -2,13 +2,13 @@
 //! route lookup (native IPv6, or IPv6 just taken out of a tunnel).
 use super::bytes::{arr, be16, v4_at, v6_at};
 use super::decap::{Outer, TunnelKind};
-use super::checks::{is_link_local6, is_multicast6};
+use super::checks::{is_link_local6, is_martian6, is_multicast6};
 use super::host::{Host, PortView};
 use super::local::arp_kind;
 use super::tables::Tables;
 use super::verdict::{DropReason, Verdict};
 use super::{PacketBuf, Pipeline};
-use crate::wire::checksum::{fold, sum};
+use crate::wire::checksum::ipv4_header_ok;
 use crate::wire::{ethertype, ip_proto, Ipv6Packet};
 
 /// Where the packet in a route lane came from.
@@ -126,23 +126,30 @@ impl Pipeline {
             return dropped(Ipv6Malformed);
         }
         let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
-        if is_multicast6(dst) || self.host.is_own_v6(dst) {
+        // For the lookup as they are in the header: no byte swap back.
+        let (raw_src, raw_dst) = (*arr::<16>(h, 8).unwrap_or(&[0; 16]), *arr::<16>(h, 24).unwrap_or(&[0; 16]));
+        // Multicast, `::`, `::1` and link-local are all in `::/16` or `fe80::/9` and up: for
+        // transit traffic, two compares stand for the four checks.
+        let special = is_martian6(src) || is_martian6(dst);
+        if (special && is_multicast6(dst)) || self.host.is_own_v6(dst) {
             return Done(local6_on(&self.host, sends_ra, ip, dst));
         }
-        if is_multicast6(src) || src <= 1 {
-            return dropped(Ipv6SrcInvalid);
-        }
-        if dst <= 1 {
-            return dropped(Ipv6DstInvalid);
-        }
-        if is_link_local6(src) || is_link_local6(dst) {
-            return dropped(Ipv6LinkLocal);
+        if special {
+            if is_multicast6(src) || src <= 1 {
+                return dropped(Ipv6SrcInvalid);
+            }
+            if dst <= 1 {
+                return dropped(Ipv6DstInvalid);
+            }
+            if is_link_local6(src) || is_link_local6(dst) {
+                return dropped(Ipv6LinkLocal);
+            }
         }
         let pad = ip.len() - total;
         if !buf.trim(pad) || !buf.adj(l2) {
             return dropped(Ipv6Malformed);
         }
-        Class::Route { origin: Origin::Native, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
+        Class::Route { origin: Origin::Native, src: raw_src, dst: raw_dst }
     }
 
     #[inline]
@@ -155,7 +162,7 @@ impl Pipeline {
         if h[0] >> 4 != 4 || ihl < 20 || total < ihl || total > ip.len() {
             return dropped(Ipv4Malformed);
         }
-        if fold(sum(ip.get(..ihl).unwrap_or_default())) != 0xffff {
+        if !ipv4_header_ok(ip.get(..ihl).unwrap_or_default()) {
             return dropped(Ipv4BadChecksum);
         }
         let (src, dst) = (v4_at(h, 12), v4_at(h, 16));

@@ -55,7 +55,7 @@ pub(crate) fn check(host: &Host, auto: &Automatic, src: u128, dst: u128, remote:
 /// RFC 6324 on the way into any tunnel: no source that embeds one of our IPv4 addresses
 /// in an automatic format (6to4, ISATAP, 6rd) unless it is ours or on-link. Configured
 /// tunnels take any other IPv6.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_loop(host: &Host, auto: &Automatic, src: u128, rx_port: u16) -> Result<(), DropReason> {
     if auto.embeds_own_v4(host, src) && !host.is_own_v6(src) && !auto.is_own_v6(src) && !host.src_on_link(src, rx_port) {
         return Err(DropReason::LoopSrcEmbedsOwnV4);
@@ -78,7 +78,7 @@ pub(crate) struct OuterHeader {
 /// Prepends `outer` (IHL 5, protocol 41, identification `id`) to the IPv6 packet that
 /// fills `buf`: TOS from the DSCP policy and the inner ECN (RFC 6040), checksum summed
 /// from the fields rather than the bytes. False (buffer unchanged) without headroom.
-#[inline]
+#[inline(always)]
 pub(crate) fn push<B: PacketBuf>(buf: &mut B, outer: &OuterHeader, id: u16) -> bool {
     let d = buf.data();
     let Ok(total) = u16::try_from(d.len() + OUTER_LEN) else { return false };

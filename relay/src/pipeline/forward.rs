@@ -73,11 +73,15 @@ impl Pipeline {
                 return Verdict::Drop(DropReason::UrpfFailed);
             }
         }
-        match self.route(tables, now, buf, origin, rx, hop) {
-            Ok(port) => Verdict::Tx(port),
-            Err(Fail::Drop(r)) => Verdict::Drop(r),
-            Err(Icmp(e, r)) => self.send_icmp_error(tables, now, buf, origin, rx, e, r),
-            Err(Fail::Wait) => Verdict::Punt,
+        // Sent leaves first: one test, not a merge of every verdict's fields.
+        let fail = match self.route(tables, now, buf, origin, rx, hop) {
+            Ok(port) => return Verdict::Tx(port),
+            Err(f) => f,
+        };
+        match fail {
+            Fail::Drop(r) => Verdict::Drop(r),
+            Icmp(e, r) => self.send_icmp_error(tables, now, buf, origin, rx, e, r),
+            Fail::Wait => Verdict::Punt,
         }
     }
 
@@ -96,17 +100,17 @@ impl Pipeline {
     pub(crate) fn route<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, rx: u16, hop: u32) -> Result<u16, Fail> {
         let h = arr::<40>(buf.data(), 0).ok_or(drop(DropReason::Ipv6Malformed))?;
         let p = Ipv6Fields { src: v6_at(h, 8), dst: v6_at(h, 24), hop_limit: h[7], len: buf.data().len(), origin, rx };
-        let hop = *tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
+        let hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
         match hop.kind {
             HopKind::Blackhole => Err(drop(DropReason::RouteBlackhole)),
-            HopKind::Via | HopKind::Connected => self.forward_native(tables, now, buf, &p, &hop),
+            HopKind::Via | HopKind::Connected => self.forward_native(tables, now, buf, &p, hop),
             HopKind::SixToFour
             | HopKind::Tunnel
             | HopKind::Configured
             | HopKind::Isatap
             | HopKind::SixRd
             | HopKind::Ipv4Compatible
-            | HopKind::SixOver4 => self.encapsulate(tables, now, buf, &p, &hop),
+            | HopKind::SixOver4 => self.encapsulate(tables, now, buf, &p, hop),
         }
     }
 
@@ -130,14 +134,15 @@ impl Pipeline {
             return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
         }
         let mac = match hop.kind {
-            HopKind::Connected => tables.neighbour6(p.dst),
-            _ => hop.resolved.then_some(hop.mac),
+            HopKind::Connected => tables.neighbour6_ref(p.dst),
+            _ => hop.resolved.then_some(&hop.mac),
         };
         if mac.is_none() {
             may_wait(&mut self.resolve_bucket, p, now)?;
         }
         p.decrement_hop_limit(buf);
-        if !l2::push(buf, port, mac.unwrap_or(awaiting_mac(hop.port)), ethertype::IPV6) {
+        let awaiting = awaiting_mac(hop.port);
+        if !l2::push(buf, port, mac.unwrap_or(&awaiting), ethertype::IPV6) {
             return Err(drop(DropReason::NoHeadroom));
         }
         self.sent_or_waiting(hop.port, mac.is_none(), Event::Forwarded)
@@ -179,7 +184,7 @@ impl Pipeline {
         };
         // Fixed ends were resolved with the tables; the automatic ones vary per packet.
         let (port_id, mac) = match hop.kind {
-            HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(hop.mac)),
+            HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(&hop.mac)),
             HopKind::SixOver4 if remote == AWAITING_V4 => (self.auto.sixover4_port(hop.local).ok_or(drop(DropReason::NeighbourMissing))?, None),
             _ => tables.v4_route(remote).map_err(drop)?,
         };
@@ -196,9 +201,9 @@ impl Pipeline {
         }
         p.decrement_hop_limit(buf);
         self.ident = self.ident.wrapping_add(1);
-        let dst = mac.unwrap_or(awaiting_mac(port_id));
+        let awaiting = awaiting_mac(port_id);
         let outer = OuterHeader { src: outer_src, dst: remote, ttl: hop.ttl, df: hop.mtu > 1280, dscp: hop.dscp };
-        if !encap::push(buf, &outer, self.ident) || !l2::push(buf, port, dst, ethertype::IPV4) {
+        if !encap::push(buf, &outer, self.ident) || !l2::push(buf, port, mac.unwrap_or(&awaiting), ethertype::IPV4) {
             return Err(drop(DropReason::NoHeadroom));
         }
         let sent = self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)?;

@@ -59,16 +59,66 @@ impl AddrFilter {
     }
 }
 
+/// A set of IPv4 addresses tested with one load and one compare: a multiplicative hash
+/// whose multiplier is picked when the set is built so that no two members share a slot.
+/// Every packet asks one of these (our address? a 6to4 endpoint?), and a scan of the list
+/// costs a loop the compiler sets up around whatever loop contains it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct V4Set {
+    /// A member `a` as `1 << 32 | a` in its slot; 0 (no member) in the others.
+    slots: Box<[u64]>,
+    mul: u32,
+    shift: u32,
+}
+
+impl V4Set {
+    pub(crate) fn new(addrs: &[u32]) -> V4Set {
+        let mut addrs = addrs.to_vec();
+        addrs.sort_unstable();
+        addrs.dedup();
+        // 64 slots hold a router's handful of addresses: for n of them an odd multiplier
+        // is collision-free with a probability of about exp(-n²/128). Some tries per size,
+        // then twice the slots; at 2^32 slots any odd multiplier is (it is a bijection).
+        let mut bits = 6;
+        let mut mul: u32 = 0x9e37_79b1;
+        loop {
+            for _ in 0..32 {
+                let shift = 32 - bits;
+                let mut slots = vec![0u64; 1 << bits].into_boxed_slice();
+                let placed = addrs.iter().all(|&a| {
+                    let slot = &mut slots[(a.wrapping_mul(mul) >> shift) as usize];
+                    let free = *slot == 0;
+                    *slot = 1 << 32 | u64::from(a);
+                    free
+                });
+                if placed {
+                    return V4Set { slots, mul, shift };
+                }
+                mul = mul.wrapping_mul(0x2c1b_3c6d).wrapping_add(0x297a_2d39) | 1;
+            }
+            bits += 1;
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn contains(&self, a: u32) -> bool {
+        self.slots.get((a.wrapping_mul(self.mul) >> self.shift) as usize) == Some(&(1 << 32 | u64::from(a)))
+    }
+}
+
 /// Our addresses and policy, shared by the fast path and the slow path ([`super::local`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Host {
     pub ports: Vec<PortView>,
     /// Every IPv4 address of ours.
     pub own_v4: Vec<u32>,
+    own_v4_set: V4Set,
     /// IPv4 addresses terminating 6to4 (router V, relay unicast, anycast when on).
     pub endpoints: Vec<u32>,
+    endpoint_set: V4Set,
     /// The relay's endpoints (6to4 to native is only relayed when sent to one of them).
     pub relay_endpoints: Vec<u32>,
+    relay_endpoint_set: V4Set,
     /// Outer source for native IPv6 sources: anycast when on, else the relay's unicast.
     pub native_outer_src: Option<u32>,
     /// Our IPv6 addresses on the ports (answered by ND there) and `2002:E::` per endpoint E.
@@ -85,6 +135,7 @@ pub struct Host {
     pub martians: Martians,
     /// IPv4 broadcast addresses of our subnets.
     pub broadcasts: Vec<u32>,
+    broadcast_set: V4Set,
     pub outer_ttl: u8,
 }
 
@@ -146,19 +197,26 @@ impl Host {
                 sends_ra: sends_ra(i),
             })
             .collect();
+        let own_v4: Vec<u32> = s.own_v4().into_iter().map(u32::from).collect();
+        let relay_endpoints: Vec<u32> = s.relay_endpoints().into_iter().map(u32::from).collect();
+        let broadcasts: Vec<u32> = s.ports.iter().filter_map(|p| p.ipv4?.broadcast()).map(u32::from).collect();
         let tunnel_v6: Vec<u128> = s.automatic.own_v6().into_iter().map(u128::from).collect();
         Host {
             ports,
-            own_v4: s.own_v4().into_iter().map(u32::from).collect(),
+            own_v4: own_v4.clone(),
+            own_v4_set: V4Set::new(&own_v4),
+            endpoint_set: V4Set::new(&endpoints),
             endpoints,
-            relay_endpoints: s.relay_endpoints().into_iter().map(u32::from).collect(),
+            relay_endpoint_set: V4Set::new(&relay_endpoints),
+            relay_endpoints,
             native_outer_src: s.relay.map(|r| u32::from(if r.anycast { ANYCAST_V4 } else { r.unicast })),
             own_v6_filter: AddrFilter::new(own_v6.iter().copied().chain(tunnel_v6.iter().copied())),
             own_v6,
             tunnel_v6,
             site: s.router.as_ref().map(|r| sixtofour_addr(u32::from(r.v4))),
             martians: s.martians(),
-            broadcasts: s.ports.iter().filter_map(|p| p.ipv4?.broadcast()).map(u32::from).collect(),
+            broadcast_set: V4Set::new(&broadcasts),
+            broadcasts,
             outer_ttl: s.outer_ttl,
         }
     }
@@ -171,17 +229,17 @@ impl Host {
 
     #[inline(always)]
     pub fn is_own_v4(&self, a: u32) -> bool {
-        self.own_v4.contains(&a)
+        self.own_v4_set.contains(a)
     }
 
     #[inline(always)]
     pub fn is_endpoint(&self, a: u32) -> bool {
-        self.endpoints.contains(&a)
+        self.endpoint_set.contains(a)
     }
 
     #[inline(always)]
     pub fn is_relay_endpoint(&self, a: u32) -> bool {
-        self.relay_endpoints.contains(&a)
+        self.relay_endpoint_set.contains(a)
     }
 
     #[inline(always)]
@@ -206,7 +264,7 @@ impl Host {
     /// A directed broadcast of one of our subnets.
     #[inline(always)]
     pub fn is_broadcast_v4(&self, a: u32) -> bool {
-        self.broadcasts.contains(&a)
+        self.broadcast_set.contains(a)
     }
 
     /// The solicited-node group of one of our addresses on the ports.
@@ -246,9 +304,10 @@ impl Host {
     }
 
     /// `a` embeds one of our IPv4 addresses in an automatic-tunnel format (RFC 6324).
-    #[inline]
+    #[inline(always)]
     pub fn embeds_own_v4(&self, a: u128) -> bool {
-        embedded_v4s(a).iter().flatten().any(|&v| self.is_own_v4(v))
+        let [sixtofour, isatap] = embedded_v4s(a);
+        sixtofour.is_some_and(|v| self.is_own_v4(v)) || isatap.is_some_and(|v| self.is_own_v4(v))
     }
 }
 
@@ -260,7 +319,30 @@ pub fn eui64_link_local(mac: [u8; 6]) -> u128 {
 
 #[cfg(test)]
 mod filter_tests {
-    use super::AddrFilter;
+    use super::{AddrFilter, V4Set};
+
+    #[test]
+    fn v4_set_holds_exactly_its_members() {
+        let mut x: u32 = 0x0a00_0001;
+        for n in [0usize, 1, 2, 5, 16, 40, 100] {
+            let members: Vec<u32> = (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(0x2c1b_3c6d).wrapping_add(0x297a_2d39);
+                    x
+                })
+                .collect();
+            let set = V4Set::new(&members);
+            assert!(members.iter().all(|&a| set.contains(a)));
+            for probe in [0u32, 1, u32::MAX, 0xc633_6407] {
+                assert_eq!(set.contains(probe), members.contains(&probe));
+            }
+            let others = (0..10_000u32).map(|i| i.wrapping_mul(0x9e37_79b9)).filter(|a| !members.contains(a));
+            assert!(others.clone().all(|a| !set.contains(a)));
+        }
+        // Zero is an address like any other (an empty slot holds no member).
+        assert!(V4Set::new(&[0]).contains(0));
+        assert!(!V4Set::new(&[1]).contains(0));
+    }
 
     #[test]
     fn no_false_negatives_and_few_false_positives() {

@@ -7,14 +7,14 @@ use crate::wire::ethertype;
 /// Prepends the Ethernet (and 802.1Q, if the port has a VLAN) header: `dst`, the port's
 /// MAC, `et`. False (unchanged) without headroom.
 #[inline(always)]
-pub(crate) fn push<B: PacketBuf>(buf: &mut B, port: &PortView, dst: [u8; 6], et: u16) -> bool {
+pub(crate) fn push<B: PacketBuf>(buf: &mut B, port: &PortView, dst: &[u8; 6], et: u16) -> bool {
     match port.vlan {
         None => {
             if !buf.prepend(14) {
                 return false;
             }
             let Some(h) = arr_mut::<14>(buf.data_mut(), 0) else { return false };
-            h[0..6].copy_from_slice(&dst);
+            h[0..6].copy_from_slice(dst);
             h[6..12].copy_from_slice(&port.mac);
             h[12..14].copy_from_slice(&et.to_be_bytes());
         }
@@ -23,7 +23,7 @@ pub(crate) fn push<B: PacketBuf>(buf: &mut B, port: &PortView, dst: [u8; 6], et:
                 return false;
             }
             let Some(h) = arr_mut::<18>(buf.data_mut(), 0) else { return false };
-            h[0..6].copy_from_slice(&dst);
+            h[0..6].copy_from_slice(dst);
             h[6..12].copy_from_slice(&port.mac);
             h[12..14].copy_from_slice(&ethertype::VLAN.to_be_bytes());
             h[14..16].copy_from_slice(&vid.to_be_bytes());

@@ -104,7 +104,7 @@ impl Pipeline {
         let host = Host::new(&settings, port_macs);
         let clock_hz = 1_000_000_000;
         Pipeline {
-            auto: Automatic::new(&settings.automatic, &host.broadcasts, settings.tunnel_mtu),
+            auto: Automatic::new(&settings.automatic, &host.broadcasts, &host.own_v4, settings.tunnel_mtu),
             urpf: settings.urpf,
             counters: Counters::new(),
             bucket: TokenBucket::new(settings.icmp_rate_pps, settings.icmp_burst, clock_hz),

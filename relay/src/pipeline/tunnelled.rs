@@ -91,7 +91,7 @@ fn send<B: PacketBuf>(buf: &mut B, port: &PortView, r: &Reply, eth_dst: [u8; 6],
         return auto::sixover4_multicast(buf, port, ttl, id);
     }
     let outer = OuterHeader { src: r.src4, dst: r.dst4, ttl, df: false, dscp: DscpPolicy::Copy };
-    if !encap::push(buf, &outer, id) || !l2::push(buf, port, eth_dst, ethertype::IPV4) {
+    if !encap::push(buf, &outer, id) || !l2::push(buf, port, &eth_dst, ethertype::IPV4) {
         return Err(NoHeadroom);
     }
     Ok(())

@@ -28,6 +28,21 @@ pub fn sum(data: &[u8]) -> u32 {
     u32::from(fold(total))
 }
 
+/// An IPv4 header (`data`, `ihl` bytes) whose checksum verifies: its sum is 0xFFFF. Every
+/// received packet asks, so the fixed 20 bytes are five words in registers, taken in
+/// native byte order: that sums the byte-swapped words, which gives the byte-swapped sum
+/// (RFC 1071 section 2(B)), and 0xFFFF is its own swap. Options go through [`sum`].
+#[inline(always)]
+pub fn ipv4_header_ok(data: &[u8]) -> bool {
+    let Some((fixed, options)) = data.split_first_chunk::<20>() else { return fold(sum(data)) == 0xffff };
+    let word = |i: usize| u64::from(u32::from_ne_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]));
+    let native = fold64(word(0) + word(4) + word(8) + word(12) + word(16));
+    if options.is_empty() {
+        return native == 0xffff;
+    }
+    fold(u32::from(u16::from_be(native)) + sum(options)) == 0xffff
+}
+
 #[inline]
 fn fold64(mut acc: u64) -> u16 {
     acc = (acc & 0xffff_ffff) + (acc >> 32);
@@ -191,6 +206,17 @@ mod tests {
         #[test]
         fn sum_matches_reference(data in proptest::collection::vec(any::<u8>(), 0..300)) {
             prop_assert_eq!(sum(&data), u32::from(reference_sum(&data)));
+        }
+
+        #[test]
+        fn ipv4_header_ok_is_the_sum_check(data in proptest::collection::vec(any::<u8>(), 0..80), fill in any::<bool>()) {
+            let mut data = data;
+            if fill && data.len() >= 12 {
+                data[10..12].copy_from_slice(&[0, 0]);
+                let c = internet_checksum(&data);
+                data[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            prop_assert_eq!(ipv4_header_ok(&data), fold(sum(&data)) == 0xffff);
         }
 
         #[test]

@@ -117,6 +117,9 @@ pub(crate) struct Automatic {
     bound: Vec<(u32, TunnelKind)>,
     isatap: Vec<IsatapLink>,
     sixrd: Vec<SixRd>,
+    /// The domains with one of our IPv4 addresses among their CE addresses: only their
+    /// IPv6 addresses can embed one (RFC 6324), and usually there are none.
+    sixrd_over_own: Vec<SixRd>,
     sixover4: Vec<SixOver4Link>,
     /// Our addresses on ISATAP and 6over4 links, and `::V` of the IPv4-compatible tunnel.
     own_v6: Vec<u128>,
@@ -125,14 +128,30 @@ pub(crate) struct Automatic {
 }
 
 impl Automatic {
-    /// `broadcasts`: the directed broadcasts of our subnets; `mtu`: the tunnels' MTU.
-    pub fn new(s: &AutomaticSettings, broadcasts: &[u32], mtu: u16) -> Automatic {
+    /// `broadcasts`: the directed broadcasts of our subnets; `own_v4`: our IPv4 addresses;
+    /// `mtu`: the tunnels' MTU.
+    pub fn new(s: &AutomaticSettings, broadcasts: &[u32], own_v4: &[u32], mtu: u16) -> Automatic {
         let mut bound: Vec<(u32, TunnelKind)> = s.ipv4_compatible.map(|a| (u32::from(a), TunnelKind::Ipv4Compatible)).into_iter().collect();
         bound.extend(s.isatap.iter().enumerate().map(|(i, l)| (u32::from(l.ipv4), TunnelKind::Isatap(i as u8))));
         bound.extend(s.sixrd.iter().map(|d| (u32::from(d.br), TunnelKind::SixRd)));
         bound.extend(s.sixover4.iter().enumerate().map(|(i, l)| (u32::from(l.ipv4), TunnelKind::SixOver4(i as u8))));
         bound.dedup();
+        let sixrd: Vec<SixRd> = s
+            .sixrd
+            .iter()
+            .map(|d| SixRd {
+                br: u32::from(d.br),
+                net: d.prefix.net(),
+                mask: mask6(d.prefix.len),
+                common: u32::from(d.ipv4_prefix.addr()),
+                shift: d.shift().min(127),
+                low: settings::low_bits(d.embedded_bits()),
+            })
+            .collect();
+        let ce_can_be = |d: &SixRd, v: u32| v & d.common == d.common && v & !(d.common | d.low) == 0;
         Automatic {
+            sixrd_over_own: sixrd.iter().copied().filter(|d| own_v4.iter().any(|&v| ce_can_be(d, v))).collect(),
+            sixrd,
             ends: Ends::new(broadcasts),
             bound,
             isatap: s
@@ -143,18 +162,6 @@ impl Automatic {
                     prefixes64: l.prefixes.iter().map(Ipv6Prefix::net).collect(),
                     prefixes: compile(&l.prefixes),
                     prl: l.prl.iter().map(|&a| u32::from(a)).collect(),
-                })
-                .collect(),
-            sixrd: s
-                .sixrd
-                .iter()
-                .map(|d| SixRd {
-                    br: u32::from(d.br),
-                    net: d.prefix.net(),
-                    mask: mask6(d.prefix.len),
-                    common: u32::from(d.ipv4_prefix.addr()),
-                    shift: d.shift().min(127),
-                    low: settings::low_bits(d.embedded_bits()),
                 })
                 .collect(),
             sixover4: s
@@ -203,8 +210,8 @@ impl Automatic {
 
     /// RFC 6324 section 3.2.3: `a` embeds one of our IPv4 addresses in an automatic
     /// format — 6to4 or ISATAP ([`Host::embeds_own_v4`]) or one of our 6rd domains.
-    #[inline]
+    #[inline(always)]
     pub fn embeds_own_v4(&self, host: &Host, a: u128) -> bool {
-        host.embeds_own_v4(a) || self.sixrd.iter().any(|d| d.contains(a) && host.is_own_v4(d.ce_v4(a)))
+        host.embeds_own_v4(a) || self.sixrd_over_own.iter().any(|d| d.contains(a) && host.is_own_v4(d.ce_v4(a)))
     }
 }

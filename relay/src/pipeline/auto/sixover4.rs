@@ -24,7 +24,7 @@ pub fn sixover4_multicast<B: PacketBuf>(buf: &mut B, port: &PortView, ttl: u8, i
     let [_, g1, g2, g3] = group.to_be_bytes();
     let mac = [0x01, 0x00, 0x5e, g1 & 0x7f, g2, g3];
     let outer = OuterHeader { src, dst: group, ttl, df: false, dscp: DscpPolicy::Copy };
-    if !encap::push(buf, &outer, id) || !l2::push(buf, port, mac, ethertype::IPV4) {
+    if !encap::push(buf, &outer, id) || !l2::push(buf, port, &mac, ethertype::IPV4) {
         return Err(DropReason::NoHeadroom);
     }
     Ok(())

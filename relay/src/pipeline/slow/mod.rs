@@ -107,7 +107,7 @@ impl<B: PacketBuf> SlowPath<B> {
             .collect();
         SlowPath {
             neigh: Neighbours::new(Timers::rfc4861(HZ), statics(settings)),
-            auto: Automatic::new(&settings.automatic, &host.broadcasts, settings.tunnel_mtu),
+            auto: Automatic::new(&settings.automatic, &host.broadcasts, &host.own_v4, settings.tunnel_mtu),
             host,
             counters: Counters::new(),
             adverts,

@@ -58,7 +58,7 @@ impl<B: PacketBuf> SlowPath<B> {
         let unicast = to.and_then(|[_, _, a, b, c, d]| {
             let v = u32::from_be_bytes([a, b, c, d]);
             match io.tables().v4_route(v) {
-                Ok((p, Some(mac))) if p == port => Some((v, mac)),
+                Ok((p, Some(&mac))) if p == port => Some((v, mac)),
                 _ => None,
             }
         });
@@ -71,7 +71,7 @@ impl<B: PacketBuf> SlowPath<B> {
         let wrapped = match unicast {
             Some((v, mac)) => {
                 let outer = OuterHeader { src: ours, dst: v, ttl, df: false, dscp: DscpPolicy::Copy };
-                if encap::push(&mut buf, &outer, 0) && l2::push(&mut buf, &view, mac, ethertype::IPV4) {
+                if encap::push(&mut buf, &outer, 0) && l2::push(&mut buf, &view, &mac, ethertype::IPV4) {
                     Ok(())
                 } else {
                     Err(DropReason::NoHeadroom)
@@ -109,7 +109,7 @@ impl<B: PacketBuf> SlowPath<B> {
             *c = csum.to_be_bytes();
         }
         match io.tables().v4_route(v) {
-            Ok((p, Some(mac))) if p == port => {
+            Ok((p, Some(&mac))) if p == port => {
                 if let Some(dst) = packet.data_mut().get_mut(..6) {
                     dst.copy_from_slice(&mac);
                 }

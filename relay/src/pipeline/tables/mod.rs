@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::auto::AutomaticSettings;
 use super::checks::{mask4, mask6};
+use super::host::V4Set;
 use super::settings::{DscpPolicy, Settings};
 use super::verdict::DropReason;
 use crate::lpm::Lpm6;
@@ -138,6 +139,9 @@ pub struct Tables {
     tunnels: BTreeMap<u16, ConfiguredTunnel>,
     /// `(local, remote)` → tunnel id, for decapsulation.
     tunnel_ends: IntMap<(u32, u32), u16>,
+    /// The remote ends in `tunnel_ends`: most protocol-41 packets come from elsewhere
+    /// (6to4, ISATAP, 6rd), and this says so without hashing the pair.
+    tunnel_remotes: V4Set,
     /// The automatic mechanisms' parameters, for their routes' next hops.
     automatic: AutomaticSettings,
     encap: EncapDefaults,
@@ -162,6 +166,7 @@ impl Tables {
             own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
             tunnels: Default::default(),
             tunnel_ends: IntMap::default(),
+            tunnel_remotes: V4Set::new(&[]),
             automatic: settings.automatic.clone(),
             encap: EncapDefaults { mtu: settings.tunnel_mtu, ttl: settings.outer_ttl, dscp: settings.dscp },
         };
@@ -248,7 +253,7 @@ impl Tables {
     /// The configured tunnel from `remote` to our `local`, if any.
     #[inline]
     pub(crate) fn configured_tunnel(&self, local: u32, remote: u32) -> Option<u16> {
-        if self.tunnel_ends.is_empty() {
+        if !self.tunnel_remotes.contains(remote) {
             return None;
         }
         self.tunnel_ends.get(&(local, remote)).copied()
@@ -285,6 +290,13 @@ impl Tables {
         self.neigh6.get(&addr).map(|m| m.0)
     }
 
+    /// [`neighbour6`](Self::neighbour6) for the fast path, which copies the MAC once, into
+    /// the frame.
+    #[inline(always)]
+    pub(crate) fn neighbour6_ref(&self, addr: u128) -> Option<&[u8; 6]> {
+        self.neigh6.get(&addr).map(|m| &m.0)
+    }
+
     #[inline(always)]
     pub(crate) fn neighbour4(&self, addr: u32) -> Option<[u8; 6]> {
         self.neigh4.get(&addr).map(|m| m.0)
@@ -295,22 +307,23 @@ impl Tables {
     #[inline]
     pub(crate) fn v4_egress(&self, dst: u32) -> Result<(u16, [u8; 6]), DropReason> {
         match self.v4_route(dst)? {
-            (port, Some(mac)) => Ok((port, mac)),
+            (port, Some(&mac)) => Ok((port, mac)),
             (_, None) => Err(DropReason::NeighbourMissing),
         }
     }
 
     /// [`v4_egress`](Self::v4_egress), with the port even while the next hop's MAC is
-    /// unknown (it is being resolved).
+    /// unknown (it is being resolved). The MAC by reference: copied by value the compiler
+    /// takes the `Option<[u8; 6]>` apart byte by byte.
     #[inline]
-    pub(crate) fn v4_route(&self, dst: u32) -> Result<(u16, Option<[u8; 6]>), DropReason> {
+    pub(crate) fn v4_route(&self, dst: u32) -> Result<(u16, Option<&[u8; 6]>), DropReason> {
         for &(net, mask, port) in &self.v4_connected {
             if (dst ^ net) & mask == 0 {
-                return Ok((port, self.neighbour4(dst)));
+                return Ok((port, self.neigh4.get(&dst).map(|m| &m.0)));
             }
         }
-        match (self.v4_gateway, self.gateway_egress) {
-            (Some(_), Some((port, mac))) => Ok((port, Some(mac))),
+        match (self.v4_gateway, &self.gateway_egress) {
+            (Some(_), Some((port, mac))) => Ok((*port, Some(mac))),
             (Some((_, port)), None) => Ok((port, None)),
             (None, _) => Err(DropReason::Ipv4NoRoute),
         }

@@ -7,6 +7,7 @@ use super::{HopKind, HopSlot, NextHop, Tables, ConfiguredTunnel, UNRESOLVED};
 use crate::lpm::Lpm6;
 use crate::pipeline::auto::Ipv6Prefix;
 use crate::pipeline::checks::{builtin_v4_ok, is_6to4, mask6, v4_of_6to4};
+use crate::pipeline::host::V4Set;
 use crate::wire::EthernetAddress;
 
 /// Where a route sends packets.
@@ -336,6 +337,7 @@ impl Tables {
             self.tunnel_ends.remove(&(u32::from(old.local), u32::from(old.remote)));
         }
         self.tunnel_ends.insert(ends, id);
+        self.tunnel_ends_changed();
         self.resolve_all();
         Ok(())
     }
@@ -346,7 +348,13 @@ impl Tables {
         }
         let t = self.tunnels.remove(&id).ok_or_else(|| format!("no tunnel {id}"))?;
         self.tunnel_ends.remove(&(u32::from(t.local), u32::from(t.remote)));
+        self.tunnel_ends_changed();
         Ok(())
+    }
+
+    fn tunnel_ends_changed(&mut self) {
+        let remotes: Vec<u32> = self.tunnel_ends.keys().map(|&(_, remote)| remote).collect();
+        self.tunnel_remotes = V4Set::new(&remotes);
     }
 }
 
