@@ -70,10 +70,10 @@ impl Poptrie {
         let mut best = [self.default; BURST];
         // Node index while walking; index in `leaf_value` for lanes in `external`.
         let mut at = [0u32; BURST];
-        let mut walking = [0u8; BURST];
-        let mut n_walking = 0;
-        let mut external = [0u8; BURST];
-        let mut n_external = 0;
+        // Lane sets as bitmaps: iterating one costs a `tzcnt`, and building the next one
+        // (`|=`) puts no lane's loads behind another's.
+        let mut walking = 0u32;
+        let mut external = 0u32;
 
         for i in 0..n {
             key[i] = u128::from_be_bytes(addrs[i]);
@@ -83,44 +83,40 @@ impl Poptrie {
             } else {
                 at[i] = entry as u32;
                 prefetch(self.nodes.as_ptr().wrapping_add(at[i] as usize).cast());
-                walking[n_walking] = i as u8;
-                n_walking += 1;
+                walking |= 1 << i;
             }
         }
 
         let mut depth = DIRECT_BITS;
-        while n_walking > 0 && depth < 128 {
-            let mut still = 0;
-            for w in 0..n_walking {
-                // Masks: the compiler cannot see lane numbers stay below BURST.
-                let i = usize::from(walking[w & (BURST - 1)]) & (BURST - 1);
+        while walking != 0 && depth < 128 {
+            let mut lanes = walking;
+            walking = 0;
+            while lanes != 0 {
+                // The mask: the compiler cannot see a lane number stays below BURST.
+                let i = lanes.trailing_zeros() as usize & (BURST - 1);
+                lanes &= lanes - 1;
                 let node = &self.nodes[at[i] as usize];
                 best[i] = or_best(node.cover, best[i]);
                 match Self::step(node, key[i], depth) {
                     Step::Child(child) => {
                         at[i] = child;
                         prefetch(self.nodes.as_ptr().wrapping_add(child as usize).cast());
-                        walking[still & (BURST - 1)] = i as u8;
-                        still += 1;
+                        walking |= 1 << i;
                     }
                     Step::Hop(hop) => out[i] = or_best(hop, best[i]),
                     Step::External(leaf) => {
                         at[i] = leaf;
                         prefetch(self.leaf_value.as_ptr().wrapping_add(leaf as usize).cast());
-                        external[n_external & (BURST - 1)] = i as u8;
-                        n_external += 1;
+                        external |= 1 << i;
                     }
                 }
             }
-            n_walking = still;
             depth += STRIDE;
         }
-        // Unreachable (no node below depth 125 has children), but never leave `out` unset.
-        for &i in &walking[..n_walking] {
-            out[usize::from(i)] = best[usize::from(i)];
-        }
-        for &i in &external[..n_external] {
-            let i = usize::from(i);
+        // `walking` is empty here (no node below depth 125 has children).
+        while external != 0 {
+            let i = external.trailing_zeros() as usize & (BURST - 1);
+            external &= external - 1;
             out[i] = or_best(self.leaf_value[at[i] as usize], best[i]);
         }
     }
