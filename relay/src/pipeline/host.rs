@@ -2,6 +2,7 @@
 //! our addresses as integers, the RFC 3964 deny list and on-link prefixes.
 use super::checks::{embedded_v4s, is_link_local6, is_multicast6, mask4, mask6, sixtofour_addr, solicited_node, Martians};
 use super::settings::{Settings, ANYCAST_V4};
+use super::v4set::V4Set;
 use crate::wire::EthernetAddress;
 
 /// One port as the pipeline needs it.
@@ -56,53 +57,6 @@ impl AddrFilter {
     fn may_hold(&self, a: u128) -> bool {
         let b = Self::bit(a);
         self.0[(b >> 6) & 3] >> (b & 63) & 1 != 0
-    }
-}
-
-/// A set of IPv4 addresses tested with one load and one compare: a multiplicative hash
-/// whose multiplier is picked when the set is built so that no two members share a slot.
-/// Every packet asks one of these (our address? a 6to4 endpoint?), and a scan of the list
-/// costs a loop the compiler sets up around whatever loop contains it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct V4Set {
-    /// A member `a` as `1 << 32 | a` in its slot; 0 (no member) in the others.
-    slots: Box<[u64]>,
-    mul: u32,
-    shift: u32,
-}
-
-impl V4Set {
-    pub(crate) fn new(addrs: &[u32]) -> V4Set {
-        let mut addrs = addrs.to_vec();
-        addrs.sort_unstable();
-        addrs.dedup();
-        // 64 slots hold a router's handful of addresses: for n of them an odd multiplier
-        // is collision-free with a probability of about exp(-n²/128). Some tries per size,
-        // then twice the slots; at 2^32 slots any odd multiplier is (it is a bijection).
-        let mut bits = 6;
-        let mut mul: u32 = 0x9e37_79b1;
-        loop {
-            for _ in 0..32 {
-                let shift = 32 - bits;
-                let mut slots = vec![0u64; 1 << bits].into_boxed_slice();
-                let placed = addrs.iter().all(|&a| {
-                    let slot = &mut slots[(a.wrapping_mul(mul) >> shift) as usize];
-                    let free = *slot == 0;
-                    *slot = 1 << 32 | u64::from(a);
-                    free
-                });
-                if placed {
-                    return V4Set { slots, mul, shift };
-                }
-                mul = mul.wrapping_mul(0x2c1b_3c6d).wrapping_add(0x297a_2d39) | 1;
-            }
-            bits += 1;
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn contains(&self, a: u32) -> bool {
-        self.slots.get((a.wrapping_mul(self.mul) >> self.shift) as usize) == Some(&(1 << 32 | u64::from(a)))
     }
 }
 

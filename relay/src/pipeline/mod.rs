@@ -42,6 +42,7 @@ mod settings;
 mod slow;
 mod tables;
 mod tunnelled;
+mod v4set;
 mod verdict;
 #[cfg(test)]
 pub(crate) mod tests;

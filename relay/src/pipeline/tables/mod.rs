@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::auto::AutomaticSettings;
 use super::checks::{mask4, mask6};
-use super::host::V4Set;
+use super::v4set::V4Set;
 use super::settings::{DscpPolicy, Settings};
 use super::verdict::DropReason;
 use crate::lpm::Lpm6;

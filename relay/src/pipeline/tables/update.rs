@@ -7,7 +7,7 @@ use super::{HopKind, HopSlot, NextHop, Tables, ConfiguredTunnel, UNRESOLVED};
 use crate::lpm::Lpm6;
 use crate::pipeline::auto::Ipv6Prefix;
 use crate::pipeline::checks::{builtin_v4_ok, is_6to4, mask6, v4_of_6to4};
-use crate::pipeline::host::V4Set;
+use crate::pipeline::v4set::V4Set;
 use crate::wire::EthernetAddress;
 
 /// Where a route sends packets.
