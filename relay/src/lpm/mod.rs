@@ -59,7 +59,7 @@
 //! | 20-bit direct, 7-bit 64-byte nodes, up to 6 leaf runs inline | 41 MiB | 14 / 34–36 |
 //! | the same, all 32 lanes stepped every level (no compaction) | 41 MiB | — / 30 |
 //! | the same, lanes compacted without a branch on "descends" | 41 MiB | — / 24–30 |
-//! | the same, bitmap half and cover picked by `select_unpredictable` (this) | 41 MiB | — / 1.5× the line above it |
+//! | the same, bitmap half and cover picked by `select_unpredictable`, lane sets as bitmaps (this) | 41 MiB | 21 / 44–46 |
 //! | tree bitmap (`prefix-trie` 0.10) | 17 MiB | 10–13 (single lookups) |
 //!
 //! The second layout cuts a /48 from eight dependent loads to five. With prefetching, the
@@ -67,11 +67,13 @@
 //! branches: a `u128` shift by the slot number compiles to a branch on "slot ≥ 64", and
 //! "does this node have a cover" is another coin toss. Both are now selects (cmov):
 //! callgrind counts 0.8 mispredicts per in-table lookup instead of 4.3 for the same
-//! instructions, and the walk runs 1.5× faster. The branch on whether a lane descends
+//! instructions, and in-table lookups went from 36 to 46 M/s (31 to 35.5 M/s at 1M
+//! prefixes). The branch on whether a lane descends
 //! stays: removing it makes each lane's slot in the compacted list depend on the previous
 //! lane's node load, which serialises the loads the prefetches were meant to overlap.
-//! In the earlier runs `rte_lpm6` did 15–17 M, `rte_fib6` 18–21 M (scalar) and 44–47 M
-//! (AVX-512 gathers). Fewer levels would buy more still. `benches/RESULTS.md`
+//! In the same runs `rte_lpm6` did 15–17 M, `rte_fib6` 17–21 M (scalar, DPDK's default
+//! here) and 42–47 M (AVX-512 gathers, with `--force-max-simd-bitwidth=512`). Fewer levels
+//! would buy more still. `benches/RESULTS.md`
 //! ("IPv6 LPM") has the full comparison at 250k and 1M prefixes.
 
 mod build;
