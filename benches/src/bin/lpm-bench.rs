@@ -15,7 +15,7 @@ mod measure;
 mod tables;
 
 use std::net::Ipv6Addr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use relay::lpm::reference::ReferenceLpm6;
@@ -46,6 +46,9 @@ struct Args {
     /// Routes deleted, then re-inserted, one at a time, for the update latencies.
     #[arg(long, default_value_t = 10_000)]
     updates: usize,
+    /// A timed pass repeats its destination set until this many milliseconds have passed.
+    #[arg(long, default_value_t = 200)]
+    min_pass_ms: u64,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// EAL memory in MiB (4 KiB pages, --no-huge); default: sized from the largest table.
@@ -232,7 +235,7 @@ fn bench_size(args: &Args, work: &Workload, tbl8s: Tbl8s) -> Result<Vec<Row>, St
         .iter()
         .map(|(pass, _)| Row::new(pass.name()))
         .collect();
-    let mut scratch = Scratch::new(args.lookups);
+    let mut scratch = Scratch::new(args.lookups, Duration::from_millis(args.min_pass_ms));
     // One untimed pass each first: page faults and cold caches are not what is measured.
     for &(pass, k) in &passes {
         tables[k].lookup_pass(pass, &work.sets[1], &work.expected[1], &mut scratch);
@@ -241,8 +244,8 @@ fn bench_size(args: &Args, work: &Workload, tbl8s: Tbl8s) -> Result<Vec<Row>, St
         for set in 0..2 {
             for (row, &(pass, k)) in rows.iter_mut().zip(&passes) {
                 let (keys, expected) = (&work.sets[set], &work.expected[set]);
-                let (t, wrong) = tables[k].lookup_pass(pass, keys, expected, &mut scratch);
-                row.mlps[set].push(keys.len() as f64 / t.as_secs_f64() / 1e6);
+                let (mlps, wrong) = tables[k].lookup_pass(pass, keys, expected, &mut scratch);
+                row.mlps[set].push(mlps);
                 row.mismatches += wrong;
             }
         }
@@ -297,11 +300,12 @@ fn header(args: &Args) -> String {
     let sizes: Vec<String> = args.routes.iter().map(|n| n.to_string()).collect();
     let command = format!(
         "`{rustflags}cargo run --release -p relay-benches --bin lpm-bench -- --routes {} \
-         --runs {} --build-runs {} --lookups {} --updates {} --seed {}`",
+         --runs {} --build-runs {} --lookups {} --min-pass-ms {} --updates {} --seed {}`",
         sizes.join(","),
         args.runs,
         args.build_runs,
         args.lookups,
+        args.min_pass_ms,
         args.updates,
         args.seed,
     );
@@ -315,14 +319,16 @@ fn header(args: &Args) -> String {
     let method = format!(
         "Tables come from `relay_benches::tablegen` (prefix-length mix after the public BGP \
          table reports, nested under RIR blocks). *Random*: uniform over 2000::/3. *In-table*: \
-         a random prefix of the table with random host bits. Lookups go in bursts of 32; after \
-         one untimed pass each, runs are interleaved across the tables (one pass of each, then \
-         the next round). Memory: Rust heap bytes counted by the allocator, DPDK heap bytes \
+         a random prefix of the table with random host bits. Lookups go in bursts of 32; a timed \
+         pass goes over its set again until {} ms have passed (one pass of a fast table is a \
+         few ms, too short to time). After one untimed pass each, runs are interleaved across \
+         the tables (one pass of each, then the next round). Memory: Rust heap bytes counted by the allocator, DPDK heap bytes \
          from `rte_malloc_get_socket_stats`. Insert/delete: {} routes of the full table \
          deleted one at a time, then re-inserted. *Mismatches*: answers that differ from \
          `Lpm6`'s (itself checked against the reference implementation on 2000 destinations \
          per set). The `lookup_bulk` row's build and memory are for the table built by single \
          inserts instead of `from_routes`.",
+        args.min_pass_ms,
         args.updates,
     );
     format!(

@@ -27,8 +27,8 @@ pub(super) const DIRECT_NODE: u64 = 1 << 32;
 /// Direct-table entry for a next hop. Stored inverted so that "no route" is all zeros and
 /// the 8 MiB table starts as untouched zeroed pages.
 #[inline(always)]
-pub(super) fn direct_leaf(hop: u32) -> u64 {
-    u64::from(!hop)
+pub(super) const fn direct_leaf(hop: u32) -> u64 {
+    !hop as u64
 }
 
 /// The next hop of a direct-table entry without `DIRECT_NODE`.
@@ -102,8 +102,9 @@ pub(super) const EMPTY_LEAF: Slot = Slot::Leaf {
 pub(super) struct Poptrie {
     /// The `/0` route, where every lookup starts.
     pub default: u32,
-    /// By the top 20 bits: `direct_leaf(next hop)`, or `DIRECT_NODE | node index`.
-    pub direct: Vec<u64>,
+    /// By the top 20 bits: `direct_leaf(next hop)`, or `DIRECT_NODE | node index`. A fixed
+    /// size, so that indexing it by 20 bits needs no bounds check.
+    pub direct: Box<[u64; DIRECT_SIZE]>,
     /// Length of the prefix in each direct leaf, 0 if none. Control plane only.
     pub direct_len: Vec<u8>,
     pub nodes: Vec<Node>,
@@ -121,7 +122,7 @@ impl Default for Poptrie {
     fn default() -> Self {
         Self {
             default: MISS,
-            direct: vec![direct_leaf(MISS); DIRECT_SIZE],
+            direct: zeroed_direct(),
             direct_len: vec![0; DIRECT_SIZE],
             nodes: Vec::new(),
             ctl: Vec::new(),
@@ -130,6 +131,16 @@ impl Default for Poptrie {
             free_nodes: FreeLists::default(),
             free_leaves: FreeLists::default(),
         }
+    }
+}
+
+/// A direct table of "no route" entries, allocated as zeroed pages (not built on the stack).
+fn zeroed_direct() -> Box<[u64; DIRECT_SIZE]> {
+    const { assert!(direct_leaf(MISS) == 0) };
+    let table: Box<[u64]> = vec![0; DIRECT_SIZE].into_boxed_slice();
+    match table.try_into() {
+        Ok(table) => table,
+        Err(_) => unreachable!("allocated with DIRECT_SIZE entries"),
     }
 }
 
@@ -158,10 +169,16 @@ pub(super) fn direct_index(key: u128) -> usize {
 pub(super) fn slot(key: u128, depth: u32) -> u32 {
     // Nearly every lookup ends above bit 64: stay in one 64-bit register there.
     if depth <= 64 - STRIDE {
-        (((key >> 64) as u64) << depth >> (64 - STRIDE)) as u32
+        slot_in_top((key >> 64) as u64, depth)
     } else {
         (key.wrapping_shl(depth) >> (128 - STRIDE)) as u32
     }
+}
+
+/// The slot at `depth` (at most `64 - STRIDE`) of a key whose top 64 bits are `top`.
+#[inline(always)]
+pub(super) fn slot_in_top(top: u64, depth: u32) -> u32 {
+    (top << depth >> (64 - STRIDE)) as u32
 }
 
 /// The 64-bit half of `map` holding slot `s`, and the population of the half below it.
@@ -208,7 +225,7 @@ impl Poptrie {
 
     pub(super) fn memory_bytes(&self) -> usize {
         use core::mem::size_of;
-        self.direct.capacity() * size_of::<u64>()
+        size_of::<[u64; DIRECT_SIZE]>()
             + self.direct_len.capacity()
             + self.nodes.capacity() * size_of::<Node>()
             + self.ctl.capacity() * size_of::<NodeCtl>()

@@ -48,19 +48,29 @@ pub fn heap_live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
-/// Runs `burst` over `keys` 32 at a time, as a worker would; returns the elapsed time.
+/// Runs `burst` over `keys` 32 at a time, as a worker would, and again until `min` has
+/// passed (a single pass of a fast table takes a few milliseconds, which timer and
+/// frequency noise would decide); returns million lookups/s.
 pub fn time_bursts<T>(
     keys: &[[u8; 16]],
+    min: Duration,
     out: &mut [T],
     mut burst: impl FnMut(&[[u8; 16]], &mut [T]),
-) -> Duration {
+) -> f64 {
     let start = Instant::now();
-    for (keys, out) in keys.chunks(32).zip(out.chunks_mut(32)) {
-        burst(keys, out);
-    }
-    let elapsed = start.elapsed();
+    let mut passes = 0u32;
+    let elapsed = loop {
+        for (keys, out) in keys.chunks(32).zip(out.chunks_mut(32)) {
+            burst(keys, out);
+        }
+        passes += 1;
+        let elapsed = start.elapsed();
+        if elapsed >= min {
+            break elapsed;
+        }
+    };
     black_box(out);
-    elapsed
+    f64::from(passes) * keys.len() as f64 / elapsed.as_secs_f64() / 1e6
 }
 
 /// The prefetch handed to `Lpm6::lookup_bulk_with_prefetch`, as the runtime would.

@@ -73,14 +73,17 @@ pub struct Scratch {
     hops: Vec<u32>,
     lpm6: Vec<i32>,
     fib6: Vec<u64>,
+    /// A timed pass repeats the set until at least this long has passed.
+    min_pass: Duration,
 }
 
 impl Scratch {
-    pub fn new(len: usize) -> Self {
+    pub fn new(len: usize, min_pass: Duration) -> Self {
         Self {
             hops: vec![0; len],
             lpm6: vec![0; len],
             fib6: vec![0; len],
+            min_pass,
         }
     }
 }
@@ -158,28 +161,29 @@ impl Table {
         }
     }
 
-    /// One timed pass over `keys`; returns the time and the answers that differ from
-    /// `expected`.
+    /// One timed pass over `keys` (repeated for at least `out.min_pass`); returns million
+    /// lookups/s and the answers that differ from `expected`.
     pub fn lookup_pass(
         &mut self,
         pass: Pass,
         keys: &[[u8; 16]],
         expected: &[u32],
         out: &mut Scratch,
-    ) -> (Duration, usize) {
+    ) -> (f64, usize) {
+        let min = out.min_pass;
         match (self, pass) {
             (Table::Relay(t), Pass::RelayPrefetch) => {
-                let d = time_bursts(keys, &mut out.hops, |k, o| {
+                let d = time_bursts(keys, min, &mut out.hops, |k, o| {
                     t.lookup_bulk_with_prefetch(k, o, measure::prefetch)
                 });
                 (d, mismatches(&out.hops, expected, |v| v))
             }
             (Table::Relay(t), Pass::RelayBulk) => {
-                let d = time_bursts(keys, &mut out.hops, |k, o| t.lookup_bulk(k, o));
+                let d = time_bursts(keys, min, &mut out.hops, |k, o| t.lookup_bulk(k, o));
                 (d, mismatches(&out.hops, expected, |v| v))
             }
             (Table::Relay(t), Pass::RelaySingle) => {
-                let d = time_bursts(keys, &mut out.hops, |k, o| {
+                let d = time_bursts(keys, min, &mut out.hops, |k, o| {
                     for (key, hop) in k.iter().zip(o) {
                         *hop = t.lookup(key);
                     }
@@ -187,7 +191,7 @@ impl Table {
                 (d, mismatches(&out.hops, expected, |v| v))
             }
             (Table::Lpm6(t), _) => {
-                let d = time_bursts(keys, &mut out.lpm6, |k, o| t.lookup_bulk(k, o));
+                let d = time_bursts(keys, min, &mut out.lpm6, |k, o| t.lookup_bulk(k, o));
                 (
                     d,
                     mismatches(&out.lpm6, expected, |v| u32::try_from(v).unwrap_or(MISS)),
@@ -195,11 +199,11 @@ impl Table {
             }
             (Table::Fib6(t), pass) => {
                 t.select(pass == Pass::Fib6Avx512);
-                let d = time_bursts(keys, &mut out.fib6, |k, o| t.lookup_bulk(k, o));
+                let d = time_bursts(keys, min, &mut out.fib6, |k, o| t.lookup_bulk(k, o));
                 (d, mismatches(&out.fib6, expected, fib6_hop))
             }
             (Table::PrefixTrie(t), _) => {
-                let d = time_bursts(keys, &mut out.hops, |k, o| {
+                let d = time_bursts(keys, min, &mut out.hops, |k, o| {
                     for (key, hop) in k.iter().zip(o) {
                         *hop = t
                             .get_lpm(&(u128::from_be_bytes(*key), 128))
@@ -208,7 +212,7 @@ impl Table {
                 });
                 (d, mismatches(&out.hops, expected, |v| v))
             }
-            (Table::Relay(_), _) => (Duration::ZERO, keys.len()),
+            (Table::Relay(_), _) => (0.0, keys.len()),
         }
     }
 
