@@ -97,22 +97,24 @@ impl Poptrie {
         let mut rec = NodeRec::default();
         rec.node.cover = cover;
         rec.ctl.cover_len = cover_len;
-        rec.node.child_base = self.alloc_nodes(n_groups);
-        for (at, &(s, start, end)) in (rec.node.child_base..).zip(&groups[..n_groups]) {
+        let child_base = self.alloc_nodes(n_groups);
+        let mut children = 0u128;
+        for (at, &(s, start, end)) in (child_base..).zip(&groups[..n_groups]) {
             if let Slot::Leaf { value, len } = slots[s as usize] {
                 let child = self.build_node(&routes[start..end], depth + STRIDE, value, len);
                 self.write(at, child);
                 slots[s as usize] = Slot::Child(at);
-                rec.node.children |= 1 << s;
+                children |= 1 << s;
             }
         }
+        rec.node.set_children(children, child_base);
         if has_own {
             self.pack_leaves(&Node::default(), &slots, &mut rec);
         } else {
             // One run of "nothing", starting at the first slot that is not a child (none if
             // all are), which is what `pack_leaves` would find.
-            let leaves = !rec.node.children;
-            rec.node.leafvec = leaves & leaves.wrapping_neg();
+            let leaves = !children;
+            rec.node.set_leafvec(leaves & leaves.wrapping_neg());
         }
         rec
     }

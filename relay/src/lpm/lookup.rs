@@ -1,8 +1,8 @@
 //! Single and burst lookups.
 
 use super::poptrie::{
-    direct_hop, direct_index, is_set, rank, slot, slot_in_top, Node, Poptrie, DIRECT_BITS,
-    DIRECT_NODE, INLINE, STRIDE,
+    direct_hop, direct_index, slot, slot_in_top, Node, Poptrie, DIRECT_BITS, DIRECT_NODE, INLINE,
+    STRIDE,
 };
 use super::Lpm6;
 
@@ -22,10 +22,10 @@ impl Poptrie {
     /// The step through `node` of a key whose slot there is `s`.
     #[inline(always)]
     fn step(node: &Node, s: u32) -> Step {
-        if is_set(node.children, s) {
-            return Step::Child(node.child_base + rank(node.children, s) - 1);
+        if let Some(child) = node.child(s) {
+            return Step::Child(child);
         }
-        let run = rank(node.leafvec, s) as usize - 1;
+        let run = node.run(s) as usize;
         if node.runs() <= INLINE {
             Step::Hop(node.leaves[run.min(INLINE - 1)])
         } else {

@@ -19,7 +19,7 @@ pub(super) const DIRECT_BITS: u32 = 20;
 pub(super) const STRIDE: u32 = 7;
 pub(super) const FANOUT: usize = 1 << STRIDE;
 /// Leaf runs a node holds in place.
-pub(super) const INLINE: usize = 6;
+pub(super) const INLINE: usize = 5;
 const DIRECT_SIZE: usize = 1 << DIRECT_BITS;
 /// Direct-table entry flag: the low 32 bits index `nodes`, not a next hop.
 pub(super) const DIRECT_NODE: u64 = 1 << 32;
@@ -39,12 +39,18 @@ pub(super) fn direct_hop(entry: u64) -> u32 {
 const MISS: u32 = Lpm6::MISS;
 
 /// One trie node: 7 bits of the address, one cache line.
+///
+/// The bitmaps are kept as two 64-slot halves, each with what a lookup needs to rank a slot
+/// inside it: a lookup loads the half its slot is in and counts within one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub(super) struct Node {
-    pub children: u128,
-    pub leafvec: u128,
-    pub child_base: u32,
+    /// Which slots descend, by half (slots 0–63, 64–127).
+    children: [u64; 2],
+    /// Where a run of equal leaves starts, by half.
+    leafvec: [u64; 2],
+    /// Index in `nodes` of the first child in each half.
+    child_base: [u32; 2],
     /// The longest prefix of the parent's level covering this node (what the parent slot
     /// would hold as a leaf); `MISS` if none.
     pub cover: u32,
@@ -55,18 +61,70 @@ pub(super) struct Node {
 impl Default for Node {
     fn default() -> Self {
         Self {
-            children: 0,
-            leafvec: 0,
-            child_base: 0,
+            children: [0; 2],
+            leafvec: [0; 2],
+            child_base: [0; 2],
             cover: MISS,
             leaves: [MISS; INLINE],
         }
     }
 }
 
+/// How many of slots `0..=s` of half `s >> 6` are set in `words`, and whether `s` is.
+/// Slot `s` goes to the top bit: shifting out what is above it is the whole mask.
+#[inline(always)]
+fn rank_in_half(words: &[u64; 2], s: u32) -> (u32, bool) {
+    let upto = words[(s >> 6) as usize & 1] << (63 - (s & 63));
+    (upto.count_ones(), upto >> 63 == 1)
+}
+
 impl Node {
     pub(super) fn runs(&self) -> usize {
-        self.leafvec.count_ones() as usize
+        (self.leafvec[0].count_ones() + self.leafvec[1].count_ones()) as usize
+    }
+
+    pub(super) fn children(&self) -> u128 {
+        u128::from(self.children[0]) | u128::from(self.children[1]) << 64
+    }
+
+    pub(super) fn leafvec(&self) -> u128 {
+        u128::from(self.leafvec[0]) | u128::from(self.leafvec[1]) << 64
+    }
+
+    /// Index in `nodes` of the first child (all children are contiguous).
+    pub(super) fn child_base(&self) -> u32 {
+        self.child_base[0]
+    }
+
+    pub(super) fn set_children(&mut self, children: u128, base: u32) {
+        let lo = children as u64;
+        self.children = [lo, (children >> 64) as u64];
+        self.child_base = [base, base + lo.count_ones()];
+    }
+
+    pub(super) fn set_leafvec(&mut self, leafvec: u128) {
+        self.leafvec = [leafvec as u64, (leafvec >> 64) as u64];
+    }
+
+    /// The node that slot `s` descends to, `None` if the slot is a leaf.
+    #[inline(always)]
+    pub(super) fn child(&self, s: u32) -> Option<u32> {
+        let (rank, descends) = rank_in_half(&self.children, s);
+        descends.then(|| self.child_base[(s >> 6) as usize & 1] + rank - 1)
+    }
+
+    /// Where the child of slot `s` is, for a slot known to descend.
+    pub(super) fn child_at(&self, s: u32) -> u32 {
+        let (rank, _) = rank_in_half(&self.children, s);
+        (self.child_base[(s >> 6) as usize & 1] + rank).wrapping_sub(1)
+    }
+
+    /// The leaf run slot `s` falls in (a slot that does not descend).
+    #[inline(always)]
+    pub(super) fn run(&self, s: u32) -> u32 {
+        // Whether `s` is in the upper half is data: a select, not a branch.
+        let below = select_unpredictable(s >= 64, self.leafvec[0].count_ones(), 0);
+        below + rank_in_half(&self.leafvec, s).0 - 1
     }
 }
 
@@ -181,30 +239,6 @@ pub(super) fn slot_in_top(top: u64, depth: u32) -> u32 {
     (top << depth >> (64 - STRIDE)) as u32
 }
 
-/// The 64-bit half of `map` holding slot `s`, and the population of the half below it.
-///
-/// Whether `s` is in the upper half is data, different at every lookup step: selected
-/// without a branch (a `u128` shift by `s` compiles to one, mispredicted half the time).
-#[inline(always)]
-fn half(map: u128, s: u32) -> (u64, u32) {
-    let (lo, hi) = (map as u64, (map >> 64) as u64);
-    let upper = s >= 64;
-    (select_unpredictable(upper, hi, lo), select_unpredictable(upper, lo.count_ones(), 0))
-}
-
-/// How many of slots `0..=s` are set in `map`.
-#[inline(always)]
-pub(super) fn rank(map: u128, s: u32) -> u32 {
-    let (word, below) = half(map, s);
-    below + (word & (u64::MAX >> (63 - (s & 63)))).count_ones()
-}
-
-/// Whether slot `s` is set in `map`.
-#[inline(always)]
-pub(super) fn is_set(map: u128, s: u32) -> bool {
-    half(map, s).0 >> (s & 63) & 1 == 1
-}
-
 /// Slots of a `len` prefix with `key` in a node at `depth`.
 pub(super) fn slot_range(key: u128, len: u8, depth: u32) -> core::ops::Range<usize> {
     let first = slot(key, depth) as usize;
@@ -296,16 +330,17 @@ impl Poptrie {
     pub(super) fn unpack(&self, rec: &NodeRec) -> [Slot; FANOUT] {
         let node = &rec.node;
         let mut slots = [EMPTY_LEAF; FANOUT];
-        let mut child = node.child_base;
+        let (children, leafvec) = (node.children(), node.leafvec());
+        let mut child = node.child_base();
         let mut leaf = (MISS, 0);
         let mut run = 0;
         for (s, slot) in (0u32..).zip(slots.iter_mut()) {
-            if node.children >> s & 1 == 1 {
+            if children >> s & 1 == 1 {
                 *slot = Slot::Child(child);
                 child += 1;
                 continue;
             }
-            if node.leafvec >> s & 1 == 1 {
+            if leafvec >> s & 1 == 1 {
                 leaf = self.leaf(rec, run);
                 run += 1;
             }
@@ -327,8 +362,8 @@ impl Poptrie {
                 children |= 1 << s;
             }
         }
-        let child_base = if children == old.node.children {
-            old.node.child_base
+        let child_base = if children == old.node.children() {
+            old.node.child_base()
         } else {
             let base = self.alloc_nodes(children.count_ones() as usize);
             let mut to = base;
@@ -339,12 +374,12 @@ impl Poptrie {
                     to += 1;
                 }
             }
-            self.free_nodes(old.node.child_base, old.node.children.count_ones() as usize);
+            let old_children = old.node.children().count_ones() as usize;
+            self.free_nodes(old.node.child_base(), old_children);
             base
         };
         let mut rec = *old;
-        rec.node.children = children;
-        rec.node.child_base = child_base;
+        rec.node.set_children(children, child_base);
         self.pack_leaves(&old.node, slots, &mut rec);
         rec
     }
@@ -366,7 +401,7 @@ impl Poptrie {
         }
         let old_runs = old.runs();
         let old_block = (old_runs > INLINE).then_some(old.leaves[0]);
-        rec.node.leafvec = leafvec;
+        rec.node.set_leafvec(leafvec);
         rec.node.leaves = [MISS; INLINE];
         rec.ctl.leaf_len = [0; INLINE];
         if n_runs <= INLINE {
@@ -406,6 +441,6 @@ impl Poptrie {
     /// A node with no children and no routes of its own: it can go back to a leaf. (All
     /// its slots are then one inline run of "nothing".)
     pub(super) fn is_empty(rec: &NodeRec) -> bool {
-        rec.node.children == 0 && rec.node.runs() == 1 && rec.ctl.leaf_len[0] == 0
+        rec.node.children() == 0 && rec.node.runs() == 1 && rec.ctl.leaf_len[0] == 0
     }
 }

@@ -8,7 +8,7 @@
 //! the removed prefix. A child slot holds its prefix as the child's `cover`.
 
 use super::poptrie::{
-    direct_hop, direct_index, direct_leaf, node_depth, slot, rank, slot_range, NodeRec, Poptrie,
+    direct_hop, direct_index, direct_leaf, node_depth, slot, slot_range, NodeRec, Poptrie,
     Slot, DIRECT_BITS, DIRECT_NODE, STRIDE,
 };
 
@@ -58,11 +58,11 @@ impl Poptrie {
         while d < depth {
             let node = &self.nodes[path[level] as usize];
             let s = slot(key, d);
-            if node.children >> s & 1 == 0 {
+            let Some(child) = node.child(s) else {
                 return;
-            }
+            };
             level += 1;
-            path[level] = node.child_base + rank(node.children, s) - 1;
+            path[level] = child;
             d += STRIDE;
         }
         self.set_slots(
@@ -145,7 +145,7 @@ impl Poptrie {
     /// The child in slot `s` of node `at`, created if the slot is a leaf.
     fn child(&mut self, at: u32, s: u32) -> u32 {
         let mut rec = self.read(at);
-        if rec.node.children >> s & 1 == 0 {
+        if rec.node.child(s).is_none() {
             let mut slots = self.unpack(&rec);
             if let Slot::Leaf { value, len } = slots[s as usize] {
                 // Staged in a block of its own until `pack` copies it among its siblings.
@@ -158,7 +158,7 @@ impl Poptrie {
                 self.free_nodes(staged, 1);
             }
         }
-        rec.node.child_base + rank(rec.node.children, s) - 1
+        rec.node.child_at(s)
     }
 
     /// Turns empty nodes on `path` (deepest last) back into leaves of their parents.
