@@ -90,27 +90,41 @@ pub(crate) fn check_with(host: &Host, auto: &Automatic, kind: TunnelKind, src4: 
     if host.is_own_v6(dst) {
         return Ok(Inner::Local);
     }
+    // 6to4's sanity checks covered these. For the others, one cheap test (a source in
+    // ::/16, either address from fe80:: up) lets nearly every packet past the rare inner
+    // addresses that are not forwarded as they are.
     if kind != TunnelKind::SixToFour {
-        if is_multicast6(dst) {
-            return match kind {
-                // Router solicitations on an ISATAP link come to all-routers (RFC 5214
-                // section 8.3), from `::` too (RFC 4861 section 6.1.1).
-                TunnelKind::Isatap(_) => Ok(Inner::Local),
-                _ if src == 0 => Err(DropReason::Ipv6SrcInvalid),
-                _ => Err(DropReason::MulticastIgnored),
-            };
-        }
-        if src == 0 {
-            return Err(DropReason::Ipv6SrcInvalid);
-        }
-        if is_link_local6(src) || is_link_local6(dst) {
-            return Err(DropReason::Ipv6LinkLocal);
+        let top16 = |a: u128| (a >> 112) as u16;
+        if top16(src).wrapping_sub(1) >= 0xfe80 - 1 || top16(dst) >= 0xfe80 {
+            if let Some(refused) = odd_inner(kind, src, dst) {
+                return refused;
+            }
         }
     }
     if auto.embeds_own_v4(host, dst) && !host.dst_ours_or_on_link(dst) && !auto.on_link(dst) {
         return Err(DropReason::LoopDstEmbedsOwnV4);
     }
     Ok(Inner::Forward)
+}
+
+/// A packet out of a tunnel other than 6to4 with a multicast destination, or an
+/// unspecified or link-local source or destination, is not forwarded; `None` for any
+/// other.
+#[cold]
+fn odd_inner(kind: TunnelKind, src: u128, dst: u128) -> Option<Result<Inner, DropReason>> {
+    if is_multicast6(dst) {
+        return Some(match kind {
+            // Router solicitations on an ISATAP link come to all-routers (RFC 5214
+            // section 8.3), from `::` too (RFC 4861 section 6.1.1).
+            TunnelKind::Isatap(_) => Ok(Inner::Local),
+            _ if src == 0 => Err(DropReason::Ipv6SrcInvalid),
+            _ => Err(DropReason::MulticastIgnored),
+        });
+    }
+    if src == 0 {
+        return Some(Err(DropReason::Ipv6SrcInvalid));
+    }
+    (is_link_local6(src) || is_link_local6(dst)).then_some(Err(DropReason::Ipv6LinkLocal))
 }
 
 /// RFC 3964 section 5 for a packet out of 6to4:

@@ -1,12 +1,19 @@
 //! Receive checks of the automatic mechanisms besides 6to4; the common ones (our own
 //! destination, link-local, RFC 6324 loops) follow in [`crate::pipeline::decap::check`].
 use super::{within, Automatic, SixOver4Link, LINK_LOCAL};
-use crate::pipeline::checks::{is_multicast6, mask6, solicited_node, v4_of_isatap};
+use crate::pipeline::checks::{is_multicast6, mask6, solicited_node};
 use crate::pipeline::classify::local6;
 use crate::pipeline::decap::{Inner, TunnelKind};
 use crate::pipeline::host::Host;
 use crate::pipeline::verdict::{DropReason, DropReason::*, Verdict};
 use crate::wire::{ip_proto, Ipv6Packet};
+
+/// Whether `a`'s interface identifier is ISATAP's for IPv4 address `v4` (RFC 5214 section
+/// 6.1, either value of the universal/local bit): [`crate::pipeline::checks::v4_of_isatap`] in one compare.
+#[inline(always)]
+fn isatap_iid_of(a: u128, v4: u32) -> bool {
+    a as u64 & 0xfcff_ffff_ffff_ffff == 0x5efe << 32 | u64::from(v4)
+}
 
 #[inline(always)]
 fn link_local_64(a: u128) -> bool {
@@ -50,7 +57,7 @@ impl Automatic {
                 let l = self.isatap.get(usize::from(i)).ok_or(DecapNoMechanism)?;
                 // The common case first: a client whose address embeds the outer source.
                 let on_link = within(&l.prefixes, src) || link_local_64(src);
-                let client = on_link && v4_of_isatap(src) == Some(src4);
+                let client = on_link && isatap_iid_of(src, src4);
                 if !(client || l.prl.contains(&src4)) {
                     return Err(if on_link { DecapIsatapSrcMismatch } else { DecapNoMechanism });
                 }

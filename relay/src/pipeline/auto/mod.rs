@@ -59,8 +59,10 @@ struct SixRd {
     net: u128,
     mask: u128,
     common: u32,
-    /// The CE bits of an address: `(a >> shift) & low`.
-    shift: u8,
+    /// The CE bits of an address: `(top >> shift) & low`, where `top` is its upper 64 bits
+    /// (RFC 5969 section 7 keeps a delegated prefix within them, which `SixRdDomain::new`
+    /// checks).
+    shift: u32,
     low: u32,
 }
 
@@ -72,7 +74,7 @@ impl SixRd {
 
     #[inline(always)]
     fn ce_v4(&self, a: u128) -> u32 {
-        self.common | ((a >> self.shift) as u32 & self.low)
+        self.common | (((a >> 64) as u64 >> self.shift) as u32 & self.low)
     }
 }
 
@@ -85,27 +87,29 @@ struct SixOver4Link {
 
 /// The IPv4 addresses that can be the other end of an ISATAP, 6rd or 6over4 tunnel:
 /// unicast ([`unicast_v4`]) and no directed broadcast of our subnets. Private space is
-/// fine: these mechanisms run inside a site or an ISP. A bitmap of the broadcasts' first
-/// octets skips their list for almost every address (as `Martians` does).
+/// fine: these mechanisms run inside a site or an ISP. A bitmap of the first octets that
+/// are not unicast or start one of the broadcasts answers almost every address alone (as
+/// `Martians` does).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Ends {
-    broadcast_octets: [u64; 4],
+    suspect_octets: [u64; 4],
     broadcasts: Vec<u32>,
 }
 
 impl Ends {
     pub fn new(broadcasts: &[u32]) -> Ends {
-        let mut broadcast_octets = [0u64; 4];
-        for &b in broadcasts {
-            broadcast_octets[(b >> 30) as usize] |= 1 << ((b >> 24) & 63);
+        let mut suspect_octets = [0u64; 4];
+        let octets = (0..=255u32).filter(|&o| !unicast_v4(o << 24)).chain(broadcasts.iter().map(|&b| b >> 24));
+        for o in octets {
+            suspect_octets[(o >> 6) as usize & 3] |= 1 << (o & 63);
         }
-        Ends { broadcast_octets, broadcasts: broadcasts.to_vec() }
+        Ends { suspect_octets, broadcasts: broadcasts.to_vec() }
     }
 
     #[inline(always)]
     pub fn ok(&self, a: u32) -> bool {
-        let suspect = self.broadcast_octets[(a >> 30) as usize & 3] & (1 << ((a >> 24) & 63)) != 0;
-        unicast_v4(a) && !(suspect && self.broadcasts.contains(&a))
+        let suspect = self.suspect_octets[(a >> 30) as usize & 3] & (1 << ((a >> 24) & 63)) != 0;
+        !suspect || (unicast_v4(a) && !self.broadcasts.contains(&a))
     }
 }
 
@@ -144,7 +148,8 @@ impl Automatic {
                 net: d.prefix.net(),
                 mask: mask6(d.prefix.len),
                 common: u32::from(d.ipv4_prefix.addr()),
-                shift: d.shift().min(127),
+                // A domain embedding no bits has `low == 0`, whatever the shift.
+                shift: u32::from(d.shift()).saturating_sub(64).min(63),
                 low: settings::low_bits(d.embedded_bits()),
             })
             .collect();

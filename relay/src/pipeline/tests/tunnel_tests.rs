@@ -75,8 +75,17 @@ fn link_local_is_not_forwarded_out_of_a_tunnel() {
     let mut lab = Lab::new(CONFIGURED);
     let inner = udp6("fe80::1", "2001:db8:20::5", 64, 60);
     lab.expect_drop(0, &from_remote("203.0.113.50", &inner), DropReason::Ipv6LinkLocal);
+    let inner = udp6("2001:db8:50::1", "fe80::5", 64, 60);
+    lab.expect_drop(0, &from_remote("203.0.113.50", &inner), DropReason::Ipv6LinkLocal);
     let inner = udp6("2001:db8:50::1", "ff0e::1", 64, 60);
     lab.expect_drop(0, &from_remote("203.0.113.50", &inner), DropReason::MulticastIgnored);
+    // The decap path tests these together with their neighbours (::/16, fe80:: and up):
+    // the neighbours are forwarded.
+    for src in ["0:1::5", "fec0::1", "2001:db8:50::1"] {
+        let inner = udp6(src, "2001:db8:20::5", 64, 60);
+        let (v, _) = lab.run(0, &from_remote("203.0.113.50", &inner));
+        assert_eq!(v, Verdict::Tx(1), "from {src}");
+    }
 }
 
 /// The tunnel is one hop: hop limit 1 into it gets Time Exceeded.
