@@ -319,7 +319,8 @@ fn header(args: &Args) -> String {
     let method = format!(
         "Tables come from `relay_benches::tablegen` (prefix-length mix after the public BGP \
          table reports, nested under RIR blocks). *Random*: uniform over 2000::/3. *In-table*: \
-         a random prefix of the table with random host bits. Lookups go in bursts of 32; a timed \
+         a random prefix of the table with random host bits. Lookups go in bursts of {} (relayd's \
+         worker burst, for every table); a timed \
          pass goes over its set again until {} ms have passed (one pass of a fast table is a \
          few ms, too short to time). After one untimed pass each, runs are interleaved across \
          the tables (one pass of each, then the next round). Memory: Rust heap bytes counted by the allocator, DPDK heap bytes \
@@ -328,6 +329,7 @@ fn header(args: &Args) -> String {
          `Lpm6`'s (itself checked against the reference implementation on 2000 destinations \
          per set). The `lookup_bulk` row's build and memory are for the table built by single \
          inserts instead of `from_routes`.",
+        measure::BURST,
         args.min_pass_ms,
         args.updates,
     );

@@ -205,7 +205,7 @@ impl Lpm6 {
         self.trie.lookup(u128::from_be_bytes(*addr))
     }
 
-    /// `out[i] = self.lookup(&addrs[i])`, a burst of 32 at a time, walking the trie one
+    /// `out[i] = self.lookup(&addrs[i])`, a burst of 64 at a time, walking the trie one
     /// level at a time for the whole burst so the lanes' node loads overlap. Only the first
     /// `min(addrs.len(), out.len())` entries are used.
     pub fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [u32]) {

@@ -48,7 +48,11 @@ pub fn heap_live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
-/// Runs `burst` over `keys` 32 at a time, as a worker would, and again until `min` has
+/// Destinations per lookup call: relayd's burst (`relay::pipeline::MAX_BURST`), what its
+/// workers hand the route table.
+pub const BURST: usize = relay::pipeline::MAX_BURST;
+
+/// Runs `burst` over `keys` [`BURST`] at a time, as a worker would, and again until `min` has
 /// passed (a single pass of a fast table takes a few milliseconds, which timer and
 /// frequency noise would decide); returns million lookups/s.
 pub fn time_bursts<T>(
@@ -60,7 +64,7 @@ pub fn time_bursts<T>(
     let start = Instant::now();
     let mut passes = 0u32;
     let elapsed = loop {
-        for (keys, out) in keys.chunks(32).zip(out.chunks_mut(32)) {
+        for (keys, out) in keys.chunks(BURST).zip(out.chunks_mut(BURST)) {
             burst(keys, out);
         }
         passes += 1;
