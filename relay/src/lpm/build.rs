@@ -6,8 +6,8 @@
 //! sub-slice and its children recursively from sub-sub-slices.
 
 use super::poptrie::{
-    direct_hop, direct_index, direct_leaf, slot, slot_range, Node, NodeRec, Poptrie, Slot,
-    DIRECT_BITS, DIRECT_NODE, EMPTY_LEAF, FANOUT, STRIDE,
+    direct_hop, direct_index, direct_leaf, direct_node, slot, slot_range, Node, NodeRec, Poptrie,
+    Slot, DIRECT_BITS, EMPTY_LEAF, FANOUT, STRIDE,
 };
 use super::LpmError;
 
@@ -43,7 +43,7 @@ impl Poptrie {
                 let rec = trie.build_node(group, DIRECT_BITS, cover, cover_len);
                 let at = trie.alloc_nodes(1);
                 trie.write(at, rec);
-                trie.direct[top] = DIRECT_NODE | u64::from(at);
+                trie.direct[top] = direct_node(at);
                 trie.direct_len[top] = 0;
             }
         }

@@ -1,7 +1,7 @@
 //! Single and burst lookups.
 
 use super::poptrie::{
-    direct_hop, direct_index, slot, slot_in_top, Node, Poptrie, DIRECT_BITS, DIRECT_NODE, INLINE,
+    direct_hop, direct_index, direct_node_index, slot, slot_in_top, Node, Poptrie, DIRECT_BITS, DIRECT_NODE, INLINE,
     STRIDE,
 };
 use super::Lpm6;
@@ -43,7 +43,7 @@ impl Poptrie {
         if entry & DIRECT_NODE == 0 {
             return or_best(direct_hop(entry), best);
         }
-        let mut at = entry as u32;
+        let mut at = direct_node_index(entry);
         let mut depth = DIRECT_BITS;
         while depth < 128 {
             let node = &self.nodes[at as usize];
@@ -86,9 +86,10 @@ impl Poptrie {
                 *out = or_best(direct_hop(entry), self.default);
             } else {
                 let i = i & (BURST - 1);
-                lanes.at[i] = entry as u32;
+                let at = direct_node_index(entry);
+                lanes.at[i] = at;
                 lanes.top[i] = top;
-                let node = self.nodes.as_ptr().wrapping_add(entry as u32 as usize);
+                let node = self.nodes.as_ptr().wrapping_add(at as usize);
                 prefetch(node.cast());
                 walking |= 1 << i;
             }

@@ -5,8 +5,9 @@
 //! The lookup structure is a poptrie (Asai & Ohara, "Poptrie: A Compressed Trie with
 //! Population Count for Fast and Scalable Software IP Routing Table Lookup", SIGCOMM 2015):
 //!
-//! - **Direct level**: the top 20 bits index a 2^20-entry table of `u64` (8 MiB, of which a
-//!   real table touches the few RIR blocks' entries). An entry is a next hop or a node.
+//! - **Direct level**: the top 20 bits index a 2^20-entry table of `u32` (4 MiB, of which a
+//!   real table touches the few RIR blocks' entries). An entry is a next hop or a node (a
+//!   flag and 31 bits, hence [`Lpm6::MAX_NEXT_HOP`]).
 //! - **Nodes** resolve 7 bits each (depths 20, 27, …, 125): a /48 is found in the fourth
 //!   node, a /32 in the second. A node is one 64-byte cache line: a 128-slot `children`
 //!   bitmap (which slots descend) and a 128-slot `leafvec` bitmap (where a run of equal
@@ -114,8 +115,8 @@ use routes::RouteSet;
 pub enum LpmError {
     /// `len` is over 128.
     InvalidLength(u8),
-    /// `next_hop` is [`Lpm6::MISS`], which lookups reserve for "no route".
-    InvalidNextHop,
+    /// `next_hop` is over [`Lpm6::MAX_NEXT_HOP`] ([`Lpm6::MISS`] is "no route").
+    InvalidNextHop(u32),
     /// The node or leaf arena would outgrow its 32-bit indices.
     TableFull,
 }
@@ -124,13 +125,12 @@ impl fmt::Display for LpmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidLength(len) => write!(f, "prefix length {len}: must be 0..=128"),
-            Self::InvalidNextHop => {
-                write!(
-                    f,
-                    "next hop {}: reserved for 'no route' (Lpm6::MISS)",
-                    Lpm6::MISS
-                )
-            }
+            Self::InvalidNextHop(hop) => write!(
+                f,
+                "next hop {hop}: must be at most {} (Lpm6::MAX_NEXT_HOP; {} is 'no route')",
+                Lpm6::MAX_NEXT_HOP,
+                Lpm6::MISS
+            ),
             Self::TableFull => f.write_str("route table full: node arena at its 32-bit limit"),
         }
     }
@@ -151,6 +151,9 @@ pub struct Lpm6 {
 impl Lpm6 {
     /// What [`Lpm6::lookup`] returns when no route matches.
     pub const MISS: u32 = u32::MAX;
+    /// The largest next-hop id a route can have: the direct table keeps a next hop or a
+    /// node index in 31 bits.
+    pub const MAX_NEXT_HOP: u32 = (1 << 31) - 2;
 
     pub fn new() -> Self {
         Self::default()
@@ -165,8 +168,8 @@ impl Lpm6 {
         next_hop: u32,
     ) -> Result<Option<u32>, LpmError> {
         let key = masked_key(prefix, len)?;
-        if next_hop == Self::MISS {
-            return Err(LpmError::InvalidNextHop);
+        if next_hop > Self::MAX_NEXT_HOP {
+            return Err(LpmError::InvalidNextHop(next_hop));
         }
         if !self.trie.has_room_for_update() {
             return Err(LpmError::TableFull);
@@ -266,8 +269,8 @@ impl Lpm6 {
         let mut sorted = Vec::with_capacity(iter.size_hint().0);
         for (prefix, len, hop) in iter {
             let key = masked_key(prefix, len)?;
-            if hop == Self::MISS {
-                return Err(LpmError::InvalidNextHop);
+            if hop > Self::MAX_NEXT_HOP {
+                return Err(LpmError::InvalidNextHop(hop));
             }
             sorted.push((key, len, hop));
         }

@@ -21,20 +21,33 @@ pub(super) const FANOUT: usize = 1 << STRIDE;
 /// Leaf runs a node holds in place.
 pub(super) const INLINE: usize = 5;
 const DIRECT_SIZE: usize = 1 << DIRECT_BITS;
-/// Direct-table entry flag: the low 32 bits index `nodes`, not a next hop.
-pub(super) const DIRECT_NODE: u64 = 1 << 32;
+/// Direct-table entry flag: the other 31 bits index `nodes`, not a next hop.
+pub(super) const DIRECT_NODE: u32 = 1 << 31;
 
-/// Direct-table entry for a next hop. Stored inverted so that "no route" is all zeros and
-/// the 8 MiB table starts as untouched zeroed pages.
+/// Direct-table entry for a next hop: `hop + 1`, so that "no route" (`MISS`) is zero and
+/// the 4 MiB table starts as untouched zeroed pages. Next hops stay below `DIRECT_NODE - 1`
+/// ([`Lpm6::MAX_NEXT_HOP`]).
 #[inline(always)]
-pub(super) const fn direct_leaf(hop: u32) -> u64 {
-    !hop as u64
+pub(super) const fn direct_leaf(hop: u32) -> u32 {
+    hop.wrapping_add(1)
 }
 
 /// The next hop of a direct-table entry without `DIRECT_NODE`.
 #[inline(always)]
-pub(super) fn direct_hop(entry: u64) -> u32 {
-    !(entry as u32)
+pub(super) fn direct_hop(entry: u32) -> u32 {
+    entry.wrapping_sub(1)
+}
+
+/// Direct-table entry for node `at` (below `DIRECT_NODE`: see `has_room_for_update`).
+#[inline(always)]
+pub(super) fn direct_node(at: u32) -> u32 {
+    DIRECT_NODE | at
+}
+
+/// The node of a direct-table entry with `DIRECT_NODE`.
+#[inline(always)]
+pub(super) fn direct_node_index(entry: u32) -> u32 {
+    entry & !DIRECT_NODE
 }
 const MISS: u32 = Lpm6::MISS;
 
@@ -160,9 +173,10 @@ pub(super) const EMPTY_LEAF: Slot = Slot::Leaf {
 pub(super) struct Poptrie {
     /// The `/0` route, where every lookup starts.
     pub default: u32,
-    /// By the top 20 bits: `direct_leaf(next hop)`, or `DIRECT_NODE | node index`. A fixed
-    /// size, so that indexing it by 20 bits needs no bounds check.
-    pub direct: Box<[u64; DIRECT_SIZE]>,
+    /// By the top 20 bits: `direct_leaf(next hop)`, or `direct_node(node index)`. A fixed
+    /// size, so that indexing it by 20 bits needs no bounds check; 32-bit entries, so that
+    /// the part random destinations touch (the unallocated space) stays in the L2 cache.
+    pub direct: Box<[u32; DIRECT_SIZE]>,
     /// Length of the prefix in each direct leaf, 0 if none. Control plane only.
     pub direct_len: Vec<u8>,
     pub nodes: Vec<Node>,
@@ -193,9 +207,9 @@ impl Default for Poptrie {
 }
 
 /// A direct table of "no route" entries, allocated as zeroed pages (not built on the stack).
-fn zeroed_direct() -> Box<[u64; DIRECT_SIZE]> {
+fn zeroed_direct() -> Box<[u32; DIRECT_SIZE]> {
     const { assert!(direct_leaf(MISS) == 0) };
-    let table: Box<[u64]> = vec![0; DIRECT_SIZE].into_boxed_slice();
+    let table: Box<[u32]> = vec![0; DIRECT_SIZE].into_boxed_slice();
     match table.try_into() {
         Ok(table) => table,
         Err(_) => unreachable!("allocated with DIRECT_SIZE entries"),
@@ -259,7 +273,7 @@ impl Poptrie {
 
     pub(super) fn memory_bytes(&self) -> usize {
         use core::mem::size_of;
-        size_of::<[u64; DIRECT_SIZE]>()
+        size_of::<[u32; DIRECT_SIZE]>()
             + self.direct_len.capacity()
             + self.nodes.capacity() * size_of::<Node>()
             + self.ctl.capacity() * size_of::<NodeCtl>()
@@ -270,10 +284,10 @@ impl Poptrie {
     }
 
     /// Whether one more insert (at most one new node and one re-packed block per level)
-    /// keeps every arena index within `u32`.
+    /// keeps every arena index within 31 bits (a direct-table entry's node index).
     pub(super) fn has_room_for_update(&self) -> bool {
         const WORST: usize = (128 / STRIDE as usize + 1) * (FANOUT + 1);
-        let limit = u32::MAX as usize - WORST;
+        let limit = DIRECT_NODE as usize - WORST;
         self.nodes.len() < limit && self.leaf_value.len() < limit
     }
 

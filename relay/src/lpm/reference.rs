@@ -31,8 +31,8 @@ impl ReferenceLpm6 {
         next_hop: u32,
     ) -> Result<Option<u32>, LpmError> {
         let key = mask(prefix, len)?;
-        if next_hop == Lpm6::MISS {
-            return Err(LpmError::InvalidNextHop);
+        if next_hop > Lpm6::MAX_NEXT_HOP {
+            return Err(LpmError::InvalidNextHop(next_hop));
         }
         Ok(self.routes.insert((key, len), next_hop))
     }

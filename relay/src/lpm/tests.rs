@@ -221,7 +221,11 @@ fn invalid_routes_are_rejected_without_change() {
     );
     assert_eq!(
         table.insert(ip("2001:db8::"), 48, MISS),
-        Err(LpmError::InvalidNextHop)
+        Err(LpmError::InvalidNextHop(MISS))
+    );
+    assert_eq!(
+        table.insert(ip("2001:db8::"), 48, Lpm6::MAX_NEXT_HOP + 1),
+        Err(LpmError::InvalidNextHop(Lpm6::MAX_NEXT_HOP + 1))
     );
     assert_eq!(
         table.remove(ip("2001:db8::"), 200),
@@ -235,8 +239,8 @@ fn invalid_routes_are_rejected_without_change() {
         "prefix length 129: must be 0..=128"
     );
     assert_eq!(
-        LpmError::InvalidNextHop.to_string(),
-        "next hop 4294967295: reserved for 'no route' (Lpm6::MISS)"
+        LpmError::InvalidNextHop(MISS).to_string(),
+        "next hop 4294967295: must be at most 2147483646 (Lpm6::MAX_NEXT_HOP; 4294967295 is 'no route')"
     );
     let bad = [(ip("2001:db8::"), 32, 1), (ip("2001:db9::"), 130, 2)];
     assert_eq!(
@@ -246,7 +250,7 @@ fn invalid_routes_are_rejected_without_change() {
     let bad = [(ip("2001:db8::"), 32, MISS)];
     assert_eq!(
         Lpm6::from_routes(bad).map(|t| t.len()),
-        Err(LpmError::InvalidNextHop)
+        Err(LpmError::InvalidNextHop(MISS))
     );
 }
 
@@ -285,7 +289,7 @@ fn debug_is_a_summary() {
         "{text}"
     );
     assert!(text.len() < 80, "{text}");
-    assert!(table.memory_bytes() > (1 << DIRECT_BITS) * 8);
+    assert!(table.memory_bytes() > (1 << DIRECT_BITS) * 4);
 }
 
 #[test]
@@ -315,4 +319,22 @@ fn routes_are_sorted_by_prefix_then_length() {
 fn lpm6_is_send_and_sync() {
     fn check<T: Send + Sync + Clone + Default + std::fmt::Debug>() {}
     check::<Lpm6>();
+}
+
+#[test]
+fn the_largest_next_hop_survives_every_level() {
+    let mut table = Lpm6::new();
+    let top = Lpm6::MAX_NEXT_HOP;
+    table.insert(ip("2001::"), 16, top).unwrap();
+    table.insert(ip("2001:db8::"), 32, top - 1).unwrap();
+    table.insert(ip("2001:db8:1::"), 48, 0).unwrap();
+    table.insert(ip("::"), 0, top - 2).unwrap();
+    assert_eq!(at(&table, "2001:1::1"), top, "direct-table leaf");
+    assert_eq!(at(&table, "2001:db8:2::1"), top - 1, "node leaf");
+    assert_eq!(at(&table, "2001:db8:1::1"), 0);
+    assert_eq!(at(&table, "3fff::1"), top - 2, "default");
+    let built = Lpm6::from_routes(table.routes()).unwrap();
+    for a in ["2001:1::1", "2001:db8:2::1", "2001:db8:1::1", "3fff::1"] {
+        assert_eq!(at(&built, a), at(&table, a), "{a}");
+    }
 }

@@ -8,7 +8,7 @@
 //! the removed prefix. A child slot holds its prefix as the child's `cover`.
 
 use super::poptrie::{
-    direct_hop, direct_index, direct_leaf, node_depth, slot, slot_range, NodeRec, Poptrie,
+    direct_hop, direct_index, direct_leaf, direct_node, direct_node_index, node_depth, slot, slot_range, NodeRec, Poptrie,
     Slot, DIRECT_BITS, DIRECT_NODE, STRIDE,
 };
 
@@ -51,7 +51,7 @@ impl Poptrie {
         }
         // Node indices from the direct table down to the prefix's node.
         let mut path = [0u32; MAX_LEVELS];
-        path[0] = entry as u32;
+        path[0] = direct_node_index(entry);
         let depth = node_depth(len);
         let mut level = 0;
         let mut d = DIRECT_BITS;
@@ -83,7 +83,7 @@ impl Poptrie {
         for i in first..first + count {
             let entry = self.direct[i];
             if entry & DIRECT_NODE != 0 {
-                let at = entry as u32 as usize;
+                let at = direct_node_index(entry) as usize;
                 if take(self.ctl[at].cover_len) {
                     self.nodes[at].cover = hop;
                     self.ctl[at].cover_len = hop_len;
@@ -132,12 +132,12 @@ impl Poptrie {
         let top = direct_index(key);
         let entry = self.direct[top];
         if entry & DIRECT_NODE != 0 {
-            return entry as u32;
+            return direct_node_index(entry);
         }
         let rec = self.new_node(direct_hop(entry), self.direct_len[top]);
         let at = self.alloc_nodes(1);
         self.write(at, rec);
-        self.direct[top] = DIRECT_NODE | u64::from(at);
+        self.direct[top] = direct_node(at);
         self.direct_len[top] = 0;
         at
     }
