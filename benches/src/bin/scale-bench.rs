@@ -129,8 +129,8 @@ fn write_report(a: &Args, set: &[Setup], rates: &[Vec<f64>]) {
                  over-states the router's own cost; the callgrind section gives its instructions per packet). \
                  A 100GbE port of 64-byte frames carries 100 Gbit/s / ((64 + 20) B × 8) = {:.1} Mpps, so it needs \
                  cores = {:.1} Mpps × {cpp:.0} cycles / {:.0} MHz = {:.1}, so **{:.0} worker cores** at this clock, assuming \
-                 linear scaling over RSS queues (each worker owns its queues and tables, nothing is shared per \
-                 packet) — the measured speed-up above is the check of that assumption on this machine, where \
+                 linear scaling over RSS queues (each worker owns its queues; the route tables are shared read-only, \
+                 so nothing is written by two workers per packet) — the measured speed-up above is the check of that assumption on this machine, where \
                  the second worker shares its CPU with the control core and everyone's compilers.\n",
                 hz / 1e6, one / 1e6, LINE_100G_64B / 1e6, LINE_100G_64B / 1e6, hz / 1e6, LINE_100G_64B * cpp / hz, (LINE_100G_64B * cpp / hz).ceil()
             ));

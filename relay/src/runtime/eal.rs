@@ -43,7 +43,7 @@ pub struct Eal {
 static INIT: Mutex<Option<Result<(), EalError>>> = Mutex::new(None);
 
 impl Eal {
-    /// Initialises the EAL with `args` (args[0] is the program name). Later calls return the
+    /// Initialises the EAL with `args` (`args[0]` is the program name). Later calls return the
     /// outcome of the first one: tests in one process share a single EAL.
     pub fn init<S: AsRef<str>>(args: &[S]) -> Result<Eal, EalError> {
         let mut state = INIT.lock().unwrap_or_else(|e| e.into_inner());
