@@ -1,8 +1,8 @@
 //! Single and burst lookups.
 
 use super::poptrie::{
-    direct_hop, direct_index, direct_node_index, slot, slot_in_top, Node, Poptrie, DIRECT_BITS, DIRECT_NODE, INLINE,
-    STRIDE,
+    direct_hop, direct_index, direct_node_index, slot, slot_in_top, Node, Poptrie, DIRECT_BITS,
+    DIRECT_NODE, INLINE, STRIDE,
 };
 use super::Lpm6;
 
