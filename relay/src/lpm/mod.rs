@@ -26,7 +26,7 @@
 //!
 //! Bulk lookup walks the burst level by level: all lanes still descending take one step
 //! before any takes the next, and each step hands the lane's next node to a `prefetch`
-//! callback ([`Lpm6::lookup_bulk_with_prefetch`]) so that the 32 loads of a level overlap.
+//! callback ([`Lpm6::lookup_bulk_with_prefetch`]) so that the 64 loads of a level overlap.
 //! The callback is how this module gets prefetching without `unsafe` of its own: the
 //! runtime passes `rte_prefetch0` / `_mm_prefetch`; [`Lpm6::lookup_bulk`] passes nothing.
 //!
