@@ -21,6 +21,11 @@ pub(super) const FANOUT: usize = 1 << STRIDE;
 /// Leaf runs a node holds in place.
 pub(super) const INLINE: usize = 5;
 const DIRECT_SIZE: usize = 1 << DIRECT_BITS;
+/// Bits resolved by the summary of the direct table.
+pub(super) const SUMMARY_BITS: u32 = 12;
+const SUMMARY_SIZE: usize = 1 << SUMMARY_BITS;
+/// Direct entries per summary entry.
+const BLOCK: usize = DIRECT_SIZE / SUMMARY_SIZE;
 /// Direct-table entry flag: the other 31 bits index `nodes`, not a next hop.
 pub(super) const DIRECT_NODE: u32 = 1 << 31;
 
@@ -177,6 +182,10 @@ pub(super) struct Poptrie {
     /// size, so that indexing it by 20 bits needs no bounds check; 32-bit entries, so that
     /// the part random destinations touch (the unallocated space) stays in the L2 cache.
     pub direct: Box<[u32; DIRECT_SIZE]>,
+    /// By the top 12 bits: the direct entry every one of the block's 256 entries holds, if
+    /// they are one leaf; else `DIRECT_NODE` ("see the direct table"). Random destinations
+    /// (mostly unallocated space) are answered here, 16 KiB that stay in the L1/L2 cache.
+    pub summary: Box<[u32; SUMMARY_SIZE]>,
     /// Length of the prefix in each direct leaf, 0 if none. Control plane only.
     pub direct_len: Vec<u8>,
     pub nodes: Vec<Node>,
@@ -195,6 +204,7 @@ impl Default for Poptrie {
         Self {
             default: MISS,
             direct: zeroed_direct(),
+            summary: Box::new([direct_leaf(MISS); SUMMARY_SIZE]),
             direct_len: vec![0; DIRECT_SIZE],
             nodes: Vec::new(),
             ctl: Vec::new(),
@@ -213,6 +223,27 @@ fn zeroed_direct() -> Box<[u32; DIRECT_SIZE]> {
     match table.try_into() {
         Ok(table) => table,
         Err(_) => unreachable!("allocated with DIRECT_SIZE entries"),
+    }
+}
+
+impl Poptrie {
+    /// Every summary entry is what `summarize` makes of its block now.
+    #[cfg(test)]
+    pub(super) fn summary_is_exact(&self) -> bool {
+        let mut copy = self.clone();
+        copy.summarize(0, DIRECT_SIZE);
+        copy.summary == self.summary
+    }
+
+    /// Brings the summary entries over direct entries `first..first + count` up to date.
+    pub(super) fn summarize(&mut self, first: usize, count: usize) {
+        let blocks = first / BLOCK..(first + count).div_ceil(BLOCK);
+        for (b, summary) in self.summary.iter_mut().enumerate().take(blocks.end).skip(blocks.start) {
+            let entries = self.direct.get(b * BLOCK..(b + 1) * BLOCK).unwrap_or_default();
+            let one = entries.first().copied().unwrap_or(DIRECT_NODE);
+            let uniform = one & DIRECT_NODE == 0 && entries.iter().all(|&e| e == one);
+            *summary = if uniform { one } else { DIRECT_NODE };
+        }
     }
 }
 
@@ -274,6 +305,7 @@ impl Poptrie {
     pub(super) fn memory_bytes(&self) -> usize {
         use core::mem::size_of;
         size_of::<[u32; DIRECT_SIZE]>()
+            + size_of::<[u32; SUMMARY_SIZE]>()
             + self.direct_len.capacity()
             + self.nodes.capacity() * size_of::<Node>()
             + self.ctl.capacity() * size_of::<NodeCtl>()

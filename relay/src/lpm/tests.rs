@@ -338,3 +338,36 @@ fn the_largest_next_hop_survives_every_level() {
         assert_eq!(at(&built, a), at(&table, a), "{a}");
     }
 }
+
+/// The next hop for `s` by a single and by a bulk lookup, which must agree.
+fn both(table: &Lpm6, s: &str) -> u32 {
+    let mut out = [0];
+    table.lookup_bulk(&[ip(s).octets()], &mut out);
+    assert_eq!(out[0], at(table, s), "bulk and single lookup of {s}");
+    out[0]
+}
+
+#[test]
+fn the_summary_follows_short_prefixes_and_nodes() {
+    let mut table = Lpm6::new();
+    // 2000::/12 is one summary block: uniform "no route", then one /16 leaf among 16, then
+    // uniform again when a /12 covers it all, then mixed when a node appears below.
+    assert_eq!(both(&table, "2001::1"), MISS);
+    table.insert(ip("2001::"), 16, 7).unwrap();
+    assert_eq!(both(&table, "2001::1"), 7);
+    assert_eq!(both(&table, "2002::1"), MISS);
+    table.insert(ip("2000::"), 12, 3).unwrap();
+    assert_eq!((both(&table, "2001::1"), both(&table, "2002::1")), (7, 3));
+    table.remove(ip("2001::"), 16).unwrap();
+    assert_eq!((both(&table, "2001::1"), both(&table, "2002::1")), (3, 3));
+    table.insert(ip("2003:1::"), 32, 9).unwrap();
+    assert_eq!((both(&table, "2003:1::1"), both(&table, "2003:2::1")), (9, 3));
+    assert!(table.trie.summary_is_exact());
+    table.remove(ip("2003:1::"), 32).unwrap();
+    table.remove(ip("2000::"), 12).unwrap();
+    assert_eq!((both(&table, "2003:1::1"), both(&table, "2002::1")), (MISS, MISS));
+    assert!(table.trie.summary_is_exact());
+    let built = Lpm6::from_routes([(ip("2003:1::"), 32, 9), (ip("2400::"), 12, 4)]).unwrap();
+    assert!(built.trie.summary_is_exact());
+    assert_eq!((both(&built, "2400:1::1"), both(&built, "2003:1::1")), (4, 9));
+}
