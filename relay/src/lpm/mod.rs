@@ -87,8 +87,8 @@
 //! their key, which every node above bit 64 reads, instead of a copy of the whole key for
 //! every lane; the direct-table pass runs four lanes per loop turn and the node levels sit
 //! in a function of their own, so that neither spills the other's registers. In-table
-//! lookups went from 212 to 162 instructions, random ones (the direct table and little
-//! else) from 24 to 16. What remains at 250k prefixes is about as much waiting for nodes
+//! lookups went from 212 to 168 instructions (162 before the summary's extra load), random
+//! ones (the summary and little else) from 24 to 14. What remains at 250k prefixes is about as much waiting for nodes
 //! as computing (the same walk over a cached 5k-prefix table runs at 90 M/s): walking 64
 //! lanes at a time instead of 32 gives each prefetch twice the lead and bought 20 %.
 //!
