@@ -47,7 +47,7 @@ impl Poptrie {
                 trie.direct_len[top] = 0;
             }
         }
-        trie.summarize(0, trie.direct.len());
+        trie.mark_empty(0, trie.direct.len());
         // Room for updates without an immediate doubling (and copy) of the arenas.
         let headroom = |len: usize| len + len / 16;
         trie.nodes.shrink_to(headroom(trie.nodes.len()));

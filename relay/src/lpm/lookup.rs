@@ -2,7 +2,6 @@
 
 use super::poptrie::{
     direct_hop, direct_index, direct_node_index, slot, slot_in_top, Node, Poptrie, DIRECT_BITS,
-    SUMMARY_BITS,
     DIRECT_NODE, INLINE, STRIDE,
 };
 use super::Lpm6;
@@ -40,10 +39,11 @@ impl Poptrie {
     #[inline]
     pub(super) fn lookup(&self, key: u128) -> u32 {
         let mut best = self.default;
-        let mut entry = self.summary[(key >> (128 - SUMMARY_BITS)) as usize];
-        if entry & DIRECT_NODE != 0 {
-            entry = self.direct[direct_index(key)];
+        let i = direct_index(key);
+        if self.is_empty_direct(i) {
+            return best;
         }
+        let entry = self.direct[i];
         if entry & DIRECT_NODE == 0 {
             return or_best(direct_hop(entry), best);
         }
@@ -75,9 +75,9 @@ impl Poptrie {
         let n = addrs.len().min(out.len()).min(BURST);
         let (addrs, out) = (&addrs[..n], &mut out[..n]);
         // Most lanes end in the direct table (every random destination outside the
-        // allocated blocks), most of those in its summary: one or two loads, and nothing
-        // kept. Walking lanes keep their node and the top half of their key, which is all
-        // that nodes above bit 64 look at.
+        // allocated blocks), most of those on "no route", which the `empty` bitmap answers.
+        // They keep nothing. Walking lanes keep their node and the top half of their key,
+        // which is all that nodes above bit 64 look at.
         let mut lanes = Lanes {
             top: [0; BURST],
             at: [0; BURST],
@@ -86,10 +86,12 @@ impl Poptrie {
         let mut lane = |i: usize, addr: &[u8; 16], out: &mut u32| {
             let [a, b, c, d, e, f, g, h, ..] = *addr;
             let top = u64::from_be_bytes([a, b, c, d, e, f, g, h]);
-            let mut entry = self.summary[(top >> (64 - SUMMARY_BITS)) as usize];
-            if entry & DIRECT_NODE != 0 {
-                entry = self.direct[(top >> (64 - DIRECT_BITS)) as usize];
+            let index = (top >> (64 - DIRECT_BITS)) as usize;
+            if self.is_empty_direct(index) {
+                *out = self.default;
+                return;
             }
+            let entry = self.direct[index];
             if entry & DIRECT_NODE == 0 {
                 *out = or_best(direct_hop(entry), self.default);
             } else {

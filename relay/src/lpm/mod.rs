@@ -7,11 +7,12 @@
 //!
 //! - **Direct level**: the top 20 bits index a 2^20-entry table of `u32` (4 MiB, of which a
 //!   real table touches the few RIR blocks' entries). An entry is a next hop or a node (a
-//!   flag and 31 bits, hence [`Lpm6::MAX_NEXT_HOP`]). A 4096-entry summary in front of it
-//!   holds, for each /12, the one next hop of all its 256 entries when they agree: the
-//!   unallocated space, where random destinations and scans go, is answered from 16 KiB
-//!   that stay in the L1 cache. Read through the 4 MiB table instead, the same lookups ran
-//!   at half the rate (L2 misses, not instructions).
+//!   flag and 31 bits, hence [`Lpm6::MAX_NEXT_HOP`]). A bitmap in front of it marks the
+//!   entries that are "no route" (128 KiB, of which 2000::/3 is 16 KiB): the unallocated
+//!   space, where random destinations and scans go, is answered from the L1 cache. Read
+//!   through the 4 MiB table instead, the same lookups ran at half the rate (L2 misses, not
+//!   instructions). A summary by /12 did as well at 250k prefixes but not at 1M, where a
+//!   few /16s outside the RIR blocks leave a quarter of 2000::/3's /12s mixed.
 //! - **Nodes** resolve 7 bits each (depths 20, 27, …, 125): a /48 is found in the fourth
 //!   node, a /32 in the second. A node is one 64-byte cache line: a 128-slot `children`
 //!   bitmap (which slots descend) and a 128-slot `leafvec` bitmap (where a run of equal
@@ -87,8 +88,8 @@
 //! their key, which every node above bit 64 reads, instead of a copy of the whole key for
 //! every lane; the direct-table pass runs four lanes per loop turn and the node levels sit
 //! in a function of their own, so that neither spills the other's registers. In-table
-//! lookups went from 212 to 168 instructions (162 before the summary's extra load), random
-//! ones (the summary and little else) from 24 to 14. What remains at 250k prefixes is about as much waiting for nodes
+//! lookups went from 212 to 168 instructions (162 before the bitmap's extra load), random
+//! ones (the bitmap and little else) from 24 to 15. What remains at 250k prefixes is about as much waiting for nodes
 //! as computing (the same walk over a cached 5k-prefix table runs at 90 M/s): walking 64
 //! lanes at a time instead of 32 gives each prefetch twice the lead and bought 20 %.
 //!

@@ -21,11 +21,8 @@ pub(super) const FANOUT: usize = 1 << STRIDE;
 /// Leaf runs a node holds in place.
 pub(super) const INLINE: usize = 5;
 const DIRECT_SIZE: usize = 1 << DIRECT_BITS;
-/// Bits resolved by the summary of the direct table.
-pub(super) const SUMMARY_BITS: u32 = 12;
-const SUMMARY_SIZE: usize = 1 << SUMMARY_BITS;
-/// Direct entries per summary entry.
-const BLOCK: usize = DIRECT_SIZE / SUMMARY_SIZE;
+/// Words of the direct table's "no route" bitmap.
+const EMPTY_WORDS: usize = DIRECT_SIZE / 64;
 /// Direct-table entry flag: the other 31 bits index `nodes`, not a next hop.
 pub(super) const DIRECT_NODE: u32 = 1 << 31;
 
@@ -182,10 +179,10 @@ pub(super) struct Poptrie {
     /// size, so that indexing it by 20 bits needs no bounds check; 32-bit entries, so that
     /// the part random destinations touch (the unallocated space) stays in the L2 cache.
     pub direct: Box<[u32; DIRECT_SIZE]>,
-    /// By the top 12 bits: the direct entry every one of the block's 256 entries holds, if
-    /// they are one leaf; else `DIRECT_NODE` ("see the direct table"). Random destinations
-    /// (mostly unallocated space) are answered here, 16 KiB that stay in the L1/L2 cache.
-    pub summary: Box<[u32; SUMMARY_SIZE]>,
+    /// Bit `i` set: `direct[i]` is "no route". Destinations in unallocated space (random
+    /// ones, scans) are answered here: 16 KiB of bits cover all of 2000::/3, where the
+    /// direct table spends 512 KiB, and stay in the L1 cache.
+    pub empty: Box<[u64; EMPTY_WORDS]>,
     /// Length of the prefix in each direct leaf, 0 if none. Control plane only.
     pub direct_len: Vec<u8>,
     pub nodes: Vec<Node>,
@@ -204,7 +201,7 @@ impl Default for Poptrie {
         Self {
             default: MISS,
             direct: zeroed_direct(),
-            summary: Box::new([direct_leaf(MISS); SUMMARY_SIZE]),
+            empty: Box::new([u64::MAX; EMPTY_WORDS]),
             direct_len: vec![0; DIRECT_SIZE],
             nodes: Vec::new(),
             ctl: Vec::new(),
@@ -227,23 +224,28 @@ fn zeroed_direct() -> Box<[u32; DIRECT_SIZE]> {
 }
 
 impl Poptrie {
-    /// Every summary entry is what `summarize` makes of its block now.
+    /// Every bit of `empty` is what `mark_empty` makes of its entry now.
     #[cfg(test)]
-    pub(super) fn summary_is_exact(&self) -> bool {
+    pub(super) fn empty_is_exact(&self) -> bool {
         let mut copy = self.clone();
-        copy.summarize(0, DIRECT_SIZE);
-        copy.summary == self.summary
+        copy.mark_empty(0, DIRECT_SIZE);
+        copy.empty == self.empty
     }
 
-    /// Brings the summary entries over direct entries `first..first + count` up to date.
-    pub(super) fn summarize(&mut self, first: usize, count: usize) {
-        let blocks = first / BLOCK..(first + count).div_ceil(BLOCK);
-        for (b, summary) in self.summary.iter_mut().enumerate().take(blocks.end).skip(blocks.start) {
-            let entries = self.direct.get(b * BLOCK..(b + 1) * BLOCK).unwrap_or_default();
-            let one = entries.first().copied().unwrap_or(DIRECT_NODE);
-            let uniform = one & DIRECT_NODE == 0 && entries.iter().all(|&e| e == one);
-            *summary = if uniform { one } else { DIRECT_NODE };
+    /// Brings the `empty` bits of direct entries `first..first + count` up to date.
+    pub(super) fn mark_empty(&mut self, first: usize, count: usize) {
+        for (i, &entry) in self.direct.iter().enumerate().skip(first).take(count) {
+            let bit = 1u64 << (i & 63);
+            if let Some(word) = self.empty.get_mut(i >> 6) {
+                *word = if entry == direct_leaf(MISS) { *word | bit } else { *word & !bit };
+            }
         }
+    }
+
+    /// Whether direct entry `i` is "no route".
+    #[inline(always)]
+    pub(super) fn is_empty_direct(&self, i: usize) -> bool {
+        self.empty[(i >> 6) & (EMPTY_WORDS - 1)] >> (i & 63) & 1 == 1
     }
 }
 
@@ -305,7 +307,7 @@ impl Poptrie {
     pub(super) fn memory_bytes(&self) -> usize {
         use core::mem::size_of;
         size_of::<[u32; DIRECT_SIZE]>()
-            + size_of::<[u32; SUMMARY_SIZE]>()
+            + size_of::<[u64; EMPTY_WORDS]>()
             + self.direct_len.capacity()
             + self.nodes.capacity() * size_of::<Node>()
             + self.ctl.capacity() * size_of::<NodeCtl>()

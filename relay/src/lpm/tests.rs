@@ -348,10 +348,10 @@ fn both(table: &Lpm6, s: &str) -> u32 {
 }
 
 #[test]
-fn the_summary_follows_short_prefixes_and_nodes() {
+fn the_no_route_bitmap_follows_short_prefixes_and_nodes() {
     let mut table = Lpm6::new();
-    // 2000::/12 is one summary block: uniform "no route", then one /16 leaf among 16, then
-    // uniform again when a /12 covers it all, then mixed when a node appears below.
+    // Direct entries of 2000::/12 go from "no route" to a /16 leaf, a /12 leaf, a node and
+    // back; bulk lookups read the bitmap first, single ones too.
     assert_eq!(both(&table, "2001::1"), MISS);
     table.insert(ip("2001::"), 16, 7).unwrap();
     assert_eq!(both(&table, "2001::1"), 7);
@@ -362,12 +362,12 @@ fn the_summary_follows_short_prefixes_and_nodes() {
     assert_eq!((both(&table, "2001::1"), both(&table, "2002::1")), (3, 3));
     table.insert(ip("2003:1::"), 32, 9).unwrap();
     assert_eq!((both(&table, "2003:1::1"), both(&table, "2003:2::1")), (9, 3));
-    assert!(table.trie.summary_is_exact());
+    assert!(table.trie.empty_is_exact());
     table.remove(ip("2003:1::"), 32).unwrap();
     table.remove(ip("2000::"), 12).unwrap();
     assert_eq!((both(&table, "2003:1::1"), both(&table, "2002::1")), (MISS, MISS));
-    assert!(table.trie.summary_is_exact());
+    assert!(table.trie.empty_is_exact());
     let built = Lpm6::from_routes([(ip("2003:1::"), 32, 9), (ip("2400::"), 12, 4)]).unwrap();
-    assert!(built.trie.summary_is_exact());
+    assert!(built.trie.empty_is_exact());
     assert_eq!((both(&built, "2400:1::1"), both(&built, "2003:1::1")), (4, 9));
 }

@@ -93,7 +93,7 @@ impl Poptrie {
                 self.direct_len[i] = hop_len;
             }
         }
-        self.summarize(first, count);
+        self.mark_empty(first, count);
     }
 
     /// Rewrites the slots of `key/len` in node `at` (at `depth`) whose held length passes
@@ -140,7 +140,7 @@ impl Poptrie {
         self.write(at, rec);
         self.direct[top] = direct_node(at);
         self.direct_len[top] = 0;
-        self.summarize(top, 1);
+        self.mark_empty(top, 1);
         at
     }
 
@@ -176,7 +176,7 @@ impl Poptrie {
                     self.free_nodes(path[level], 1);
                     self.direct[top] = direct_leaf(rec.node.cover);
                     self.direct_len[top] = rec.ctl.cover_len;
-                    self.summarize(top, 1);
+                    self.mark_empty(top, 1);
                 }
                 Some(up) => {
                     let parent: NodeRec = self.read(path[up]);
