@@ -124,14 +124,21 @@ impl Node {
     /// The node that slot `s` descends to, `None` if the slot is a leaf.
     #[inline(always)]
     pub(super) fn child(&self, s: u32) -> Option<u32> {
-        let (rank, descends) = rank_in_half(&self.children, s);
-        descends.then(|| self.child_base[(s >> 6) as usize & 1] + rank - 1)
+        let (at, descends) = self.child_slot(s);
+        descends.then_some(at)
     }
 
     /// Where the child of slot `s` is, for a slot known to descend.
     pub(super) fn child_at(&self, s: u32) -> u32 {
-        let (rank, _) = rank_in_half(&self.children, s);
-        (self.child_base[(s >> 6) as usize & 1] + rank).wrapping_sub(1)
+        self.child_slot(s).0
+    }
+
+    /// Where slot `s`'s child is if it descends, and whether it does.
+    #[inline(always)]
+    fn child_slot(&self, s: u32) -> (u32, bool) {
+        let (rank, descends) = rank_in_half(&self.children, s);
+        let base = self.child_base[(s >> 6) as usize & 1];
+        (base.wrapping_add(rank).wrapping_sub(1), descends)
     }
 
     /// The leaf run slot `s` falls in (a slot that does not descend).
