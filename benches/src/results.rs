@@ -18,11 +18,13 @@ pub fn write_section(path: &Path, name: &str, body: &str) -> std::io::Result<()>
 
 /// One line describing the machine the figures come from.
 pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .map_or("unknown CPU", |l| l.split(':').nth(1).unwrap_or("").trim());
+    // The machine's CPUs, not this thread's affinity: the EAL pins its main thread to one.
+    let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
     let dpdk = Command::new("pkg-config").args(["--modversion", "libdpdk"]).output().ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();

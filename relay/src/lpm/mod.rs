@@ -98,6 +98,14 @@
 //! gathers, with `--force-max-simd-bitwidth=512`). Fewer levels would buy more still: a
 //! /48 is four node steps. `benches/RESULTS.md` ("IPv6 LPM") has the full comparison at
 //! 250k and 1M prefixes.
+//!
+//! The lead is the memory the layout saves, not cheaper steps. Over a 20k-prefix table,
+//! which fits in the caches, the AVX-512 `rte_fib6` walk did 197 M in-table lookups/s
+//! against this one's 87 (its scalar walk 85): a DIR step is an index and a load, a
+//! poptrie step about 40 instructions. The AVX-512 walk's in-table rate at 250k (40–57 M/s)
+//! is also more than half of what this walk reaches with no cache misses at all (the 5k
+//! table above), so twice that rate is out of a scalar walk's reach; it would take a
+//! vector walk of our own.
 
 mod build;
 mod free_lists;

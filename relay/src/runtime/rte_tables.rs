@@ -100,6 +100,21 @@ impl Drop for RteLpm6 {
     }
 }
 
+/// Which `rte_fib6` bulk lookup runs: see [`RteFib6::select`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fib6Lookup {
+    /// `RTE_FIB6_LOOKUP_DEFAULT`, as DPDK chooses it for an application.
+    Default,
+    /// `RTE_FIB6_LOOKUP_TRIE_VECTOR_AVX512`: AVX-512 gathers.
+    Avx512,
+}
+
+/// The EAL's current limit on SIMD width, in bits (DPDK's vector paths check it).
+pub fn max_simd_bitwidth() -> u16 {
+    // SAFETY: a plain query of the EAL's configuration.
+    unsafe { sys::rte_vect_get_max_simd_bitwidth() }
+}
+
 /// An `rte_fib6` trie (owned; freed on drop).
 pub struct RteFib6 {
     raw: *mut sys::rte_fib6,
@@ -130,16 +145,32 @@ impl RteFib6 {
         Ok(Self { raw })
     }
 
-    /// Switches the bulk lookup between the scalar and the AVX-512 trie walk; false if
-    /// DPDK refuses (CPU or build without AVX-512).
-    pub fn select(&mut self, avx512: bool) -> bool {
-        let kind = if avx512 {
-            sys::RTE_FIB6_LOOKUP_TRIE_VECTOR_AVX512
-        } else {
-            sys::RTE_FIB6_LOOKUP_TRIE_SCALAR
+    /// Picks the bulk lookup; false if DPDK refuses it (a CPU or build without AVX-512).
+    ///
+    /// `Default` is what an application gets from `RTE_FIB6_LOOKUP_DEFAULT` at the EAL's
+    /// SIMD limit: the AVX-512 walk only where that limit is 512 bits, which DPDK does not
+    /// set by default (`RTE_VECT_DEFAULT_SIMD_BITWIDTH` is 256 on x86). `Avx512` raises the
+    /// limit for this call only, as `--force-max-simd-bitwidth=512` would for the whole
+    /// process, so a later `Default` still sees DPDK's own limit.
+    pub fn select(&mut self, lookup: Fib6Lookup) -> bool {
+        let kind = match lookup {
+            Fib6Lookup::Default => sys::RTE_FIB6_LOOKUP_DEFAULT,
+            Fib6Lookup::Avx512 => sys::RTE_FIB6_LOOKUP_TRIE_VECTOR_AVX512,
         };
-        // SAFETY: self.raw is a live FIB.
-        unsafe { sys::rte_fib6_select_lookup(self.raw, kind) == 0 }
+        let limit = max_simd_bitwidth();
+        let raise = lookup == Fib6Lookup::Avx512 && u32::from(limit) < sys::RTE_VECT_SIMD_512;
+        // SAFETY: self.raw is a live FIB; the SIMD limit is a plain EAL setting, put back
+        // before returning (setting it fails only where the command line forced it).
+        unsafe {
+            if raise {
+                sys::rte_vect_set_max_simd_bitwidth(sys::RTE_VECT_SIMD_512 as u16);
+            }
+            let selected = sys::rte_fib6_select_lookup(self.raw, kind) == 0;
+            if raise {
+                sys::rte_vect_set_max_simd_bitwidth(limit);
+            }
+            selected
+        }
     }
 
     pub fn add(&mut self, prefix: Ipv6Addr, len: u8, hop: u32) -> Result<(), String> {

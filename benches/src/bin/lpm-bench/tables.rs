@@ -6,7 +6,7 @@ use std::time::Duration;
 use prefix_trie::PrefixMap;
 use relay::lpm::Lpm6;
 
-use relay::runtime::rte_tables::{heap_allocated, RteFib6, RteLpm6, FIB_MISS};
+use relay::runtime::rte_tables::{heap_allocated, Fib6Lookup, RteFib6, RteLpm6, FIB_MISS};
 use crate::measure::{self, time_bursts};
 
 const MISS: u32 = Lpm6::MISS;
@@ -40,7 +40,7 @@ pub enum Pass {
     RelayBulk,
     RelaySingle,
     Lpm6Bulk,
-    Fib6Scalar,
+    Fib6Default,
     Fib6Avx512,
     PrefixTrie,
 }
@@ -52,8 +52,8 @@ impl Pass {
             Self::RelayBulk => "relay `Lpm6::lookup_bulk` (no prefetch)",
             Self::RelaySingle => "relay `Lpm6::lookup` (one at a time)",
             Self::Lpm6Bulk => "DPDK `rte_lpm6_lookup_bulk_func`",
-            Self::Fib6Scalar => "DPDK `rte_fib6_lookup_bulk` (trie, scalar)",
-            Self::Fib6Avx512 => "DPDK `rte_fib6_lookup_bulk` (trie, AVX-512)",
+            Self::Fib6Default => "DPDK `rte_fib6_lookup_bulk` (trie, DPDK's default lookup)",
+            Self::Fib6Avx512 => "DPDK `rte_fib6_lookup_bulk` (trie, AVX-512, opt-in)",
             Self::PrefixTrie => "`prefix-trie` 0.10 `PrefixMap::get_lpm`",
         }
     }
@@ -62,7 +62,7 @@ impl Pass {
         match self {
             Self::RelayPrefetch | Self::RelayBulk | Self::RelaySingle => Kind::Relay,
             Self::Lpm6Bulk => Kind::Lpm6,
-            Self::Fib6Scalar | Self::Fib6Avx512 => Kind::Fib6,
+            Self::Fib6Default | Self::Fib6Avx512 => Kind::Fib6,
             Self::PrefixTrie => Kind::PrefixTrie,
         }
     }
@@ -147,7 +147,7 @@ impl Table {
     /// Whether `pass` can run here (DPDK may refuse the AVX-512 walk).
     pub fn supports(&mut self, pass: Pass) -> bool {
         match (self, pass) {
-            (Table::Fib6(fib), Pass::Fib6Avx512) => fib.select(true),
+            (Table::Fib6(fib), Pass::Fib6Avx512) => fib.select(Fib6Lookup::Avx512),
             (table, pass) => table.kind() == pass.kind(),
         }
     }
@@ -198,7 +198,11 @@ impl Table {
                 )
             }
             (Table::Fib6(t), pass) => {
-                t.select(pass == Pass::Fib6Avx512);
+                t.select(if pass == Pass::Fib6Avx512 {
+                    Fib6Lookup::Avx512
+                } else {
+                    Fib6Lookup::Default
+                });
                 let d = time_bursts(keys, min, &mut out.fib6, |k, o| t.lookup_bulk(k, o));
                 (d, mismatches(&out.fib6, expected, fib6_hop))
             }
