@@ -58,6 +58,14 @@ impl Pass {
         }
     }
 
+    /// The `rte_fib6` lookup this pass selects (the default one for passes of other tables).
+    fn fib6_lookup(self) -> Fib6Lookup {
+        match self {
+            Self::Fib6Avx512 => Fib6Lookup::Avx512,
+            _ => Fib6Lookup::Default,
+        }
+    }
+
     pub fn kind(self) -> Kind {
         match self {
             Self::RelayPrefetch | Self::RelayBulk | Self::RelaySingle => Kind::Relay,
@@ -147,7 +155,7 @@ impl Table {
     /// Whether `pass` can run here (DPDK may refuse the AVX-512 walk).
     pub fn supports(&mut self, pass: Pass) -> bool {
         match (self, pass) {
-            (Table::Fib6(fib), Pass::Fib6Avx512) => fib.select(Fib6Lookup::Avx512),
+            (Table::Fib6(fib), Pass::Fib6Avx512) => fib.select(pass.fib6_lookup()),
             (table, pass) => table.kind() == pass.kind(),
         }
     }
@@ -198,11 +206,7 @@ impl Table {
                 )
             }
             (Table::Fib6(t), pass) => {
-                t.select(if pass == Pass::Fib6Avx512 {
-                    Fib6Lookup::Avx512
-                } else {
-                    Fib6Lookup::Default
-                });
+                t.select(pass.fib6_lookup());
                 let d = time_bursts(keys, min, &mut out.fib6, |k, o| t.lookup_bulk(k, o));
                 (d, mismatches(&out.fib6, expected, fib6_hop))
             }
