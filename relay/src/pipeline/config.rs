@@ -47,17 +47,17 @@
 //! prefix = "2002:c633:6407:1::/64"
 //! interval_s = 200
 //! ```
+use crate::pipeline::model::error::{at, err, ConfigError};
 use std::collections::HashSet;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
-use super::auto::{AutomaticConfig, Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
-use super::checks::{mask4, Ipv4Prefix};
-use super::route_text::parse_route;
-use super::settings::*;
-use super::tables::{ConfiguredTunnel, TableUpdate, Tables, TunnelName};
+use crate::pipeline::mech::{AutomaticConfig, Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
+use crate::pipeline::model::addr::{mask4, Ipv4Prefix};
+use crate::pipeline::model::route_text::parse_route;
+use crate::pipeline::model::settings::*;
+use crate::pipeline::model::tables::{ConfiguredTunnel, TableUpdate, Tables, TunnelName};
 use crate::wire::EthernetAddress;
 
 /// `[pipeline]`, as written. Every field but `interface` is optional.
@@ -174,29 +174,6 @@ pub struct TunnelConfig {
     pub mtu: Option<u16>,
     pub ttl: Option<u8>,
     pub dscp: Option<DscpConfig>,
-}
-
-/// A bad configuration field: its path (`pipeline.interface[1].ipv4`) and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: String,
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-pub(crate) fn err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError { path: path.into(), reason: reason.into() })
-}
-
-pub(crate) fn at<T, E: fmt::Display>(path: &str, r: Result<T, E>) -> Result<T, ConfigError> {
-    r.map_err(|e| ConfigError { path: path.to_owned(), reason: e.to_string() })
 }
 
 impl Config {

@@ -9,6 +9,7 @@ use core::fmt;
 use core::str::FromStr;
 
 pub mod arp;
+pub(crate) mod bytes;
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;

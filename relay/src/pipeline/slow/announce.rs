@@ -2,9 +2,9 @@
 //! IPv4 addresses at start (RFC 5227 section 1.1) and router advertisements answering
 //! solicitations (RFC 4861 section 6.2.6).
 use super::{SlowIo, SlowPath, MIN_DELAY_BETWEEN_RAS};
-use crate::pipeline::counters::Event;
-use crate::pipeline::neigh;
-use crate::pipeline::PacketBuf;
+use crate::pipeline::model::counters::Event;
+use crate::pipeline::slow::neigh;
+use crate::pipeline::model::PacketBuf;
 
 impl<B: PacketBuf> SlowPath<B> {
     /// Gratuitous ARP for each port's address, the 6to4 endpoints and the automatic

@@ -1,28 +1,37 @@
-//! The slow path on the control core (spec section 11): answers what is addressed to the
-//! router ([`local`](super::local)), learns neighbours from ARP and ND, resolves the next
-//! hops of packets the workers could not address, keeps what it learned confirmed
-//! ([`neigh`](super::neigh)), announces our IPv4 addresses at start and sends router
-//! advertisements. Generic over the buffer type and the runtime ([`SlowIo`]): the daemon
-//! runs it on mbufs and rings, the tests on [`TestBuf`](super::TestBuf)s and a clock they
-//! set.
+//! **slow** — the control core's work on punted frames (spec section 11): answers what is
+//! addressed to the router ([`local`]: ARP, ND, echo, also through tunnels), learns
+//! neighbours from ARP and ND, resolves the next hops of packets the workers could not
+//! address, keeps what it learned confirmed ([`neigh`]), announces our IPv4 addresses at
+//! start and sends router advertisements. Generic over the buffer type and the runtime
+//! ([`SlowIo`]): the daemon runs it on mbufs and rings, the tests on
+//! [`TestBuf`](crate::pipeline::TestBuf)s and a clock they set.
+//!
+//! Owns: [`SlowPath`], local delivery, neighbour discovery on ports and tunnel links.
+//! May import: `model`, `mech`, `fast`, `crate::wire` (the last room: nothing imports it
+//! but the runtime).
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 mod announce;
+pub mod local;
+pub mod neigh;
 mod sixover4;
+mod sixover4_wrap;
+mod tunnel_nd;
+mod tunnelled;
 
-use super::auto::Automatic;
-use super::bytes::{arr, be16, v4_at};
-use super::checks::{is_link_local6, is_multicast6};
-use super::counters::{Counters, Event};
-use super::forward::{awaiting_port, AWAITING_V4};
-use super::host::Host;
-use super::local;
-use super::tunnelled;
-use super::neigh::{self, Action, Heard, Neighbours, Received, Timers};
-use super::settings::Settings;
-use super::tables::{RouteTarget, TableUpdate, Tables};
-use super::verdict::{DropReason, Verdict};
-use super::PacketBuf;
+use crate::pipeline::mech::Automatic;
+use crate::wire::bytes::{arr, be16, v4_at};
+use crate::pipeline::model::addr::{is_link_local6, is_multicast6};
+use crate::pipeline::model::counters::{Counters, Event};
+use crate::pipeline::fast::forward::{awaiting_port, AWAITING_V4};
+use crate::pipeline::model::host::Host;
+pub use sixover4_wrap::sixover4_multicast;
+use neigh::{Action, Heard, Neighbours, Received, Timers};
+use crate::pipeline::model::settings::Settings;
+use crate::pipeline::model::tables::{RouteTarget, TableUpdate, Tables};
+use crate::pipeline::model::verdict::{DropReason, Verdict};
+use crate::pipeline::fast::Pipeline;
+use crate::pipeline::model::PacketBuf;
 use crate::wire::{ethertype, EthernetAddress};
 
 /// The slow path's clock: nanoseconds.
@@ -50,6 +59,15 @@ pub(crate) fn answer_counted<B: PacketBuf>(host: &Host, auto: &Automatic, counte
 }
 
 /// What the slow path needs from the runtime.
+impl Pipeline {
+    /// The slow path for a punted frame: answers ARP, ND and echo for our addresses in
+    /// place (see [`local`]), counting what it did.
+    pub fn process_local<B: PacketBuf>(&mut self, buf: &mut B) -> Verdict {
+        let (host, auto, counters) = self.local_parts();
+        answer_counted(host, auto, counters, buf)
+    }
+}
+
 pub trait SlowIo<B> {
     /// The control copy of the tables.
     fn tables(&self) -> &Tables;

@@ -8,16 +8,17 @@
 use std::net::IpAddr;
 
 use super::{SlowIo, SlowPath};
-use crate::pipeline::auto::{self, sixover4_multicast};
-use crate::pipeline::bytes::{arr, arr_mut, v4_at, v6_at};
-use crate::pipeline::checks::mask6;
-use crate::pipeline::counters::Event;
-use crate::pipeline::encap::{self, OuterHeader};
-use crate::pipeline::forward::{awaiting_mac, AWAITING_V4};
-use crate::pipeline::l2;
-use crate::pipeline::settings::DscpPolicy;
-use crate::pipeline::verdict::DropReason;
-use crate::pipeline::PacketBuf;
+use super::sixover4_wrap::sixover4_multicast;
+use super::tunnel_nd;
+use crate::wire::bytes::{arr, arr_mut, v4_at, v6_at};
+use crate::pipeline::model::addr::mask6;
+use crate::pipeline::model::counters::Event;
+use crate::pipeline::fast::encap::{self, OuterHeader};
+use crate::pipeline::fast::forward::{awaiting_mac, AWAITING_V4};
+use crate::pipeline::fast::l2;
+use crate::pipeline::model::settings::DscpPolicy;
+use crate::pipeline::model::verdict::DropReason;
+use crate::pipeline::model::PacketBuf;
 use crate::wire::checksum::{fold, sum};
 use crate::wire::{ethertype, ip_proto};
 
@@ -63,7 +64,7 @@ impl<B: PacketBuf> SlowPath<B> {
             }
         });
         let src = (target & mask6(64)) | u128::from(ours);
-        let packet = auto::solicit(src, target, ours, unicast.is_some());
+        let packet = tunnel_nd::solicit(src, target, ours, unicast.is_some());
         let Some(mut buf) = io.frame(&packet) else {
             return self.counters.count_drop(DropReason::SlowTxFailed);
         };

@@ -17,13 +17,13 @@ proptest! {
     #[test]
     fn sixrd_delegated_prefix_inverts(p6len in 1u8..=64, mask in 0u8..=32, net in any::<u64>(), ce in any::<u32>(), host in any::<u128>()) {
         prop_assume!(u32::from(p6len) + 32 - u32::from(mask) <= 64);
-        let prefix = Ipv6Prefix::new(Ipv6Addr::from(u128::from(net) << 64 & checks::mask6(p6len)), p6len).unwrap();
-        let ipv4_prefix = checks::Ipv4Prefix::new(Ipv4Addr::from(ce & checks::mask4(mask)), mask).unwrap();
+        let prefix = Ipv6Prefix::new(Ipv6Addr::from(u128::from(net) << 64 & model::addr::mask6(p6len)), p6len).unwrap();
+        let ipv4_prefix = model::addr::Ipv4Prefix::new(Ipv4Addr::from(ce & model::addr::mask4(mask)), mask).unwrap();
         let d = SixRdDomain::new(Ipv4Addr::new(198, 51, 100, 30), prefix, ipv4_prefix).unwrap();
         let delegated = d.delegated_prefix(Ipv4Addr::from(ce)).unwrap();
         prop_assert_eq!(delegated.len, p6len + 32 - mask);
         prop_assert!(prefix.covers(&delegated));
-        let addr = u128::from(delegated.addr) | (host & !checks::mask6(delegated.len));
+        let addr = u128::from(delegated.addr) | (host & !model::addr::mask6(delegated.len));
         prop_assert_eq!(d.ce_v4(addr), Some(ce));
     }
 

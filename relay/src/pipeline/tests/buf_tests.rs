@@ -21,9 +21,9 @@ fn headroom_prepend_adj_trim() {
 #[test]
 fn grow_tail_moves_the_frame_forward() {
     let mut b = TestBuf::with_headroom(0, &[1, 2, 3], 4);
-    assert!(super::super::buf::grow_tail(&mut b, 2));
+    assert!(crate::pipeline::model::grow_tail(&mut b, 2));
     assert_eq!(&b.data()[..3], &[1, 2, 3]);
     assert_eq!(b.data().len(), 5);
-    assert!(!super::super::buf::grow_tail(&mut b, 3));
+    assert!(!crate::pipeline::model::grow_tail(&mut b, 3));
     assert_eq!(&b.data()[..3], &[1, 2, 3]);
 }

@@ -1,7 +1,7 @@
 //! Pure address policy: 6to4 prefixes, RFC 4213 filter, IPv4 prefixes.
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::checks::*;
+use crate::pipeline::model::addr::*;
 use super::*;
 
 fn a6(s: &str) -> u128 {

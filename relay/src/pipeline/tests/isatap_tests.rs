@@ -38,9 +38,9 @@ fn interface_identifier_vectors() {
     assert_eq!(isatap_iid(v("198.51.100.7")), 0x0200_5efe_c633_6407);
     assert_eq!(isatap_iid(v("10.1.2.3")), 0x0000_5efe_0a01_0203);
     let a = |s: &str| u128::from(s.parse::<std::net::Ipv6Addr>().unwrap());
-    assert_eq!(checks::v4_of_isatap(a("2001:db8::200:5efe:c633:6407")), Some(0xc633_6407));
-    assert_eq!(checks::v4_of_isatap(a("2001:db8::5efe:c633:6407")), Some(0xc633_6407));
-    assert_eq!(checks::v4_of_isatap(a("2001:db8::1:5efe:c633:6407")), None);
+    assert_eq!(model::addr::v4_of_isatap(a("2001:db8::200:5efe:c633:6407")), Some(0xc633_6407));
+    assert_eq!(model::addr::v4_of_isatap(a("2001:db8::5efe:c633:6407")), Some(0xc633_6407));
+    assert_eq!(model::addr::v4_of_isatap(a("2001:db8::1:5efe:c633:6407")), None);
     let link = IsatapSettings { ipv4: v("198.51.100.22"), prefixes: vec!["2001:db8::/64".parse().unwrap()], prl: vec![] };
     let own: Vec<String> = link.own_v6().iter().map(|a| a.to_string()).collect();
     assert_eq!(own, ["fe80::5efe:c633:6416", "fe80::200:5efe:c633:6416", "2001:db8::5efe:c633:6416", "2001:db8::200:5efe:c633:6416"]);

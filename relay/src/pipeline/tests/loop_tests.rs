@@ -52,10 +52,10 @@ fn destination_embedding_our_v4_is_not_decapsulated() {
 fn embedded_formats() {
     let a = |s: &str| u128::from(s.parse::<std::net::Ipv6Addr>().unwrap());
     let v = u32::from(std::net::Ipv4Addr::new(198, 51, 100, 7));
-    assert_eq!(checks::embedded_v4s(a("2002:c633:6407::1")), [Some(v), None]);
-    assert_eq!(checks::embedded_v4s(a("2001:db8::5efe:c633:6407")), [None, Some(v)]);
-    assert_eq!(checks::embedded_v4s(a("2001:db8::200:5efe:c633:6407")), [None, Some(v)]);
-    assert_eq!(checks::embedded_v4s(a("2002:c633:6407::200:5efe:c633:6407")), [Some(v), Some(v)]);
-    assert_eq!(checks::embedded_v4s(a("2001:db8::1:5efe:c633:6407")), [None, None]);
-    assert_eq!(checks::embedded_v4s(a("2001:db8::1")), [None, None]);
+    assert_eq!(model::addr::embedded_v4s(a("2002:c633:6407::1")), [Some(v), None]);
+    assert_eq!(model::addr::embedded_v4s(a("2001:db8::5efe:c633:6407")), [None, Some(v)]);
+    assert_eq!(model::addr::embedded_v4s(a("2001:db8::200:5efe:c633:6407")), [None, Some(v)]);
+    assert_eq!(model::addr::embedded_v4s(a("2002:c633:6407::200:5efe:c633:6407")), [Some(v), Some(v)]);
+    assert_eq!(model::addr::embedded_v4s(a("2001:db8::1:5efe:c633:6407")), [None, None]);
+    assert_eq!(model::addr::embedded_v4s(a("2001:db8::1")), [None, None]);
 }

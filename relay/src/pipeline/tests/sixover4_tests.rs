@@ -34,7 +34,7 @@ fn multicast(group: &str, inner: &[u8]) -> Vec<u8> {
 /// A neighbour solicitation for `target` from `src` to its solicited-node group.
 fn solicitation(src: &str, target: &str) -> Vec<u8> {
     let t = a6(target);
-    let group = std::net::Ipv6Addr::from(checks::solicited_node(u128::from_be_bytes(t))).to_string();
+    let group = std::net::Ipv6Addr::from(model::addr::solicited_node(u128::from_be_bytes(t))).to_string();
     icmp6_raw(src, &group, 255, 135, 0, [0; 4], &t)
 }
 

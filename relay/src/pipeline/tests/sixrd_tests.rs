@@ -183,9 +183,9 @@ fn sixtofour_is_the_special_case() {
     assert_eq!(out[14..], ipv4(V4::p41("198.51.100.30", "203.0.113.1"), &hop_minus(&inner, 1))[..]);
     let d = domain("198.51.100.30", "2002::/16", "0.0.0.0/0");
     for v4 in [Ipv4Addr::new(198, 51, 100, 7), Ipv4Addr::new(203, 0, 113, 1)] {
-        let six_to_four = checks::sixtofour_addr(u32::from(v4));
+        let six_to_four = model::addr::sixtofour_addr(u32::from(v4));
         assert_eq!(d.delegated_prefix(v4).map(|p| u128::from(p.addr)), Some(six_to_four));
-        assert_eq!(d.ce_v4(six_to_four), Some(checks::v4_of_6to4(six_to_four)));
+        assert_eq!(d.ce_v4(six_to_four), Some(model::addr::v4_of_6to4(six_to_four)));
     }
 }
 
