@@ -47,17 +47,19 @@
 //! prefix = "2002:c633:6407:1::/64"
 //! interval_s = 200
 //! ```
-use crate::pipeline::model::error::{at, err, ConfigError};
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
-use crate::pipeline::mech::{AutomaticConfig, Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
+use crate::pipeline::mech::{
+    AutomaticConfig, Ipv4CompatibleConfig, IsatapConfig, RelayConfig, RouterConfig, SixOver4Config, SixRdConfig, TunnelConfig,
+};
 use crate::pipeline::model::addr::{mask4, Ipv4Prefix};
+use crate::pipeline::model::error::{at, err, ConfigError};
 use crate::pipeline::model::route_text::parse_route;
 use crate::pipeline::model::settings::*;
-use crate::pipeline::model::tables::{ConfiguredTunnel, TableUpdate, Tables, TunnelName};
+use crate::pipeline::model::tables::{TableUpdate, Tables};
 use crate::wire::EthernetAddress;
 
 /// `[pipeline]`, as written. Every field but `interface` is optional.
@@ -118,33 +120,6 @@ pub struct InterfaceConfig {
     pub mtu: Option<u16>,
 }
 
-/// `[pipeline.router]`: the 6to4 router role.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RouterConfig {
-    /// V: the site is 2002:V::/48.
-    pub ipv4: String,
-    #[serde(default)]
-    pub lan_ports: Vec<u16>,
-}
-
-/// `[pipeline.relay]`: the 6to4 relay role.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RelayConfig {
-    /// The relay's unicast IPv4 address.
-    pub ipv4: String,
-    #[serde(default)]
-    pub anycast: bool,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum DscpConfig {
-    Named(String),
-    Value(i64),
-}
-
 /// `[[pipeline.route]] add = "2001:db8::/32 via fe80::1 port 1"`: the text after
 /// `route add` (see [`parse_route`]).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -159,21 +134,6 @@ pub struct RouteConfig {
 pub struct NeighbourConfig {
     pub ip: String,
     pub mac: String,
-}
-
-/// `[[pipeline.tunnel]] id = 0  local = "198.51.100.7"  remote = "203.0.113.50"`: a
-/// configured tunnel (RFC 4213); routes enter it with `tunnel 0`. Optional: `name`, and
-/// `mtu`, `ttl`, `dscp` overriding the pipeline's `tunnel_mtu`, `outer_ttl`, `dscp`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TunnelConfig {
-    pub id: u16,
-    pub local: String,
-    pub remote: String,
-    pub name: Option<String>,
-    pub mtu: Option<u16>,
-    pub ttl: Option<u8>,
-    pub dscp: Option<DscpConfig>,
 }
 
 impl Config {
@@ -270,29 +230,11 @@ impl Config {
     /// operator's bogons are known).
     fn validate_roles(&self, s: &mut Settings) -> Result<(), ConfigError> {
         let martians = s.martians();
-        let global_v4 = |path: &str, text: &str| -> Result<Ipv4Addr, ConfigError> {
-            let a = at(path, parse_v4(text))?;
-            if !martians.v4_addr_ok(a) {
-                return err(path, format!("{a} is not a global unicast IPv4 address (RFC 3964 5.3.1)"));
-            }
-            Ok(a)
-        };
         if let Some(r) = &self.router {
-            let v4 = global_v4("pipeline.router.ipv4", &r.ipv4)?;
-            for (k, &lp) in r.lan_ports.iter().enumerate() {
-                match s.ports.get_mut(usize::from(lp)) {
-                    Some(ps) if ps.configured => ps.site_lan = true,
-                    _ => return err(format!("pipeline.router.lan_ports[{k}]"), format!("port {lp} has no [[pipeline.interface]]")),
-                }
-            }
-            s.router = Some(RouterSettings { v4, lan_ports: r.lan_ports.clone() });
+            s.router = Some(r.validate(&mut s.ports, &martians)?);
         }
         if let Some(r) = &self.relay {
-            let unicast = global_v4("pipeline.relay.ipv4", &r.ipv4)?;
-            if unicast == ANYCAST_V4 {
-                return err("pipeline.relay.ipv4", "the unicast address must not be the anycast 192.88.99.1 (set anycast = true)");
-            }
-            s.relay = Some(RelaySettings { unicast, anycast: r.anycast });
+            s.relay = Some(r.validate(&martians)?);
         }
         Ok(())
     }
@@ -312,7 +254,7 @@ impl Config {
         }
         s.dscp = match &self.dscp {
             None => DscpPolicy::Copy,
-            Some(d) => parse_dscp("pipeline.dscp", d)?,
+            Some(d) => d.policy("pipeline.dscp")?,
         };
         s.urpf = self.urpf;
         s.icmp_rate_pps = self.icmp_rate_pps.unwrap_or(DEFAULT_ICMP_RATE_PPS);
@@ -333,19 +275,7 @@ impl Config {
             s.neighbours.push(TableUpdate::NeighbourSet { addr, mac });
         }
         for (k, tc) in self.tunnel.iter().enumerate() {
-            let p = format!("pipeline.tunnel[{k}]");
-            let local = at(&format!("{p}.local"), parse_v4(&tc.local))?;
-            let remote = at(&format!("{p}.remote"), parse_v4(&tc.remote))?;
-            let mut tunnel = ConfiguredTunnel::new(local, remote);
-            if let Some(n) = &tc.name {
-                tunnel.name = Some(at(&format!("{p}.name"), TunnelName::new(n))?);
-            }
-            tunnel.mtu = tc.mtu;
-            at(&format!("{p}.mtu"), tunnel.check())?;
-            tunnel.ttl = tc.ttl;
-            at(&format!("{p}.ttl"), tunnel.check())?;
-            tunnel.dscp = tc.dscp.as_ref().map(|d| parse_dscp(&format!("{p}.dscp"), d)).transpose()?;
-            s.tunnels.push(TableUpdate::TunnelSet { id: tc.id, tunnel });
+            s.tunnels.push(tc.validate(k)?);
         }
         for (k, r) in self.route.iter().enumerate() {
             let u = at(&format!("pipeline.route[{k}].add"), parse_route(&format!("add {}", r.add.trim())))?;
@@ -365,17 +295,6 @@ impl Config {
         // The same build the daemon will do (a configured 2002::/16 replaces the implicit one).
         at("pipeline", Tables::new(s))?;
         Ok(())
-    }
-}
-
-fn parse_dscp(path: &str, d: &DscpConfig) -> Result<DscpPolicy, ConfigError> {
-    match d {
-        DscpConfig::Named(n) if n == "copy" => Ok(DscpPolicy::Copy),
-        DscpConfig::Named(n) => err(path, format!("{n:?}: expected \"copy\" or a DSCP value 0..=63")),
-        DscpConfig::Value(v) => match u8::try_from(*v) {
-            Ok(d) if d < 64 => Ok(DscpPolicy::Fixed(d)),
-            _ => err(path, format!("{v}: a DSCP value is 0..=63")),
-        },
     }
 }
 

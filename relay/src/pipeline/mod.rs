@@ -30,9 +30,9 @@ pub mod slow;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use config::{Config, DscpConfig, InterfaceConfig, NeighbourConfig, RelayConfig, RouteConfig, RouterConfig, TunnelConfig};
+pub use config::{Config, InterfaceConfig, NeighbourConfig, RouteConfig};
 pub use fast::{Pipeline, TokenBucket, MAX_BURST};
-pub use mech::{Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
+pub use mech::{Ipv4CompatibleConfig, IsatapConfig, RelayConfig, RouterConfig, SixOver4Config, SixRdConfig, TunnelConfig};
 pub use model::automatic::{
     is_sixover4_group, isatap_iid, sixover4_group, AutomaticSettings, Ipv6Prefix, IsatapSettings, SixOver4Settings, SixRdDomain,
 };

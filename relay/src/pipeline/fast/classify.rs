@@ -1,15 +1,16 @@
 //! Stage 1 of a burst: L2 accept, then classify each packet into a final verdict or a
 //! route lookup (native IPv6, or IPv6 just taken out of a tunnel).
-use crate::wire::bytes::{arr, be16, v4_at, v6_at};
-use super::decap::Outer;
 use crate::pipeline::mech::TunnelKind;
 use crate::pipeline::model::addr::{ALL_NODES, ALL_ROUTERS, is_link_local6, is_martian6, is_multicast6};
 use crate::pipeline::model::host::{Host, PortView};
 use crate::pipeline::model::tables::Tables;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use super::{PacketBuf, Pipeline};
+use crate::wire::bytes::{arr, be16, v4_at, v6_at};
 use crate::wire::checksum::ipv4_header_ok;
 use crate::wire::{ethertype, ip_proto, Ipv6Packet};
+
+use super::decap::Outer;
+use super::{PacketBuf, Pipeline};
 
 /// Where the packet in a route lane came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use crate::pipeline::mech::{check_with, Inner, TunnelKind};
 use crate::pipeline::model::addr::is_multicast6;
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::pipeline::model::PacketBuf;
+use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::wire::bytes::{arr, v6_at};
 
 use super::classify::{local6, Class, Origin};

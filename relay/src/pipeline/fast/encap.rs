@@ -1,8 +1,8 @@
 //! IPv6 into IPv4 (RFC 4213 section 3): the outer header written from its fields (each
 //! tunnel has its own TTL, DF and DSCP policy), its checksum summed from the same fields.
 //! Which tunnels a packet may enter is the mechanisms' business (`mech`).
-use crate::pipeline::model::settings::DscpPolicy;
 use crate::pipeline::model::PacketBuf;
+use crate::pipeline::model::settings::DscpPolicy;
 use crate::wire::bytes::{arr, arr_mut};
 use crate::wire::checksum::fold;
 use crate::wire::ip_proto;

@@ -1,16 +1,16 @@
 //! Stage 3 of a burst: act on the route of each packet — forward natively, encapsulate,
 //! or fail with a drop reason or an ICMPv6 error to send.
-use crate::wire::bytes::{arr, v6_at};
-use crate::pipeline::model::addr::{is_6to4, v4_of_6to4};
-use crate::pipeline::fast::classify::Origin;
+use crate::pipeline::mech::{tunnel_ends, AWAITING_V4};
 use crate::pipeline::model::counters::Event;
-use super::encap::{self, OuterHeader, OUTER_LEN};
-use crate::pipeline::mech::{check_loop, sixtofour};
-use crate::pipeline::fast::l2;
 use crate::pipeline::model::tables::{HopKind, NextHop, Tables};
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use super::{PacketBuf, Pipeline, TokenBucket};
+use crate::wire::bytes::{arr, v6_at};
 use crate::wire::ethertype;
+
+use super::classify::Origin;
+use super::encap::{self, OuterHeader, OUTER_LEN};
+use super::l2;
+use super::{PacketBuf, Pipeline, TokenBucket};
 
 /// The ICMPv6 error a failed packet earns (RFC 4443).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,10 +42,6 @@ pub(crate) fn awaiting_mac(port: u16) -> [u8; 6] {
     let p = port.to_be_bytes();
     [0, 0, 0, 0, p[0], p[1]]
 }
-
-/// Outer destination of a 6over4 frame waiting for its next hop's IPv4 address (which
-/// the slow path learns by ND over the link): 0.0.0.0, never a tunnel end.
-pub(crate) const AWAITING_V4: u32 = 0;
 
 /// The egress port of a frame built with [`awaiting_mac`].
 #[inline]
@@ -154,35 +150,7 @@ impl Pipeline {
         if let Origin::Tunnel { .. } = p.origin {
             return Err(drop(DropReason::TunnelToTunnel));
         }
-        let (outer_src, remote, event) = match hop.kind {
-            HopKind::SixToFour | HopKind::Tunnel => {
-                let remote = match hop.kind {
-                    HopKind::Tunnel => hop.remote,
-                    _ if is_6to4(p.dst) => v4_of_6to4(p.dst),
-                    _ => return Err(drop(DropReason::Ipv6DstMartian)),
-                };
-                (sixtofour::check_encap(&self.host, &self.auto, p.src, p.dst, remote, p.rx).map_err(drop)?, remote, Event::Encap6to4)
-            }
-            HopKind::Configured => {
-                check_loop(&self.host, &self.auto, p.src, p.rx).map_err(drop)?;
-                (hop.local, hop.remote, Event::EncapConfigured)
-            }
-            kind => {
-                check_loop(&self.host, &self.auto, p.src, p.rx).map_err(drop)?;
-                let event = match kind {
-                    HopKind::Isatap => Event::EncapIsatap,
-                    HopKind::SixRd => Event::Encap6rd,
-                    HopKind::Ipv4Compatible => Event::EncapIpv4Compatible,
-                    _ => Event::Encap6over4,
-                };
-                match self.auto.remote(&self.host, tables, hop, p.dst) {
-                    Ok(remote) => (hop.local, remote, event),
-                    // Waits for the slow path to learn its V by ND over the link.
-                    Err(DropReason::NeighbourMissing) => (hop.local, AWAITING_V4, event),
-                    Err(r) => return Err(drop(r)),
-                }
-            }
-        };
+        let (outer_src, remote, event) = tunnel_ends(&self.host, &self.auto, tables, hop, p.src, p.dst, p.rx).map_err(drop)?;
         // Fixed ends were resolved with the tables; the automatic ones vary per packet.
         let (port_id, mac) = match hop.kind {
             HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(&hop.mac)),

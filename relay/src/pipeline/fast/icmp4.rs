@@ -1,15 +1,16 @@
 //! ICMPv4 errors about packets we encapsulated (RFC 4213 section 3.4): learn the path MTU
 //! from "fragmentation needed" and relay the error to the inner source as ICMPv6.
-use crate::wire::bytes::{arr, be16, v4_at, v6_at};
 use crate::pipeline::model::addr::{is_multicast6, sixtofour_addr};
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::fast::forward::IcmpError;
-use crate::pipeline::fast::icmp_error::{build, MAX_ERROR_LEN};
 use crate::pipeline::model::tables::Tables;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use super::{PacketBuf, Pipeline};
+use crate::wire::bytes::{arr, be16, v4_at, v6_at};
 use crate::wire::checksum::{fold, sum};
 use crate::wire::ip_proto;
+
+use super::forward::IcmpError;
+use super::icmp_error::{build, MAX_ERROR_LEN};
+use super::{PacketBuf, Pipeline};
 
 impl Pipeline {
     /// An ICMPv4 error (type 3, 11 or 12) to one of our addresses; its IPv4 header is at

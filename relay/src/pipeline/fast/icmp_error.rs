@@ -1,16 +1,17 @@
 //! ICMPv6 errors (RFC 4443) built in place from the offending packet, then routed like
 //! any packet. Rate-limited per worker; never about an error, a multicast or an
 //! unspecified source (RFC 4443 section 2.4(e)).
-use crate::wire::bytes::{arr, arr_mut, v6_at};
 use crate::pipeline::model::addr::{is_multicast6, sixtofour_addr};
-use crate::pipeline::fast::classify::Origin;
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::fast::forward::{Fail, IcmpError};
 use crate::pipeline::model::tables::Tables;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use super::{PacketBuf, Pipeline};
+use crate::wire::bytes::{arr, arr_mut, v6_at};
 use crate::wire::checksum::{fold, pseudo_header_v6, sum};
 use crate::wire::{ip_proto, Ipv6Packet};
+
+use super::classify::Origin;
+use super::forward::{Fail, IcmpError};
+use super::{PacketBuf, Pipeline};
 
 /// An error is at most the IPv6 minimum MTU (RFC 4443 section 2.4(c)).
 pub const MAX_ERROR_LEN: usize = 1280;

@@ -1,8 +1,9 @@
 //! The egress L2 header.
-use crate::wire::bytes::arr_mut;
 use crate::pipeline::model::host::PortView;
-use super::PacketBuf;
+use crate::wire::bytes::arr_mut;
 use crate::wire::ethertype;
+
+use super::PacketBuf;
 
 /// Prepends the Ethernet (and 802.1Q, if the port has a VLAN) header: `dst`, the port's
 /// MAC, `et`. False (unchanged) without headroom.

@@ -1,18 +1,77 @@
-//! Receive checks of the automatic mechanisms besides 6to4; the common ones (our own
-//! destination, link-local, RFC 6324 loops) follow in [`check_with`](super::check_with).
-use super::{link_local_64, within, Automatic, Inner, SixOver4Link, TunnelKind};
-use crate::pipeline::model::addr::{is_multicast6, solicited_node, ALL_ROUTERS};
+//! Out of a tunnel: the dispatch from the kind the decapsulation table chose to that
+//! mechanism's checks, and the rules every mechanism shares (RFC 4213 section 3.6 inner
+//! source, our own destinations, RFC 6324 loops).
+use crate::pipeline::model::addr::{is_link_local6, is_multicast6, rfc4213_src_ok, solicited_node, ALL_ROUTERS};
 use crate::pipeline::model::host::Host;
 use crate::pipeline::model::verdict::{DropReason, DropReason::*};
 use crate::wire::{ip_proto, Ipv6Packet};
 
-/// Whether `a`'s interface identifier is ISATAP's for IPv4 address `v4` (RFC 5214 section
-/// 6.1, either value of the universal/local bit): [`crate::pipeline::model::addr::v4_of_isatap`] in one compare.
-#[inline(always)]
-fn isatap_iid_of(a: u128, v4: u32) -> bool {
-    a as u64 & 0xfcff_ffff_ffff_ffff == 0x5efe << 32 | u64::from(v4)
+use super::{ipv4_compatible, sixrd, sixtofour, Automatic, Inner, TunnelKind};
+
+/// The checks on the way out of a tunnel of `kind`:
+///
+/// ```text
+/// inner src passes RFC 4213 3.6 (::V exempt on the IPv4-compatible tunnel)
+/// 6to4: RFC 3964 section 5 (`sixtofour::check_decap`)
+/// configured: the ends matched the table already
+/// the other automatic kinds: their own source checks (Automatic::check_decap)
+/// dst_v6 ours -> local; otherwise (but for 6to4, whose sanity check covers it) a
+///   source ::, a multicast or link-local address is not forwarded
+/// not ours, not on-link and embedding our IPv4 -> loop (RFC 6324)
+/// ```
+#[inline]
+pub(crate) fn check_with(host: &Host, auto: &Automatic, kind: TunnelKind, src4: u32, dst4: u32, src: u128, dst: u128) -> Result<Inner, DropReason> {
+    let compatible = kind == TunnelKind::Ipv4Compatible && src >> 32 == 0 && src > 1;
+    if !rfc4213_src_ok(src) && !compatible {
+        return Err(DropReason::DecapInnerSrcInvalid);
+    }
+    match kind {
+        TunnelKind::SixToFour => sixtofour::check_decap(host, src4, dst4, src, dst)?,
+        TunnelKind::Configured => {}
+        _ => match auto.check_decap(host, kind, src4, dst4, src, dst)? {
+            Inner::Forward => {}
+            inner => return Ok(inner),
+        },
+    }
+    if host.is_own_v6(dst) {
+        return Ok(Inner::Local);
+    }
+    // 6to4's sanity checks covered these. For the others, one cheap test (a source in
+    // ::/16, either address from fe80:: up) lets nearly every packet past the rare inner
+    // addresses that are not forwarded as they are.
+    if kind != TunnelKind::SixToFour {
+        let top16 = |a: u128| (a >> 112) as u16;
+        if top16(src).wrapping_sub(1) >= 0xfe80 - 1 || top16(dst) >= 0xfe80 {
+            if let Some(refused) = odd_inner(kind, src, dst) {
+                return refused;
+            }
+        }
+    }
+    if auto.embeds_own_v4(host, dst) && !host.dst_ours_or_on_link(dst) && !auto.on_link(dst) {
+        return Err(DropReason::LoopDstEmbedsOwnV4);
+    }
+    Ok(Inner::Forward)
 }
 
+/// A packet out of a tunnel other than 6to4 with a multicast destination, or an
+/// unspecified or link-local source or destination, is not forwarded; `None` for any
+/// other.
+#[cold]
+fn odd_inner(kind: TunnelKind, src: u128, dst: u128) -> Option<Result<Inner, DropReason>> {
+    if is_multicast6(dst) {
+        return Some(match kind {
+            // Router solicitations on an ISATAP link come to all-routers (RFC 5214
+            // section 8.3), from `::` too (RFC 4861 section 6.1.1).
+            TunnelKind::Isatap(_) => Ok(Inner::Local),
+            _ if src == 0 => Err(DropReason::Ipv6SrcInvalid),
+            _ => Err(DropReason::MulticastIgnored),
+        });
+    }
+    if src == 0 {
+        return Some(Err(DropReason::Ipv6SrcInvalid));
+    }
+    (is_link_local6(src) || is_link_local6(dst)).then_some(Err(DropReason::Ipv6LinkLocal))
+}
 
 impl Automatic {
     /// The checks of automatic mechanism `kind` on a packet out of the tunnel:
@@ -36,44 +95,12 @@ impl Automatic {
             return Err(Ipv4SrcMartian);
         }
         match kind {
-            TunnelKind::Ipv4Compatible => {
-                if !host.martians.v4_ok(src4) {
-                    return Err(Ipv4SrcMartian);
-                }
-                if src >> 32 != 0 {
-                    return Err(DecapNoMechanism);
-                }
-                if src as u32 != src4 {
-                    return Err(DecapV4CompatSrcMismatch);
-                }
-            }
-            TunnelKind::Isatap(i) => {
-                let l = self.isatap.get(usize::from(i)).ok_or(DecapNoMechanism)?;
-                // The common case first: a client whose address embeds the outer source.
-                let on_link = within(&l.prefixes, src) || link_local_64(src);
-                let client = on_link && isatap_iid_of(src, src4);
-                if !(client || l.prl.contains(&src4)) {
-                    return Err(if on_link { DecapIsatapSrcMismatch } else { DecapNoMechanism });
-                }
-            }
-            TunnelKind::SixRd => {
-                let d = self.sixrd.iter().find(|d| d.br == dst4 && d.contains(src)).ok_or(DecapNoMechanism)?;
-                if d.ce_v4(src) != src4 {
-                    return Err(Decap6rdSrcMismatch);
-                }
-            }
-            TunnelKind::SixOver4(i) => {
-                let l = self.sixover4.get(usize::from(i)).ok_or(DecapNoMechanism)?;
-                check_6over4_src(l, src4, src)?;
-            }
+            TunnelKind::Ipv4Compatible => ipv4_compatible::check_decap(host, src4, src)?,
+            TunnelKind::Isatap(i) => self.isatap.get(usize::from(i)).ok_or(DecapNoMechanism)?.check_decap(src4, src)?,
+            TunnelKind::SixRd => sixrd::check_decap(&self.sixrd, dst4, src4, src)?,
+            TunnelKind::SixOver4(i) => self.sixover4.get(usize::from(i)).ok_or(DecapNoMechanism)?.check_src(src4, src)?,
             TunnelKind::SixOver4Group(i) => {
-                let l = self.sixover4.get(usize::from(i)).ok_or(DecapNoMechanism)?;
-                if src != 0 {
-                    check_6over4_src(l, src4, src)?;
-                }
-                if !is_multicast6(dst) || dst as u16 != dst4 as u16 {
-                    return Err(Decap6over4GroupMismatch);
-                }
+                self.sixover4.get(usize::from(i)).ok_or(DecapNoMechanism)?.check_group(src4, dst4, src, dst)?;
                 return Ok(Inner::Local);
             }
             TunnelKind::SixToFour | TunnelKind::Configured => return Err(DecapNoMechanism),
@@ -100,17 +127,4 @@ impl Automatic {
             _ => false,
         }
     }
-}
-
-/// A 6over4 source: on the link or link-local; with interface identifier `::V`, V must be
-/// the outer source (RFC 2529 section 4). Other identifiers are the ND's business.
-#[inline]
-fn check_6over4_src(l: &SixOver4Link, src4: u32, src: u128) -> Result<(), DropReason> {
-    if !(within(&l.prefixes, src) || link_local_64(src)) {
-        return Err(DecapNoMechanism);
-    }
-    if (src >> 32) as u32 == 0 && src as u32 != src4 {
-        return Err(Decap6over4SrcMismatch);
-    }
-    Ok(())
 }

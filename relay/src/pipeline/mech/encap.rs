@@ -1,11 +1,68 @@
-//! The outer destination of a packet into an automatic tunnel besides 6to4, derived from
-//! its IPv6 destination as the route's next hop says.
-use super::Automatic;
-use crate::pipeline::model::automatic::ce_v4;
-use crate::pipeline::model::addr::v4_of_isatap;
+//! Into a tunnel: the dispatch from a route's next hop to its mechanism — the outer source
+//! and destination and the mechanism's checks — and the RFC 6324 rule every mechanism
+//! shares. The automatic mechanisms derive the outer destination from the IPv6 one.
+use crate::pipeline::model::addr::{is_6to4, v4_of_6to4};
+use crate::pipeline::model::counters::Event;
 use crate::pipeline::model::host::Host;
 use crate::pipeline::model::tables::{HopKind, NextHop, Tables};
 use crate::pipeline::model::verdict::{DropReason, DropReason::*};
+
+use super::{ipv4_compatible, isatap, sixover4, sixrd, sixtofour, Automatic};
+use super::sixover4::AWAITING_V4;
+
+/// Where a packet from `src` to `dst` into the tunnel of next hop `hop` goes, after its
+/// mechanism's checks: `(outer source, outer destination, the mechanism's counter)`.
+///
+/// ```text
+/// 6to4 (2002::/16, or via a 6to4 address)   RFC 3964 section 5 and RFC 6324 (sixtofour)
+/// configured                                RFC 6324; the tunnel's own ends
+/// ISATAP, 6rd, IPv4-compatible, 6over4      RFC 6324; our address on the mechanism, and
+///                                           the far end its format embeds (a 6over4 end
+///                                           not known yet is AWAITING_V4: the packet waits)
+/// ```
+#[inline]
+pub(crate) fn tunnel_ends(host: &Host, auto: &Automatic, tables: &Tables, hop: &NextHop, src: u128, dst: u128, rx: u16) -> Result<(u32, u32, Event), DropReason> {
+    match hop.kind {
+        HopKind::SixToFour | HopKind::Tunnel => {
+            let remote = match hop.kind {
+                HopKind::Tunnel => hop.remote,
+                _ if is_6to4(dst) => v4_of_6to4(dst),
+                _ => return Err(Ipv6DstMartian),
+            };
+            Ok((sixtofour::check_encap(host, auto, src, dst, remote, rx)?, remote, Event::Encap6to4))
+        }
+        HopKind::Configured => {
+            check_loop(host, auto, src, rx)?;
+            Ok((hop.local, hop.remote, Event::EncapConfigured))
+        }
+        kind => {
+            check_loop(host, auto, src, rx)?;
+            let event = match kind {
+                HopKind::Isatap => Event::EncapIsatap,
+                HopKind::SixRd => Event::Encap6rd,
+                HopKind::Ipv4Compatible => Event::EncapIpv4Compatible,
+                _ => Event::Encap6over4,
+            };
+            match auto.remote(host, tables, hop, dst) {
+                Ok(remote) => Ok((hop.local, remote, event)),
+                // Waits for the slow path to learn its V by ND over the link.
+                Err(NeighbourMissing) => Ok((hop.local, AWAITING_V4, event)),
+                Err(r) => Err(r),
+            }
+        }
+    }
+}
+
+/// RFC 6324 on the way into any tunnel: no source that embeds one of our IPv4 addresses
+/// in an automatic format (6to4, ISATAP, 6rd) unless it is ours or on-link. Configured
+/// tunnels take any other IPv6.
+#[inline(always)]
+pub(crate) fn check_loop(host: &Host, auto: &Automatic, src: u128, rx_port: u16) -> Result<(), DropReason> {
+    if auto.embeds_own_v4(host, src) && !host.is_own_v6(src) && !auto.is_own_v6(src) && !host.src_on_link(src, rx_port) {
+        return Err(DropReason::LoopSrcEmbedsOwnV4);
+    }
+    Ok(())
+}
 
 impl Automatic {
     /// ```text
@@ -20,19 +77,10 @@ impl Automatic {
     #[inline]
     pub(crate) fn remote(&self, host: &Host, tables: &Tables, hop: &NextHop, dst: u128) -> Result<u32, DropReason> {
         let v = match hop.kind {
-            HopKind::Isatap => v4_of_isatap(dst).ok_or(EncapNotIsatap)?,
-            HopKind::SixRd => ce_v4(hop.remote, hop.shift, hop.bits, dst),
-            HopKind::Ipv4Compatible => {
-                if dst >> 32 != 0 || !host.martians.v4_ok(dst as u32) {
-                    return Err(Ipv4DstMartian);
-                }
-                dst as u32
-            }
-            HopKind::SixOver4 if (dst >> 32) as u32 == 0 => dst as u32,
-            HopKind::SixOver4 => match tables.neighbour6(dst) {
-                Some([0, 0, a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
-                _ => return Err(NeighbourMissing),
-            },
+            HopKind::Isatap => isatap::remote(dst)?,
+            HopKind::SixRd => sixrd::remote(hop, dst),
+            HopKind::Ipv4Compatible => ipv4_compatible::remote(host, dst)?,
+            HopKind::SixOver4 => sixover4::remote(tables, dst)?,
             _ => return Err(Ipv6DstMartian),
         };
         if !self.ends.ok(v) {

@@ -9,18 +9,36 @@
 //! that embeds an IPv4 address takes part in the RFC 6324 loop checks.
 //!
 //! [`RouteTarget`]: super::RouteTarget
-mod common;
 mod config;
 mod decap;
 mod encap;
+
+// One file per mechanism (6to4 is router and relay in one: RFC 3056's address format
+// serves both roles).
+mod configured;
+mod ipv4_compatible;
+mod isatap;
+mod sixover4;
+mod sixrd;
 pub(crate) mod sixtofour;
 
-pub use config::{Ipv4CompatibleConfig, IsatapConfig, SixOver4Config, SixRdConfig};
+pub use configured::TunnelConfig;
+pub use ipv4_compatible::Ipv4CompatibleConfig;
+pub use isatap::IsatapConfig;
+pub use sixover4::SixOver4Config;
+pub use sixrd::SixRdConfig;
+pub use sixtofour::{RelayConfig, RouterConfig};
 pub(crate) use config::{unicast_v4, AutomaticConfig};
-pub(crate) use common::{check_loop, check_with};
+
+use isatap::IsatapLink;
+use sixover4::SixOver4Link;
+use sixrd::SixRd;
+pub(crate) use decap::check_with;
+pub(crate) use encap::{check_loop, tunnel_ends};
+pub(crate) use sixover4::AWAITING_V4;
 
 use crate::pipeline::model::addr::mask6;
-use crate::pipeline::model::automatic::{is_sixover4_group, low_bits, AutomaticSettings, Ipv6Prefix};
+use crate::pipeline::model::automatic::{is_sixover4_group, AutomaticSettings, Ipv6Prefix};
 use crate::pipeline::model::counters::Event;
 use crate::pipeline::model::host::Host;
 
@@ -78,47 +96,6 @@ fn within(prefixes: &Prefixes, a: u128) -> bool {
     prefixes.iter().any(|&(net, mask)| (a ^ net) & mask == 0)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct IsatapLink {
-    ipv4: u32,
-    /// The /64s, for router advertisements.
-    prefixes64: Vec<u128>,
-    prefixes: Prefixes,
-    prl: Vec<u32>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct SixRd {
-    br: u32,
-    net: u128,
-    mask: u128,
-    common: u32,
-    /// The CE bits of an address: `(top >> shift) & low`, where `top` is its upper 64 bits
-    /// (RFC 5969 section 7 keeps a delegated prefix within them, which `SixRdDomain::new`
-    /// checks).
-    shift: u32,
-    low: u32,
-}
-
-impl SixRd {
-    #[inline(always)]
-    fn contains(&self, a: u128) -> bool {
-        (a ^ self.net) & self.mask == 0
-    }
-
-    #[inline(always)]
-    fn ce_v4(&self, a: u128) -> u32 {
-        self.common | (((a >> 64) as u64 >> self.shift) as u32 & self.low)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct SixOver4Link {
-    port: u16,
-    ipv4: u32,
-    prefixes: Prefixes,
-}
-
 /// The IPv4 addresses that can be the other end of an ISATAP, 6rd or 6over4 tunnel:
 /// unicast ([`unicast_v4`]) and no directed broadcast of our subnets. Private space is
 /// fine: these mechanisms run inside a site or an ISP. A bitmap of the first octets that
@@ -174,40 +151,14 @@ impl Automatic {
         bound.extend(s.sixrd.iter().map(|d| (u32::from(d.br), TunnelKind::SixRd)));
         bound.extend(s.sixover4.iter().enumerate().map(|(i, l)| (u32::from(l.ipv4), TunnelKind::SixOver4(i as u8))));
         bound.dedup();
-        let sixrd: Vec<SixRd> = s
-            .sixrd
-            .iter()
-            .map(|d| SixRd {
-                br: u32::from(d.br),
-                net: d.prefix.net(),
-                mask: mask6(d.prefix.len),
-                common: u32::from(d.ipv4_prefix.addr()),
-                // A domain embedding no bits has `low == 0`, whatever the shift.
-                shift: u32::from(d.shift()).saturating_sub(64).min(63),
-                low: low_bits(d.embedded_bits()),
-            })
-            .collect();
-        let ce_can_be = |d: &SixRd, v: u32| v & d.common == d.common && v & !(d.common | d.low) == 0;
+        let sixrd: Vec<SixRd> = s.sixrd.iter().map(SixRd::new).collect();
         Automatic {
-            sixrd_over_own: sixrd.iter().copied().filter(|d| own_v4.iter().any(|&v| ce_can_be(d, v))).collect(),
+            sixrd_over_own: sixrd.iter().copied().filter(|d| own_v4.iter().any(|&v| d.ce_can_be(v))).collect(),
             sixrd,
             ends: Ends::new(broadcasts),
             bound,
-            isatap: s
-                .isatap
-                .iter()
-                .map(|l| IsatapLink {
-                    ipv4: u32::from(l.ipv4),
-                    prefixes64: l.prefixes.iter().map(Ipv6Prefix::net).collect(),
-                    prefixes: compile(&l.prefixes),
-                    prl: l.prl.iter().map(|&a| u32::from(a)).collect(),
-                })
-                .collect(),
-            sixover4: s
-                .sixover4
-                .iter()
-                .map(|l| SixOver4Link { port: l.port, ipv4: u32::from(l.ipv4), prefixes: compile(&l.prefixes) })
-                .collect(),
+            isatap: s.isatap.iter().map(IsatapLink::new).collect(),
+            sixover4: s.sixover4.iter().map(SixOver4Link::new).collect(),
             own_v6: s.own_v6().into_iter().map(u128::from).collect(),
             mtu,
         }
@@ -244,7 +195,7 @@ impl Automatic {
     /// The destination is on one of our ISATAP or 6over4 links.
     #[inline]
     pub fn on_link(&self, a: u128) -> bool {
-        self.isatap.iter().any(|l| within(&l.prefixes, a)) || self.sixover4.iter().any(|l| within(&l.prefixes, a))
+        self.isatap.iter().any(|l| within(&l.prefixes, a)) || self.sixover4.iter().any(|l| l.in_prefix(a))
     }
 
     /// RFC 6324 section 3.2.3: `a` embeds one of our IPv4 addresses in an automatic
@@ -289,12 +240,12 @@ impl Automatic {
 
     /// `a` lies on 6over4 link `i`: one of its prefixes, or link-local.
     pub(crate) fn on_sixover4(&self, i: u8, a: u128) -> bool {
-        self.sixover4.get(usize::from(i)).is_some_and(|l| within(&l.prefixes, a) || link_local_64(a))
+        self.sixover4.get(usize::from(i)).is_some_and(|l| l.on_link(a))
     }
 
     /// `a` is in one of the prefixes of 6over4 link `i` (where the fast path forwards).
     pub(crate) fn in_sixover4_prefix(&self, i: u8, a: u128) -> bool {
-        self.sixover4.get(usize::from(i)).is_some_and(|l| within(&l.prefixes, a))
+        self.sixover4.get(usize::from(i)).is_some_and(|l| l.in_prefix(a))
     }
 
     /// `a` is one of our addresses on 6over4 link `i`: `fe80::V` or `prefix::V`.
@@ -306,6 +257,6 @@ impl Automatic {
     pub(crate) fn isatap_owns(&self, i: u8, a: u128) -> bool {
         self.isatap
             .get(usize::from(i))
-            .is_some_and(|l| a as u32 == l.ipv4 && self.is_own_v6(a) && (link_local_64(a) || within(&l.prefixes, a)))
+            .is_some_and(|l| a as u32 == l.ipv4 && self.is_own_v6(a) && l.on_link(a))
     }
 }

@@ -1,11 +1,85 @@
 //! 6to4 (RFC 3056) as router and relay (RFC 3068, RFC 7526): the RFC 3964 section 5
 //! checks on the way out of and into the tunnel, and the outer source a packet into it
 //! takes (the site's V, or the relay's anycast or unicast address for a native source).
-use crate::pipeline::model::addr::{is_6to4, v4_of_6to4};
+//! Router and relay are one mechanism with two roles: they share the address format
+//! `2002:V::/48`, the decapsulation rules and `2002::/16`; the relay role adds the native
+//! side (a 6to4 source to a native destination, and back).
+//!
+//! ```toml
+//! [pipeline.router]            # the 6to4 router of site 2002:V::/48
+//! ipv4 = "198.51.100.7"        # V, a global address (RFC 3964 5.3.1)
+//! lan_ports = [1]              # the site's hosts live behind these ports
+//!
+//! [pipeline.relay]             # the 6to4 relay
+//! ipv4 = "203.0.113.30"        # its unicast address, always served
+//! anycast = false              # also 192.88.99.1 / 2002:c058:6301:: (RFC 7526: off by default)
+//! ```
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+
+use crate::pipeline::model::addr::{is_6to4, v4_of_6to4, Martians};
+use crate::pipeline::model::error::{err, ConfigError};
 use crate::pipeline::model::host::Host;
+use crate::pipeline::model::settings::{PortSettings, RelaySettings, RouterSettings, ANYCAST_V4};
 use crate::pipeline::model::verdict::DropReason;
 
 use super::{check_loop, Automatic};
+
+/// `[pipeline.router]`: the 6to4 router role.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// V: the site is 2002:V::/48.
+    pub ipv4: String,
+    #[serde(default)]
+    pub lan_ports: Vec<u16>,
+}
+
+/// `[pipeline.relay]`: the 6to4 relay role.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    /// The relay's unicast IPv4 address.
+    pub ipv4: String,
+    #[serde(default)]
+    pub anycast: bool,
+}
+
+impl RouterConfig {
+    /// The router role: a global V, and LAN ports that are configured (they become the
+    /// site's: `site_lan`).
+    pub(crate) fn validate(&self, ports: &mut [PortSettings], martians: &Martians) -> Result<RouterSettings, ConfigError> {
+        let v4 = global_v4("pipeline.router.ipv4", &self.ipv4, martians)?;
+        for (k, &lp) in self.lan_ports.iter().enumerate() {
+            match ports.get_mut(usize::from(lp)) {
+                Some(ps) if ps.configured => ps.site_lan = true,
+                _ => return err(format!("pipeline.router.lan_ports[{k}]"), format!("port {lp} has no [[pipeline.interface]]")),
+            }
+        }
+        Ok(RouterSettings { v4, lan_ports: self.lan_ports.clone() })
+    }
+}
+
+impl RelayConfig {
+    /// The relay role: a global unicast address that is not the anycast one.
+    pub(crate) fn validate(&self, martians: &Martians) -> Result<RelaySettings, ConfigError> {
+        let unicast = global_v4("pipeline.relay.ipv4", &self.ipv4, martians)?;
+        if unicast == ANYCAST_V4 {
+            return err("pipeline.relay.ipv4", "the unicast address must not be the anycast 192.88.99.1 (set anycast = true)");
+        }
+        Ok(RelaySettings { unicast, anycast: self.anycast })
+    }
+}
+
+/// A 6to4 address of ours embeds it: a global unicast IPv4 address (RFC 3964 5.3.1).
+fn global_v4(path: &str, text: &str, martians: &Martians) -> Result<Ipv4Addr, ConfigError> {
+    let Ok(a) = text.parse::<Ipv4Addr>() else { return err(path, format!("{text:?}: not an IPv4 address")) };
+    if !martians.v4_addr_ok(a) {
+        return err(path, format!("{a} is not a global unicast IPv4 address (RFC 3964 5.3.1)"));
+    }
+    Ok(a)
+}
 
 
 /// RFC 3964 section 5 for a packet out of 6to4:

@@ -5,8 +5,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::pipeline::model::addr::{mask4, mask6, Ipv4Prefix};
-use crate::pipeline::model::tables::RouteTarget;
+use super::addr::{mask4, mask6, Ipv4Prefix};
+use super::tables::RouteTarget;
 
 /// An IPv6 prefix with no host bits set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

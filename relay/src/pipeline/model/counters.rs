@@ -1,6 +1,6 @@
 //! Per-worker counters: plain `u64`s, one owner, no atomics. The runtime copies them out.
 
-use crate::pipeline::model::verdict::DropReason;
+use super::verdict::DropReason;
 
 macro_rules! events {
     ($($variant:ident => $name:literal, $desc:literal;)*) => {

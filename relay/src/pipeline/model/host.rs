@@ -1,9 +1,10 @@
 //! Who we are, compiled from [`Settings`] for the fast path: per-port L2/L3 identity,
 //! our addresses as integers, the RFC 3964 deny list and on-link prefixes.
-use crate::pipeline::model::addr::{ALL_NODES, ALL_ROUTERS, embedded_v4s, is_link_local6, is_multicast6, mask4, mask6, sixtofour_addr, solicited_node, Martians};
-use crate::pipeline::model::settings::{Settings, ANYCAST_V4};
-use crate::pipeline::model::v4set::V4Set;
 use crate::wire::EthernetAddress;
+
+use super::addr::{ALL_NODES, ALL_ROUTERS, embedded_v4s, is_link_local6, is_multicast6, mask4, mask6, sixtofour_addr, solicited_node, Martians};
+use super::settings::{Settings, ANYCAST_V4};
+use super::v4set::V4Set;
 
 /// One port as the pipeline needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -28,9 +28,10 @@
 //! `route add 2001:db8:50::/48 tunnel 0`, `route add 2001:db8::/32 6rd 2001:db8::/32`.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::pipeline::model::settings::{DscpPolicy, Settings};
-use crate::pipeline::model::tables::{check_prefix, tunnel_remote, ConfiguredTunnel, RouteTarget, TableUpdate, TunnelName};
 use crate::wire::EthernetAddress;
+
+use super::settings::{DscpPolicy, Settings};
+use super::tables::{check_prefix, tunnel_remote, ConfiguredTunnel, RouteTarget, TableUpdate, TunnelName};
 
 /// Parses a route change (`route add …` / `route del …`, the `route` word optional).
 pub fn parse_route(s: &str) -> Result<TableUpdate, String> {

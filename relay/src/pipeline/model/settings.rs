@@ -2,10 +2,14 @@
 //! and a [`Pipeline`](super::Pipeline) runs with. Typed, complete, no defaults left open.
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::pipeline::model::automatic::AutomaticSettings;
-use crate::pipeline::model::addr::{mask4, Ipv4Prefix, Martians};
-use crate::pipeline::model::tables::TableUpdate;
+use serde::Deserialize;
+
 use crate::wire::EthernetAddress;
+
+use super::addr::{mask4, Ipv4Prefix, Martians};
+use super::automatic::AutomaticSettings;
+use super::error::{err, ConfigError};
+use super::tables::TableUpdate;
 
 /// The 6to4 relay anycast address (RFC 3068), prefix 192.88.99.0/24.
 pub const ANYCAST_V4: Ipv4Addr = Ipv4Addr::new(192, 88, 99, 1);
@@ -106,6 +110,28 @@ pub struct RouterAdvertSettings {
 pub enum DscpPolicy {
     Copy,
     Fixed(u8),
+}
+
+/// The TOML form of a [`DscpPolicy`]: `"copy"` or a DSCP value 0..=63.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum DscpConfig {
+    Named(String),
+    Value(i64),
+}
+
+impl DscpConfig {
+    /// The policy, or why not (as field `path`).
+    pub fn policy(&self, path: &str) -> Result<DscpPolicy, ConfigError> {
+        match self {
+            DscpConfig::Named(n) if n == "copy" => Ok(DscpPolicy::Copy),
+            DscpConfig::Named(n) => err(path, format!("{n:?}: expected \"copy\" or a DSCP value 0..=63")),
+            DscpConfig::Value(v) => match u8::try_from(*v) {
+                Ok(d) if d < 64 => Ok(DscpPolicy::Fixed(d)),
+                _ => err(path, format!("{v}: a DSCP value is 0..=63")),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,10 +1,11 @@
 //! What the slow path sends unasked, or soon after being asked: gratuitous ARP for our
 //! IPv4 addresses at start (RFC 5227 section 1.1) and router advertisements answering
 //! solicitations (RFC 4861 section 6.2.6).
-use super::{SlowIo, SlowPath, MIN_DELAY_BETWEEN_RAS};
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::slow::neigh;
 use crate::pipeline::model::PacketBuf;
+
+use super::neigh;
+use super::{SlowIo, SlowPath, MIN_DELAY_BETWEEN_RAS};
 
 impl<B: PacketBuf> SlowPath<B> {
     /// Gratuitous ARP for each port's address, the 6to4 endpoints and the automatic

@@ -5,22 +5,23 @@
 //! also encapsulated, when the request came through a 6to4 tunnel (RFC 6343 section 4.4).
 //! Replies go back where the request came from (port and MAC). Anything else is dropped
 //! with its own reason.
-use crate::wire::bytes::{arr, arr_mut, be16, v4_at, v6_at};
-use crate::pipeline::model::grow_tail;
-use crate::pipeline::model::addr::{ALL_NODES, is_multicast6, solicited_node};
-use crate::pipeline::fast::l2_accept;
-use crate::pipeline::model::counters::Event;
-use crate::pipeline::mech::Automatic;
-use crate::pipeline::model::host::{Host, PortView};
+use DropReason::*;
+
 use crate::pipeline::fast::l2::reflect;
-use crate::pipeline::slow::neigh::nd_message;
-use crate::pipeline::slow::tunnelled;
+use crate::pipeline::fast::l2_accept;
+use crate::pipeline::mech::Automatic;
+use crate::pipeline::model::addr::{ALL_NODES, is_multicast6, solicited_node};
+use crate::pipeline::model::counters::Event;
+use crate::pipeline::model::grow_tail;
+use crate::pipeline::model::host::{Host, PortView};
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use super::PacketBuf;
+use crate::wire::bytes::{arr, arr_mut, be16, v4_at, v6_at};
 use crate::wire::checksum::{fold, pseudo_header_v6, sum, update16};
 use crate::wire::{ethertype, ip_proto};
 
-use DropReason::*;
+use super::neigh::nd_message;
+use super::PacketBuf;
+use super::tunnelled;
 const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
 
 /// Answers whatever `buf` asks of us (through 6to4, not the other automatic mechanisms:

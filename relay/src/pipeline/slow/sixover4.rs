@@ -7,20 +7,22 @@
 //! workers' neighbour table holds it, which is where their 6over4 encapsulation reads V.
 use std::net::IpAddr;
 
-use super::{SlowIo, SlowPath};
-use super::sixover4_wrap::sixover4_multicast;
-use super::tunnel_nd;
-use crate::wire::bytes::{arr, arr_mut, v4_at, v6_at};
+use crate::pipeline::fast::encap::{self, OuterHeader};
+use crate::pipeline::fast::forward::awaiting_mac;
+use crate::pipeline::fast::l2;
+use crate::pipeline::mech::AWAITING_V4;
 use crate::pipeline::model::addr::mask6;
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::fast::encap::{self, OuterHeader};
-use crate::pipeline::fast::forward::{awaiting_mac, AWAITING_V4};
-use crate::pipeline::fast::l2;
+use crate::pipeline::model::PacketBuf;
 use crate::pipeline::model::settings::DscpPolicy;
 use crate::pipeline::model::verdict::DropReason;
-use crate::pipeline::model::PacketBuf;
+use crate::wire::bytes::{arr, arr_mut, v4_at, v6_at};
 use crate::wire::checksum::{fold, sum};
 use crate::wire::{ethertype, ip_proto};
+
+use super::sixover4_wrap::sixover4_multicast;
+use super::{SlowIo, SlowPath};
+use super::tunnel_nd;
 
 impl<B: PacketBuf> SlowPath<B> {
     /// The 6over4 link on `port`, if `a` is in its prefixes: a neighbour resolved over it.

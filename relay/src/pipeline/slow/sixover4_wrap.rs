@@ -1,14 +1,14 @@
 //! IPv6 multicast onto a 6over4 link (RFC 2529 section 6): what the slow path uses to
 //! send its neighbour discovery there. The fast path only receives multicast.
-use crate::pipeline::model::automatic::sixover4_group;
-use crate::wire::bytes::{arr, v6_at};
-use crate::pipeline::model::addr::is_multicast6;
 use crate::pipeline::fast::encap::{self, OuterHeader};
+use crate::pipeline::fast::l2;
+use crate::pipeline::model::addr::is_multicast6;
+use crate::pipeline::model::automatic::sixover4_group;
 use crate::pipeline::model::host::PortView;
+use crate::pipeline::model::PacketBuf;
 use crate::pipeline::model::settings::DscpPolicy;
 use crate::pipeline::model::verdict::DropReason;
-use crate::pipeline::fast::l2;
-use crate::pipeline::model::PacketBuf;
+use crate::wire::bytes::{arr, v6_at};
 use crate::wire::ethertype;
 
 /// Wraps the IPv6 multicast packet that fills `buf` for the 6over4 link of `port`: from

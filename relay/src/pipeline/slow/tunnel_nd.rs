@@ -8,9 +8,10 @@ use std::net::Ipv4Addr;
 use crate::pipeline::mech::{Automatic, LINK_LOCAL};
 use crate::pipeline::model::addr::{solicited_node, ALL_NODES};
 use crate::pipeline::model::automatic::isatap_iid;
-use crate::pipeline::slow::neigh::{nd_packet, NdMessage, PREFERRED_LIFETIME_S, VALID_LIFETIME_S};
 use crate::pipeline::model::verdict::DropReason;
 use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_ROUTER, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_ADVERT};
+
+use super::neigh::{nd_packet, NdMessage, PREFERRED_LIFETIME_S, VALID_LIFETIME_S};
 
 /// Router advertisements on ISATAP links: the hop limit for hosts and the router
 /// lifetime are RFC 4861's defaults (AdvCurHopLimit, 3 × MaxRtrAdvInterval).

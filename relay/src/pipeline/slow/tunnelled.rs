@@ -4,26 +4,28 @@
 //! (RFC 2529 section 5) and ISATAP links are answered over IPv4 unicast, and router
 //! solicitations on ISATAP links get a solicited advertisement (RFC 5214 section 8.3).
 //! The request passed the receive checks of its mechanism again first.
-use super::sixover4_wrap::sixover4_multicast;
-use super::tunnel_nd;
+use std::net::{IpAddr, Ipv6Addr};
+
+use crate::pipeline::fast::encap::{self, OuterHeader};
+use crate::pipeline::fast::l2::{self, reflect};
+use crate::pipeline::fast::l2_accept;
 use crate::pipeline::mech::{check_with, Automatic, Inner, TunnelKind};
-use crate::pipeline::model::grow_tail;
-use crate::wire::bytes::{arr, arr_mut, be16, v4_at, v6_at};
+use crate::pipeline::model::addr::ALL_NODES;
 use crate::pipeline::model::addr::{is_multicast6, solicited_node};
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::fast::encap::{self, OuterHeader};
+use crate::pipeline::model::grow_tail;
 use crate::pipeline::model::host::{Host, PortView};
-use crate::pipeline::fast::l2::{self, reflect};
-use crate::pipeline::slow::local::{echo6_in_place, ipv4_header, turn_ipv4};
-use crate::pipeline::fast::l2_accept;
-use crate::pipeline::model::addr::ALL_NODES;
-use crate::pipeline::slow::neigh::{nd_message, Heard, How, Received};
 use crate::pipeline::model::settings::DscpPolicy;
 use crate::pipeline::model::verdict::DropReason::{self, *};
-use super::PacketBuf;
-use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
+use crate::wire::bytes::{arr, arr_mut, be16, v4_at, v6_at};
 use crate::wire::{ethertype, ip_proto};
-use std::net::{IpAddr, Ipv6Addr};
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
+
+use super::local::{echo6_in_place, ipv4_header, turn_ipv4};
+use super::neigh::{nd_message, Heard, How, Received};
+use super::PacketBuf;
+use super::sixover4_wrap::sixover4_multicast;
+use super::tunnel_nd;
 
 /// A protocol-41 request on `port` whose IPv4 header is at `l2`. Returns the port to
 /// send the answer on (it replaced the request in `buf`) and what it was.

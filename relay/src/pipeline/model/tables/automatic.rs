@@ -2,8 +2,9 @@
 //! is on for (an ISATAP or 6over4 link's, a 6rd domain's, `::/96`).
 use std::net::Ipv6Addr;
 
-use super::{RouteTarget, Tables};
 use crate::pipeline::model::automatic::Ipv6Prefix;
+
+use super::{RouteTarget, Tables};
 
 impl Tables {
     /// A route into an automatic mechanism must lie within the prefixes it is on for.

@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::pipeline::model::automatic::AutomaticSettings;
-use crate::pipeline::model::addr::{mask4, mask6};
-use crate::pipeline::model::v4set::V4Set;
-use crate::pipeline::model::settings::{DscpPolicy, Settings};
-use crate::pipeline::model::verdict::DropReason;
 use crate::lpm::Lpm6;
+use crate::pipeline::model::addr::{mask4, mask6};
+use crate::pipeline::model::automatic::AutomaticSettings;
+use crate::pipeline::model::settings::{DscpPolicy, Settings};
+use crate::pipeline::model::v4set::V4Set;
+use crate::pipeline::model::verdict::DropReason;
 use crate::wire::EthernetAddress;
 
 mod automatic;

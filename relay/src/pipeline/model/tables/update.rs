@@ -3,12 +3,13 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{HopKind, HopSlot, NextHop, Tables, ConfiguredTunnel, UNRESOLVED};
 use crate::lpm::Lpm6;
-use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::pipeline::model::addr::{builtin_v4_ok, is_6to4, mask6, v4_of_6to4};
+use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::pipeline::model::v4set::V4Set;
 use crate::wire::EthernetAddress;
+
+use super::{HopKind, HopSlot, NextHop, Tables, ConfiguredTunnel, UNRESOLVED};
 
 /// Where a route sends packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

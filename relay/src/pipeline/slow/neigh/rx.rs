@@ -3,15 +3,16 @@
 //! message tells about a neighbour's link-layer address.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::wire::bytes::{arr, be16, v4_at, v6_at};
-use crate::pipeline::model::addr::is_multicast6;
 use crate::pipeline::fast::{arp_kind, l2_accept, ArpKind};
+use crate::pipeline::model::addr::is_multicast6;
 use crate::pipeline::model::host::Host;
 use crate::pipeline::model::verdict::DropReason::{self, *};
-use crate::pipeline::slow::neigh::cache::How;
+use crate::wire::bytes::{arr, be16, v4_at, v6_at};
 use crate::wire::checksum::{fold, pseudo_header_v6, sum};
-use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
 use crate::wire::{ethertype, ip_proto};
+use crate::wire::icmpv6::{NA_FLAG_OVERRIDE, NA_FLAG_SOLICITED, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT, OPT_SOURCE_LL_ADDR, OPT_TARGET_LL_ADDR, ROUTER_SOLICIT};
+
+use super::cache::How;
 
 
 /// A received ND message that passed the checks every ND message must pass.
