@@ -56,6 +56,14 @@ pub mod ethertype {
     pub const IPV6: u16 = 0x86DD;
 }
 
+/// ECN codepoints, the low two bits of the IPv4 TOS and IPv6 traffic class (RFC 3168).
+pub mod ecn {
+    pub const NOT_ECT: u8 = 0b00;
+    pub const ECT1: u8 = 0b01;
+    pub const ECT0: u8 = 0b10;
+    pub const CE: u8 = 0b11;
+}
+
 /// IP protocol / IPv6 next-header numbers (IANA).
 pub mod ip_proto {
     pub const HOP_BY_HOP: u8 = 0;

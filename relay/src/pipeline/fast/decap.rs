@@ -6,6 +6,7 @@ use crate::pipeline::model::counters::Event;
 use crate::pipeline::model::PacketBuf;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::wire::bytes::{arr, v6_at};
+use crate::wire::ecn;
 
 use super::classify::{local6, Class, Origin};
 use super::Pipeline;
@@ -51,16 +52,24 @@ impl Pipeline {
             Ok(Inner::Local) => return Class::Done(Verdict::Punt),
             Ok(Inner::Forward) => {}
         }
-        // RFC 6040 section 4.2: outer CE is copied to an ECT inner, and drops a Not-ECT one.
-        let inner_ecn = (h[1] >> 4) & 0x03;
-        if tos & 0x03 == 0x03 && inner_ecn != 0x03 {
-            if inner_ecn == 0 {
-                return Class::Done(Verdict::Drop(DropReason::EcnCeNotEct));
+        // RFC 6040 section 4.2: the outer ECN is copied in when it says more than the inner
+        // one — CE onto an ECT inner, ECT(1) onto ECT(0) — and CE on a Not-ECT inner drops
+        // it. Only an outer ECT(1) or CE can change anything, which one test tells.
+        let (outer_ecn, inner_ecn) = (tos & 0x03, (h[1] >> 4) & 0x03);
+        if outer_ecn & ecn::ECT1 != 0 && inner_ecn != outer_ecn && inner_ecn != ecn::CE {
+            match (outer_ecn, inner_ecn) {
+                (ecn::CE, ecn::NOT_ECT) => return Class::Done(Verdict::Drop(DropReason::EcnCeNotEct)),
+                // Not-ECT stays Not-ECT under ECT(1): the inner transport did not ask for ECN.
+                (ecn::ECT1, ecn::NOT_ECT) => {}
+                (to, _) => {
+                    if let Some(b) = buf.data_mut().get_mut(inner_at + 1) {
+                        *b = (*b & !0x30) | (to << 4);
+                    }
+                    if to == ecn::CE {
+                        self.counters.count(Event::EcnCeMarked);
+                    }
+                }
             }
-            if let Some(b) = buf.data_mut().get_mut(inner_at + 1) {
-                *b |= 0x30;
-            }
-            self.counters.count(Event::EcnCeMarked);
         }
         let tail = buf.data().len().saturating_sub(inner_at + inner_len);
         if !buf.trim(tail) || !buf.adj(inner_at) {

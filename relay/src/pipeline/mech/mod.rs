@@ -223,6 +223,11 @@ impl Automatic {
         self.mtu
     }
 
+    /// The IPv4 TTL on 6over4 link `i` (RFC 2529 section 3).
+    pub(crate) fn sixover4_ttl(&self, i: u8) -> Option<u8> {
+        self.sixover4.get(usize::from(i)).map(|l| l.ttl)
+    }
+
     /// Our IPv4 address on 6over4 link `i` (the port's).
     pub(crate) fn sixover4_v4(&self, i: u8) -> Option<u32> {
         self.sixover4.get(usize::from(i)).map(|l| l.ipv4)

@@ -8,11 +8,12 @@
 //! [[pipeline.6over4]]          # a 6over4 link on a port, from its IPv4 address
 //! port = 0
 //! prefixes = ["2001:db8:64::/64"]
+//! ttl = 8                      # IPv4 TTL on the link, 1..=255 (RFC 2529 section 3: low, default 8)
 //! ```
 use serde::Deserialize;
 
 use crate::pipeline::model::addr::is_multicast6;
-use crate::pipeline::model::automatic::SixOver4Settings;
+use crate::pipeline::model::automatic::{SixOver4Settings, DEFAULT_SIXOVER4_TTL};
 use crate::pipeline::model::error::{err, ConfigError};
 use crate::pipeline::model::settings::Settings;
 use crate::pipeline::model::tables::Tables;
@@ -32,6 +33,8 @@ pub struct SixOver4Config {
     pub port: u16,
     #[serde(default)]
     pub prefixes: Vec<String>,
+    /// 1..=255, default [`DEFAULT_SIXOVER4_TTL`].
+    pub ttl: Option<u8>,
 }
 
 impl SixOver4Config {
@@ -54,7 +57,12 @@ impl SixOver4Config {
         for (k, &prefix) in prefixes.iter().enumerate() {
             claims.prefix(prefix, &format!("{p}.prefixes[{k}]"))?;
         }
-        Ok(SixOver4Settings { port: c.port, ipv4, prefixes })
+        let ttl = match c.ttl {
+            Some(0) => return err(format!("{p}.ttl"), "0: the link's IPv4 TTL must be 1..=255"),
+            Some(t) => t,
+            None => DEFAULT_SIXOVER4_TTL,
+        };
+        Ok(SixOver4Settings { port: c.port, ipv4, prefixes, ttl })
     }
 }
 
@@ -64,11 +72,12 @@ pub(super) struct SixOver4Link {
     pub port: u16,
     pub ipv4: u32,
     pub prefixes: Prefixes,
+    pub ttl: u8,
 }
 
 impl SixOver4Link {
     pub fn new(l: &SixOver4Settings) -> SixOver4Link {
-        SixOver4Link { port: l.port, ipv4: u32::from(l.ipv4), prefixes: compile(&l.prefixes) }
+        SixOver4Link { port: l.port, ipv4: u32::from(l.ipv4), prefixes: compile(&l.prefixes), ttl: l.ttl }
     }
 
     /// `a` is in one of the link's prefixes (where the fast path forwards).

@@ -169,11 +169,17 @@ pub(crate) fn ce_v4(common: u32, shift: u8, bits: u8, a: u128) -> u32 {
 
 /// A 6over4 link (RFC 2529) on a port: the port's IPv4 address is the router's link-layer
 /// address, IPv4 multicast 239.192.0.0/16 carries IPv6 multicast.
+/// The IPv4 TTL of 6over4 packets unless configured (RFC 2529 section 3: low, so that
+/// the link's multicast stays inside the site; configurable, default 8).
+pub const DEFAULT_SIXOVER4_TTL: u8 = 8;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SixOver4Settings {
     pub port: u16,
     pub ipv4: Ipv4Addr,
     pub prefixes: Vec<Ipv6Prefix>,
+    /// The IPv4 TTL of everything sent on the link (RFC 2529 section 3).
+    pub ttl: u8,
 }
 
 impl SixOver4Settings {

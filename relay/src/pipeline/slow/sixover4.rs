@@ -70,7 +70,7 @@ impl<B: PacketBuf> SlowPath<B> {
         let Some(mut buf) = io.frame(&packet) else {
             return self.counters.count_drop(DropReason::SlowTxFailed);
         };
-        let ttl = self.host.outer_ttl;
+        let ttl = self.auto.sixover4_ttl(link).unwrap_or(self.host.outer_ttl);
         let wrapped = match unicast {
             Some((v, mac)) => {
                 let outer = OuterHeader { src: ours, dst: v, ttl, df: false, dscp: DscpPolicy::Copy };

@@ -57,7 +57,7 @@ pub(crate) fn answer<B: PacketBuf>(host: &Host, auto: &Automatic, port: &PortVie
     let ip = inner.get(..inner_len).unwrap_or_default();
     let icmp_type = if h6[6] == ip_proto::ICMPV6 { ip.get(40).copied() } else { None };
     let reply = match (icmp_type, kind) {
-        (Some(128), _) => return echo(host, port, rx, l2, ihl, total, buf),
+        (Some(128), _) => return echo(host, port, rx, l2, ihl, total, tunnel_ttl(host, auto, kind), buf),
         (Some(NEIGHBOR_SOLICIT), TunnelKind::SixOver4(i) | TunnelKind::SixOver4Group(i)) => {
             let (packet, to) = sixover4_advert(auto, i, ip, src4)?;
             let src4 = auto.sixover4_v4(i).ok_or(LocalUnsupported)?;
@@ -73,7 +73,7 @@ pub(crate) fn answer<B: PacketBuf>(host: &Host, auto: &Automatic, port: &PortVie
         _ => return Err(LocalUnsupported),
     };
     let eth_dst = arr::<6>(buf.data(), 6).copied().ok_or(L2Truncated)?;
-    send(buf, port, &reply, eth_dst, host.outer_ttl, id)?;
+    send(buf, port, &reply, eth_dst, tunnel_ttl(host, auto, kind), id)?;
     Ok((rx, reply.event))
 }
 
@@ -171,7 +171,17 @@ fn isatap_router_advert(auto: &Automatic, i: u8, ip: &[u8]) -> Result<Vec<u8>, D
 }
 
 /// An echo request to one of our addresses goes back through the tunnel it came from.
-fn echo<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, ihl: usize, total: usize, buf: &mut B) -> Result<(u16, Event), DropReason> {
+/// The outer TTL of what we send back through a tunnel of `kind`: a 6over4 link's own,
+/// else the pipeline's.
+fn tunnel_ttl(host: &Host, auto: &Automatic, kind: TunnelKind) -> u8 {
+    match kind {
+        TunnelKind::SixOver4(i) | TunnelKind::SixOver4Group(i) => auto.sixover4_ttl(i).unwrap_or(host.outer_ttl),
+        _ => host.outer_ttl,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn echo<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, ihl: usize, total: usize, ttl: u8, buf: &mut B) -> Result<(u16, Event), DropReason> {
     let d = buf.data_mut();
     let inner_len = echo6_in_place(host, d.get_mut(l2 + ihl..l2 + total).unwrap_or_default())?;
     let outer_len = ihl + inner_len;
@@ -179,7 +189,7 @@ fn echo<B: PacketBuf>(host: &Host, port: &PortView, rx: u16, l2: usize, ihl: usi
     if let Some(len) = arr_mut::<2>(ip, 2) {
         *len = (outer_len as u16).to_be_bytes();
     }
-    turn_ipv4(ip, ihl, host.outer_ttl);
+    turn_ipv4(ip, ihl, ttl);
     reflect(d, port);
     let pad = d.len() - (l2 + outer_len);
     if !buf.trim(pad) {

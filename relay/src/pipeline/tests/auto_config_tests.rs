@@ -66,7 +66,7 @@ fn every_mechanism_validates() {
     assert_eq!(a.ipv4_compatible, Some(v4("198.51.100.21")));
     assert_eq!(a.isatap, vec![IsatapSettings { ipv4: v4("198.51.100.22"), prefixes: vec!["2001:db8:5e::/64".parse().unwrap()], prl: vec![v4("198.51.100.40")] }]);
     assert_eq!(a.sixrd, vec![SixRdDomain::new(v4("198.51.100.23"), "2001:db8:6400::/48".parse().unwrap(), "198.51.100.0/24".parse().unwrap()).unwrap()]);
-    assert_eq!(a.sixover4, vec![SixOver4Settings { port: 0, ipv4: v4("198.51.100.20"), prefixes: vec!["2001:db8:64::/64".parse().unwrap()] }]);
+    assert_eq!(a.sixover4, vec![SixOver4Settings { port: 0, ipv4: v4("198.51.100.20"), prefixes: vec!["2001:db8:64::/64".parse().unwrap()], ttl: 8 }]);
     assert_eq!(a.locals(), [v4("198.51.100.20"), v4("198.51.100.21"), v4("198.51.100.22"), v4("198.51.100.23")]);
     assert_eq!(
         s.own_v4(),

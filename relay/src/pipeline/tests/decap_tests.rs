@@ -47,35 +47,42 @@ fn outer_header_with_options_is_stripped_whole() {
     assert_eq!(out, eth(HOST, PORT1, ET_IPV6, &hop_minus(&inner, 1)));
 }
 
-/// RFC 6040 section 4.2, the full table for the cases the spec names.
+/// RFC 6040 section 4.2, the whole decapsulation table: every (inner, outer) pair of
+/// codepoints, with the table's result written out cell by cell.
 #[test]
 fn ecn_on_decapsulation() {
-    // (outer ECN, inner ECN) → inner ECN after, or None for a drop.
-    let cases = [
-        (3, 1, Some(3)), // CE + ECT(1) → CE
-        (3, 2, Some(3)), // CE + ECT(0) → CE
-        (3, 3, Some(3)), // CE + CE
-        (3, 0, None),    // CE + Not-ECT → drop
-        (0, 2, Some(2)), // outer Not-ECT: inner kept
-        (2, 0, Some(0)), // outer ECT(0) + Not-ECT: kept
-        (1, 2, Some(2)), // ECT(1) + ECT(0): kept
+    const N: u8 = 0b00; // Not-ECT
+    const E1: u8 = 0b01; // ECT(1)
+    const E0: u8 = 0b10; // ECT(0)
+    const CE: u8 = 0b11;
+    // Rows: arriving inner; columns: arriving outer Not-ECT, ECT(0), ECT(1), CE.
+    // `None` is the table's <drop>.
+    let table: [(u8, [Option<u8>; 4]); 4] = [
+        (N, [Some(N), Some(N), Some(N), None]),
+        (E0, [Some(E0), Some(E0), Some(E1), Some(CE)]),
+        (E1, [Some(E1), Some(E1), Some(E1), Some(CE)]),
+        (CE, [Some(CE), Some(CE), Some(CE), Some(CE)]),
     ];
-    for (outer, inner_ecn, after) in cases {
-        let mut lab = Lab::router_w();
-        let inner = with_tclass(udp6("2002:c633:6407::1", "2002:cb00:7101::5", 63, 60), 0xb8 | inner_ecn);
-        let frame = eth(PORT0, GW4, ET_IPV4, &ipv4(V4 { tos: outer, ..V4::p41("198.51.100.7", "203.0.113.1") }, &inner));
-        let (v, out) = lab.run(0, &frame);
-        match after {
-            Some(ecn) => {
-                assert_eq!(v, Verdict::Tx(1), "outer {outer} inner {inner_ecn}");
-                let expect = with_tclass(hop_minus(&inner, 1), 0xb8 | ecn);
-                assert_eq!(out, eth(HOST, PORT1, ET_IPV6, &expect), "outer {outer} inner {inner_ecn}");
-                let marked = u64::from(outer == 3 && inner_ecn != 3);
-                assert_eq!(lab.count("ecn_ce_marked"), marked);
-            }
-            None => {
-                assert_eq!(v, Verdict::Drop(DropReason::EcnCeNotEct));
-                assert_eq!(lab.count("drop_ecn_ce_not_ect"), 1);
+    let outers = [N, E0, E1, CE];
+
+    for (inner_ecn, row) in table {
+        for (outer, after) in outers.into_iter().zip(row) {
+            let mut lab = Lab::router_w();
+            let inner = with_tclass(udp6("2002:c633:6407::1", "2002:cb00:7101::5", 63, 60), 0xb8 | inner_ecn);
+            let frame = eth(PORT0, GW4, ET_IPV4, &ipv4(V4 { tos: outer, ..V4::p41("198.51.100.7", "203.0.113.1") }, &inner));
+            let (v, out) = lab.run(0, &frame);
+            match after {
+                Some(ecn) => {
+                    assert_eq!(v, Verdict::Tx(1), "outer {outer:02b} inner {inner_ecn:02b}");
+                    let expect = with_tclass(hop_minus(&inner, 1), 0xb8 | ecn);
+                    assert_eq!(out, eth(HOST, PORT1, ET_IPV6, &expect), "outer {outer:02b} inner {inner_ecn:02b}");
+                    let marked = u64::from(outer == CE && inner_ecn != CE);
+                    assert_eq!(lab.count("ecn_ce_marked"), marked, "outer {outer:02b} inner {inner_ecn:02b}");
+                }
+                None => {
+                    assert_eq!(v, Verdict::Drop(DropReason::EcnCeNotEct));
+                    assert_eq!(lab.count("drop_ecn_ce_not_ect"), 1);
+                }
             }
         }
     }

@@ -48,7 +48,7 @@ fn multicast_mapping_vectors() {
     assert_eq!(g("ff05::1:3"), "239.192.0.3");
     assert!(is_sixover4_group(u32::from(std::net::Ipv4Addr::new(239, 192, 18, 52))));
     assert!(!is_sixover4_group(u32::from(std::net::Ipv4Addr::new(239, 193, 0, 1))));
-    let link = SixOver4Settings { port: 0, ipv4: "198.51.100.20".parse().unwrap(), prefixes: vec!["2001:db8:64::/64".parse().unwrap()] };
+    let link = SixOver4Settings { port: 0, ipv4: "198.51.100.20".parse().unwrap(), prefixes: vec!["2001:db8:64::/64".parse().unwrap()], ttl: 8 };
     let own: Vec<String> = link.own_v6().iter().map(|a| a.to_string()).collect();
     assert_eq!(own, ["fe80::c633:6414", "2001:db8:64::c633:6414"]);
 }
@@ -107,14 +107,15 @@ fn unicast_onto_the_link_exact_bytes() {
     let inner = udp6("2001:db8:20::5", "2001:db8:64::c633:6407", 64, 100);
     let (v, out) = lab.run(1, &eth(PORT1, HOST, ET_IPV6, &inner));
     assert_eq!(v, Verdict::Tx(0));
-    let expect = ipv4(V4::p41("198.51.100.20", "198.51.100.7"), &hop_minus(&inner, 1));
+    // RFC 2529 section 3: the link's own low TTL, not the pipeline's outer_ttl.
+    let expect = ipv4(V4 { ttl: 8, ..V4::p41("198.51.100.20", "198.51.100.7") }, &hop_minus(&inner, 1));
     assert_eq!(out, eth(NODE, PORT0, ET_IPV4, &expect));
     assert_eq!(lab.count("encap_6over4"), 1);
     // Other interface identifiers are resolved by ND over the link: the packet waits for
     // the slow path, without its outer destination yet.
     let inner = udp6("2001:db8:20::5", "2001:db8:64::1:2:3:4", 64, 100);
     let waiting = lab.expect_wait(1, &eth(PORT1, HOST, ET_IPV6, &inner), 0);
-    let expect = ipv4(V4 { id: 2, ..V4::p41("198.51.100.20", "0.0.0.0") }, &hop_minus(&inner, 1));
+    let expect = ipv4(V4 { id: 2, ttl: 8, ..V4::p41("198.51.100.20", "0.0.0.0") }, &hop_minus(&inner, 1));
     assert_eq!(waiting, eth([0; 6], PORT0, ET_IPV4, &expect));
 }
 

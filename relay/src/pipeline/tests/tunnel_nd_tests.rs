@@ -74,6 +74,14 @@ fn reply(src4: &str, dst4: &str, id: u16, inner: &[u8]) -> Vec<u8> {
     eth(NODE, PORT0, ET_IPV4, &ipv4(V4 { id, df: false, ..V4::p41(src4, dst4) }, inner))
 }
 
+/// The IPv4 TTL on the 6over4 link of [`MECHANISMS`] (RFC 2529 section 3's default).
+const SIXOVER4_TTL: u8 = 8;
+
+/// [`reply`] on the 6over4 link: its TTL.
+fn reply_6over4(src4: &str, dst4: &str, id: u16, inner: &[u8]) -> Vec<u8> {
+    eth(NODE, PORT0, ET_IPV4, &ipv4(V4 { id, df: false, ttl: SIXOVER4_TTL, ..V4::p41(src4, dst4) }, inner))
+}
+
 /// Runs `frame` through the fast path (it must be punted) and the slow path.
 fn answered(lab: &mut Lab, frame: &[u8]) -> (Verdict, Vec<u8>) {
     assert_eq!(lab.run(0, frame), (Verdict::Punt, frame.to_vec()), "punted unchanged");
@@ -127,7 +135,9 @@ fn echo6_through_each_mechanism() {
         ("198.51.100.21", "::c633:6407", "::c633:6415"),
     ] {
         let (v, out) = answered(&mut lab, &p41("198.51.100.7", ours4, &echo6(from, to, 64, 8)));
-        let expect = ipv4(V4::p41(ours4, "198.51.100.7"), &echo6_reply(to, from, 64, 8));
+        // The 6over4 link (198.51.100.20) answers with its own TTL.
+        let ttl = if ours4 == "198.51.100.20" { SIXOVER4_TTL } else { 64 };
+        let expect = ipv4(V4 { ttl, ..V4::p41(ours4, "198.51.100.7") }, &echo6_reply(to, from, 64, 8));
         assert_eq!((v, out), (Verdict::Tx(0), eth(NODE, PORT0, ET_IPV4, &expect)), "{to}");
     }
     // Natively too: they are ours, not to be tunnelled to ourselves.
@@ -153,7 +163,7 @@ fn sixover4_solicitation_is_answered_exact_bytes() {
         let solicit = ns("fe80::c633:6407", "ff02::1:ff33:6414", target, Some(NODE_LLA), 255);
         let (v, out) = answered(&mut lab, &to_group("239.192.100.20", &solicit));
         let na = advert(target, "fe80::c633:6407", 0xe0, &[2, 1, 0, 0, 198, 51, 100, 20]);
-        assert_eq!((v, &out), (Verdict::Tx(0), &reply("198.51.100.20", "198.51.100.7", 1, &na)), "{target}");
+        assert_eq!((v, &out), (Verdict::Tx(0), &reply_6over4("198.51.100.20", "198.51.100.7", 1, &na)), "{target}");
         let (outer, inner) = parse_ipv4(&out[14..]);
         assert_eq!((outer.source, outer.destination, outer.protocol.0), (a4("198.51.100.20"), a4("198.51.100.7"), 41));
         let (h, icmp, _) = parse_icmp6(&inner);
@@ -164,17 +174,17 @@ fn sixover4_solicitation_is_answered_exact_bytes() {
     let solicit = ns("2001:db8:64::c633:6407", "2001:db8:64::c633:6414", "2001:db8:64::c633:6414", None, 255);
     let (v, out) = answered(&mut lab, &p41("198.51.100.7", "198.51.100.20", &solicit));
     let na = advert("2001:db8:64::c633:6414", "2001:db8:64::c633:6407", 0xe0, &[2, 1, 0, 0, 198, 51, 100, 20]);
-    assert_eq!((v, out), (Verdict::Tx(0), reply("198.51.100.20", "198.51.100.7", 1, &na)));
+    assert_eq!((v, out), (Verdict::Tx(0), reply_6over4("198.51.100.20", "198.51.100.7", 1, &na)));
     // The option wins over the outer source.
     let solicit = ns("2001:db8:64::1:2:3:4", "ff02::1:ff33:6414", "fe80::c633:6414", Some([0, 0, 198, 51, 100, 8]), 255);
     let (v, out) = answered(&mut lab, &to_group("239.192.100.20", &solicit));
     let na = advert("fe80::c633:6414", "2001:db8:64::1:2:3:4", 0xe0, &[2, 1, 0, 0, 198, 51, 100, 20]);
-    assert_eq!((v, out), (Verdict::Tx(0), reply("198.51.100.20", "198.51.100.8", 1, &na)));
+    assert_eq!((v, out), (Verdict::Tx(0), reply_6over4("198.51.100.20", "198.51.100.8", 1, &na)));
     // Duplicate address detection: to all nodes, in 239.192.0.1, not solicited.
     let solicit = ns("::", "ff02::1:ff33:6414", "fe80::c633:6414", None, 255);
     let (v, out) = answered(&mut lab, &to_group("239.192.100.20", &solicit));
     let na = advert("fe80::c633:6414", "ff02::1", 0xa0, &[2, 1, 0, 0, 198, 51, 100, 20]);
-    let group = ipv4(V4 { df: false, ..V4::p41("198.51.100.20", "239.192.0.1") }, &na);
+    let group = ipv4(V4 { df: false, ttl: SIXOVER4_TTL, ..V4::p41("198.51.100.20", "239.192.0.1") }, &na);
     assert_eq!((v, out), (Verdict::Tx(0), eth([0x01, 0x00, 0x5e, 0x40, 0, 1], PORT0, ET_IPV4, &group)));
     assert_eq!(lab.count("nd_adverts_6over4"), 5);
     assert_eq!(lab.count("nd_adverts"), 0);
@@ -281,12 +291,12 @@ fn sixover4_next_hop_is_resolved_by_nd() {
     let mut io = Io::new(lab.tables.clone());
     let inner = udp6("2001:db8:20::5", "2001:db8:64::1:2:3:4", 64, 100);
     let waiting = lab.expect_wait(1, &eth(PORT1, HOST, ET_IPV6, &inner), 0);
-    assert_eq!(waiting, eth([0; 6], PORT0, ET_IPV4, &ipv4(V4::p41("198.51.100.20", "0.0.0.0"), &hop_minus(&inner, 1))));
+    assert_eq!(waiting, eth([0; 6], PORT0, ET_IPV4, &ipv4(V4 { ttl: SIXOVER4_TTL, ..V4::p41("198.51.100.20", "0.0.0.0") }, &hop_minus(&inner, 1))));
 
     slow.handle(0, TestBuf::new(1, &waiting), &mut io);
     let ours = [0, 0, 198, 51, 100, 20];
     let solicit = ns("2001:db8:64::c633:6414", "ff02::1:ff03:4", "2001:db8:64::1:2:3:4", Some(ours), 255);
-    let group = ipv4(V4 { id: 0, df: false, ..V4::p41("198.51.100.20", "239.192.0.4") }, &solicit);
+    let group = ipv4(V4 { id: 0, df: false, ttl: SIXOVER4_TTL, ..V4::p41("198.51.100.20", "239.192.0.4") }, &solicit);
     assert_eq!(io.take(), vec![(0, eth([0x01, 0x00, 0x5e, 0x40, 0, 4], PORT0, ET_IPV4, &group))]);
 
     let na = advert("2001:db8:64::1:2:3:4", "2001:db8:64::c633:6414", 0x60, &[2, 1, 0, 0, 198, 51, 100, 7]);
@@ -295,7 +305,7 @@ fn sixover4_next_hop_is_resolved_by_nd() {
     slow.handle(S / 2, TestBuf::new(0, &na_frame), &mut io);
     let lla = crate::wire::EthernetAddress([0, 0, 198, 51, 100, 7]);
     assert_eq!(io.updates, vec![TableUpdate::NeighbourSet { addr: "2001:db8:64::1:2:3:4".parse().unwrap(), mac: lla }]);
-    let released = ipv4(V4::p41("198.51.100.20", "198.51.100.7"), &hop_minus(&inner, 1));
+    let released = ipv4(V4 { ttl: SIXOVER4_TTL, ..V4::p41("198.51.100.20", "198.51.100.7") }, &hop_minus(&inner, 1));
     assert_eq!(io.take(), vec![(0, eth(NODE, PORT0, ET_IPV4, &released))]);
     assert_eq!(
         slow.counters().nonzero(),
@@ -305,14 +315,14 @@ fn sixover4_next_hop_is_resolved_by_nd() {
     // The workers now encapsulate to V themselves.
     lab.tables = io.tables.clone();
     let (v, out) = lab.run(1, &eth(PORT1, HOST, ET_IPV6, &inner));
-    let direct = ipv4(V4 { id: 2, ..V4::p41("198.51.100.20", "198.51.100.7") }, &hop_minus(&inner, 1));
+    let direct = ipv4(V4 { id: 2, ttl: SIXOVER4_TTL, ..V4::p41("198.51.100.20", "198.51.100.7") }, &hop_minus(&inner, 1));
     assert_eq!((v, out), (Verdict::Tx(0), eth(NODE, PORT0, ET_IPV4, &direct)));
 
     // Reachable, then stale, then probed by unicast over IPv4.
     slow.tick(S / 2 + 30 * S, &mut io);
     slow.tick(S / 2 + 35 * S, &mut io);
     let probe = ns("2001:db8:64::c633:6414", "2001:db8:64::1:2:3:4", "2001:db8:64::1:2:3:4", Some(ours), 255);
-    assert_eq!(io.take(), vec![(0, eth(NODE, PORT0, ET_IPV4, &ipv4(V4 { id: 0, df: false, ..V4::p41("198.51.100.20", "198.51.100.7") }, &probe)))]);
+    assert_eq!(io.take(), vec![(0, eth(NODE, PORT0, ET_IPV4, &ipv4(V4 { id: 0, df: false, ttl: SIXOVER4_TTL, ..V4::p41("198.51.100.20", "198.51.100.7") }, &probe)))]);
     // Silence: the workers forget it.
     for k in 1..=3 {
         slow.tick(S / 2 + (35 + k) * S, &mut io);
@@ -334,7 +344,7 @@ fn sixover4_solicitation_teaches_its_sender() {
     let lla = crate::wire::EthernetAddress([0, 0, 198, 51, 100, 8]);
     assert_eq!(io.updates, vec![TableUpdate::NeighbourSet { addr: "2001:db8:64::5:6:7:8".parse().unwrap(), mac: lla }]);
     let na = advert("2001:db8:64::c633:6414", "2001:db8:64::5:6:7:8", 0xe0, &[2, 1, 0, 0, 198, 51, 100, 20]);
-    assert_eq!(io.take(), vec![(0, reply("198.51.100.20", "198.51.100.8", 1, &na))]);
+    assert_eq!(io.take(), vec![(0, reply_6over4("198.51.100.20", "198.51.100.8", 1, &na))]);
     assert_eq!(slow.counters().nonzero(), vec![("tx", 1), ("nd_adverts_6over4", 1), ("nd_learned_6over4", 1)]);
     // An advertisement whose option is malformed teaches nothing.
     let bad = advert("2001:db8:64::5:6:7:8", "2001:db8:64::c633:6414", 0x60, &[2, 1, 0, 1, 198, 51, 100, 8]);

@@ -260,6 +260,9 @@ impl Tables {
             RouteTarget::SixOver4 { local } => {
                 hop.kind = HopKind::SixOver4;
                 hop.local = u32::from(local);
+                if let Some(l) = self.automatic.sixover4.iter().find(|l| l.ipv4 == local) {
+                    hop.ttl = l.ttl;
+                }
             }
             RouteTarget::Blackhole => {}
         }
