@@ -657,3 +657,11 @@ fn sigint_stops_relayd_under_load_every_time() {
 fn sigterm_stops_relayd_under_load_every_time() {
     stop_under_load("TERM", 10);
 }
+
+#[test]
+fn the_threat_model_says_what_every_drop_reason_defends_against() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/security.md")).expect("docs/security.md");
+    let missing: Vec<&str> =
+        relay::pipeline::DropReason::ALL.iter().map(|r| r.name()).filter(|n| !doc.contains(&format!("`{n}`"))).collect();
+    assert!(missing.is_empty(), "docs/security.md does not list {missing:?}");
+}
