@@ -135,14 +135,25 @@ impl Default for Runtime {
 pub struct Control {
     /// Unix socket for relayctl.
     pub socket: String,
-    /// `addr:port` for the Prometheus text endpoint; empty: off.
+    /// Group of the socket (mode 0660): its members may use relayctl. Empty: relayd's own
+    /// group (root's, so root alone, when it runs as root).
+    pub socket_group: String,
+    /// A connection that moves no byte for this long is closed.
+    pub client_timeout_s: u64,
+    /// The Prometheus text endpoint: a port (on 127.0.0.1), or `addr:port`; empty: off.
     pub prometheus: String,
     pub telemetry: bool,
 }
 
 impl Default for Control {
     fn default() -> Self {
-        Control { socket: String::new(), prometheus: String::new(), telemetry: true }
+        Control {
+            socket: String::new(),
+            socket_group: String::new(),
+            client_timeout_s: 60,
+            prometheus: String::new(),
+            telemetry: true,
+        }
     }
 }
 
@@ -175,6 +186,10 @@ pub struct Plan {
     pub forward: Vec<u16>,
     pub mempool_size: u32,
     pub socket: String,
+    /// `[control] socket_group` resolved; None: leave the socket's group as created.
+    pub socket_gid: Option<u32>,
+    /// `[control] prometheus` resolved; None: off.
+    pub prometheus: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -381,16 +396,60 @@ impl Config {
             return Err(err("runtime.mempool_cache", "DPDK allows at most 512"));
         }
 
-        if let Some(addr) = Some(&cfg.control.prometheus).filter(|s| !s.is_empty()) {
-            addr.parse::<std::net::SocketAddr>()
-                .map_err(|_| err("control.prometheus", format!("{addr:?} is not addr:port")))?;
+        let prometheus = prometheus_addr(&cfg.control.prometheus).map_err(|r| err("control.prometheus", r))?;
+        let socket_gid = match cfg.control.socket_group.as_str() {
+            "" => None,
+            name => Some(group_id(name).map_err(|r| err("control.socket_group", r))?),
+        };
+        if !(1..=86_400).contains(&cfg.control.client_timeout_s) {
+            return Err(err("control.client_timeout_s", "must be 1..=86400 seconds"));
         }
         let socket = if cfg.control.socket.is_empty() {
-            format!("/run/relay/{}.sock", cfg.eal.file_prefix)
+            format!("{}/{}.sock", crate::ctl::RUN_DIR, cfg.eal.file_prefix)
         } else {
             cfg.control.socket.clone()
         };
-        Ok(Plan { config: cfg, ports, workers, forward, mempool_size, socket })
+        Ok(Plan { config: cfg, ports, workers, forward, mempool_size, socket, socket_gid, prometheus })
+    }
+}
+
+/// `[control] prometheus`: empty is off; a bare port listens on loopback only (the endpoint
+/// has no authentication), `addr:port` where the operator says, any address included.
+pub fn prometheus_addr(s: &str) -> Result<Option<std::net::SocketAddr>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(Some(std::net::SocketAddr::from(([127, 0, 0, 1], port))));
+    }
+    s.parse().map(Some).map_err(|_| format!("{s:?} is neither a port nor addr:port (127.0.0.1:9417, [::1]:9417)"))
+}
+
+/// A group name (or a numeric gid) as the system's group database knows it.
+pub fn group_id(name: &str) -> Result<u32, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    let cname = std::ffi::CString::new(name).map_err(|_| format!("{name:?} contains a NUL byte"))?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: group is plain data; getgrnam_r writes it and the strings it points to into
+        // buf, which outlives every use of them here; result is set to &grp or NULL.
+        let mut grp: libc::group = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        let ret = unsafe { libc::getgrnam_r(cname.as_ptr(), &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+        if ret == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if ret != 0 {
+            return Err(format!("looking up group {name:?}: {}", std::io::Error::from_raw_os_error(ret)));
+        }
+        if result.is_null() {
+            return Err(format!("no group named {name:?} (see /etc/group; create it with `groupadd {name}`)"));
+        }
+        return Ok(grp.gr_gid);
     }
 }
 
@@ -463,5 +522,34 @@ impl Plan {
         args.extend(e.extra.iter().cloned());
         args.extend(cli_extra.iter().cloned());
         args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_listens_on_loopback_unless_told() {
+        assert_eq!(prometheus_addr(""), Ok(None));
+        assert_eq!(prometheus_addr("9417"), Ok(Some("127.0.0.1:9417".parse().unwrap())));
+        assert_eq!(prometheus_addr("[::1]:9417"), Ok(Some("[::1]:9417".parse().unwrap())));
+        assert_eq!(prometheus_addr("0.0.0.0:9417"), Ok(Some("0.0.0.0:9417".parse().unwrap())), "the operator asked");
+        assert!(prometheus_addr("localhost:9417").unwrap_err().contains("neither a port nor addr:port"));
+    }
+
+    #[test]
+    fn socket_group_names_resolve_or_name_the_field() {
+        assert_eq!(group_id("root"), Ok(0));
+        assert_eq!(group_id("4242"), Ok(4242));
+        let mut cfg = Config::from_toml(crate::DEFAULT_CONFIG).unwrap();
+        cfg.control.socket_group = "no-such-group-relayd".into();
+        let e = cfg.clone().plan().unwrap_err();
+        assert_eq!(e.field, "control.socket_group");
+        assert!(e.reason.contains("no group named \"no-such-group-relayd\""), "{e}");
+        cfg.control.socket_group = "root".into();
+        assert_eq!(cfg.clone().plan().unwrap().socket_gid, Some(0));
+        cfg.control.client_timeout_s = 0;
+        assert_eq!(cfg.plan().unwrap_err().field, "control.client_timeout_s");
     }
 }

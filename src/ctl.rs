@@ -2,12 +2,17 @@
 //! docs/control-protocol.md). One request per connection or several in a row; each request is
 //! answered by body lines and one status line, `ok` or `error: <reason>`.
 //!
-//! The control core serves it between its other duties, so clients get short timeouts and a
-//! bounded request size: a stuck client cannot stall the slow path.
-use std::io::{BufRead, BufReader, Read, Write};
+//! The control core serves it between its other duties (the workers' rings, the slow path), so
+//! nothing here waits on a client: every connection is non-blocking with its own input and
+//! output buffers, one poll does a bounded amount of work per connection, at most
+//! [`MAX_CONNECTIONS`] are open at once (more are answered `error: too many connections` and
+//! closed) and a connection that moves no byte for the client timeout is closed. A stalled or
+//! malicious client costs a connection slot, never the control core's time.
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +36,7 @@ pub enum Request {
 pub const HELP: &str = "\
 commands:
   ping                      liveness check
-  stats                     counters: runtime, pipeline (drop reasons), workers, ports
+  stats                     counters: runtime, pipeline (drop reasons), workers, ports, control socket
   routes                    the IPv6 route table
   neigh                     the neighbour tables
   tunnels                   the configured tunnels
@@ -45,16 +50,58 @@ commands:
   batch                     then one `route …` or `tunnel …` per line, then `end`: all or nothing
   reload                    re-read the config file's tables (routes, neighbours)";
 
-/// Max bytes of one request line; max lines of one batch.
-const MAX_LINE: usize = 4096;
+/// Max bytes of one request line (without its `\n`); max lines of one batch.
+pub const MAX_LINE: usize = 4096;
 const MAX_BATCH: usize = 1_000_000;
+/// Connections open at once. An operator needs a handful; the cap keeps the control core's
+/// per-poll work and relayd's file descriptors bounded whatever connects.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Per connection and poll: bytes read (in chunks), requests answered. A client with a long
+/// batch or a burst of requests is served over several polls, with ring service in between.
+const READ_CHUNK: usize = 16 * 1024;
+const READS_PER_POLL: usize = 4;
+const REQUESTS_PER_POLL: usize = 16;
+/// Unsent answer bytes past which a connection's further requests wait: a client that does
+/// not read its answers stops being served instead of growing relayd's memory.
+const OUT_HIGH: usize = 64 * 1024;
+/// New connections taken per poll, so a connect flood is spread over polls too.
+const ACCEPTS_PER_POLL: usize = 128;
+/// The default socket directory. /run is emptied at every boot, so relayd creates this one
+/// (and only this one) when it is missing; any other directory must exist.
+pub const RUN_DIR: &str = "/run/relay";
 
-pub fn parse_request(first: &str, mut more: impl FnMut() -> Option<String>) -> Result<Request, String> {
-    let line = first.trim();
+/// Why one line could not be taken as a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("longer than {MAX_LINE} bytes")]
+    TooLong,
+    #[error("not UTF-8")]
+    NotUtf8,
+}
+
+impl LineError {
+    /// The answer to such a line outside a batch.
+    fn request_error(self) -> String {
+        match self {
+            LineError::TooLong => format!("request longer than {MAX_LINE} bytes"),
+            LineError::NotUtf8 => "request is not UTF-8".into(),
+        }
+    }
+}
+
+/// What one request line is: a whole request, or the start of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Request(Request),
+    Batch,
+}
+
+pub fn parse_line(line: &str) -> Result<Line, String> {
+    let line = line.trim();
     let mut words = line.split_whitespace();
     let cmd = words.next().unwrap_or("");
     let rest: Vec<&str> = words.collect();
-    let no_args = |r: Request| if rest.is_empty() { Ok(r) } else { Err(format!("{cmd} takes no arguments")) };
+    let no_args = |r: Request| if rest.is_empty() { Ok(Line::Request(r)) } else { Err(format!("{cmd} takes no arguments")) };
     match cmd {
         "help" => no_args(Request::Help),
         "ping" => no_args(Request::Ping),
@@ -66,39 +113,70 @@ pub fn parse_request(first: &str, mut more: impl FnMut() -> Option<String>) -> R
         "audit" => no_args(Request::Audit),
         "reload" => no_args(Request::Reload),
         "route" => match rest.first() {
-            Some(&"add") | Some(&"del") => Ok(Request::Route(line.to_string())),
+            Some(&"add") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
             _ => Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()),
         },
         "tunnel" => match rest.first() {
-            Some(&"set") | Some(&"del") => Ok(Request::Route(line.to_string())),
+            Some(&"set") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
             _ => Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()),
         },
-        "batch" => {
-            if !rest.is_empty() {
-                return Err("batch takes no arguments".into());
-            }
-            let mut lines = Vec::new();
-            loop {
-                let Some(l) = more() else { return Err("batch: connection ended before `end`".into()) };
-                let l = l.trim().to_string();
-                if l == "end" {
-                    break;
-                }
-                if l.is_empty() {
-                    continue;
-                }
-                if !l.starts_with("route ") && !l.starts_with("tunnel ") {
-                    return Err(format!("batch line {}: only `route add|del` and `tunnel set|del` may be batched", lines.len() + 1));
-                }
-                if lines.len() == MAX_BATCH {
-                    return Err(format!("batch: more than {MAX_BATCH} lines"));
-                }
-                lines.push(l);
-            }
-            Ok(Request::Batch(lines))
-        }
+        "batch" if rest.is_empty() => Ok(Line::Batch),
+        "batch" => Err("batch takes no arguments".into()),
         "" => Err("empty request; try `help`".into()),
         other => Err(format!("unknown command {other:?}; try `help`")),
+    }
+}
+
+/// A `batch` being received: its lines, or the first reason it is refused. A refused batch is
+/// still read up to its `end`, so none of its lines is ever taken as a request of its own (a
+/// `route add` after a bad line would otherwise be applied alone: half a batch).
+#[derive(Debug, Default)]
+pub struct Batch {
+    lines: Vec<String>,
+    seen: usize,
+    error: Option<String>,
+}
+
+impl Batch {
+    /// One line of the batch, or why it could not be read; the whole request once `end` comes.
+    pub fn push(&mut self, line: Result<&str, LineError>) -> Option<Result<Request, String>> {
+        let text = match line {
+            Ok(l) => l.trim(),
+            Err(e) => {
+                self.seen += 1;
+                self.fail(format!("batch line {}: {e}", self.seen));
+                return None;
+            }
+        };
+        if text == "end" {
+            let b = std::mem::take(self);
+            return Some(match b.error {
+                Some(e) => Err(e),
+                None => Ok(Request::Batch(b.lines)),
+            });
+        }
+        if text.is_empty() {
+            return None;
+        }
+        self.seen += 1;
+        if self.error.is_some() {
+            return None;
+        }
+        if !text.starts_with("route ") && !text.starts_with("tunnel ") {
+            self.fail(format!("batch line {}: only `route add|del` and `tunnel set|del` may be batched", self.seen));
+        } else if self.lines.len() == MAX_BATCH {
+            self.fail(format!("batch: more than {MAX_BATCH} lines"));
+        } else {
+            self.lines.push(text.to_string());
+        }
+        None
+    }
+
+    fn fail(&mut self, reason: String) {
+        if self.error.is_none() {
+            self.error = Some(reason);
+            self.lines = Vec::new();
+        }
     }
 }
 
@@ -117,90 +195,519 @@ impl Response {
     }
 }
 
+/// How far one [`Session::process`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub answered: usize,
+    /// It stopped on its budget or on unsent output: complete lines may still be waiting.
+    pub blocked: bool,
+}
+
+/// One connection's protocol state, apart from its socket: bytes in, answers out.
+#[derive(Debug, Default)]
+pub struct Session {
+    input: Vec<u8>,
+    /// Bytes of `input` already taken.
+    start: usize,
+    /// The rest of an over-long line is being dropped, up to its newline.
+    discarding: bool,
+    batch: Option<Batch>,
+    output: Vec<u8>,
+    /// Bytes of `output` already sent.
+    sent: usize,
+}
+
+impl Session {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// Received bytes not yet taken as lines.
+    pub fn pending_input(&self) -> usize {
+        self.input.len() - self.start
+    }
+
+    /// Answer bytes not yet sent.
+    pub fn output(&self) -> &[u8] {
+        &self.output[self.sent..]
+    }
+
+    pub fn consumed(&mut self, n: usize) {
+        self.sent += n;
+        if self.sent == self.output.len() {
+            self.output.clear();
+            self.sent = 0;
+        }
+    }
+
+    /// Takes the complete lines received so far and answers them, at most `budget` answers.
+    pub fn process(&mut self, budget: usize, handle: &mut dyn FnMut(Request) -> Response) -> Progress {
+        let mut answered = 0;
+        let mut blocked = false;
+        loop {
+            if answered == budget || self.output().len() >= OUT_HIGH {
+                blocked = true;
+                break;
+            }
+            let rest = &self.input[self.start..];
+            let newline = rest.iter().position(|&b| b == b'\n');
+            if self.discarding {
+                match newline {
+                    Some(p) => {
+                        self.start += p + 1;
+                        self.discarding = false;
+                        continue;
+                    }
+                    None => {
+                        self.start = self.input.len();
+                        break;
+                    }
+                }
+            }
+            let line = match newline {
+                Some(p) if p > MAX_LINE => {
+                    self.start += p + 1;
+                    Err(LineError::TooLong)
+                }
+                Some(p) => {
+                    let line = std::str::from_utf8(&rest[..p]).map(str::to_string).map_err(|_| LineError::NotUtf8);
+                    self.start += p + 1;
+                    line
+                }
+                // It cannot end within the limit any more: answer now (once) and drop the
+                // rest of it as it comes.
+                None if rest.len() > MAX_LINE => {
+                    self.start = self.input.len();
+                    self.discarding = true;
+                    Err(LineError::TooLong)
+                }
+                None => break,
+            };
+            if self.take_line(line, handle) {
+                answered += 1;
+            }
+        }
+        // Drop what was taken, once per call (a batch is many lines).
+        self.input.drain(..self.start);
+        self.start = 0;
+        Progress { answered, blocked }
+    }
+
+    /// The client has closed its side and every complete line is answered: a last line without
+    /// its newline counts as a line, and an unfinished batch is refused.
+    pub fn finish(&mut self, handle: &mut dyn FnMut(Request) -> Response) {
+        if !self.discarding && self.pending_input() > 0 {
+            let rest = &self.input[self.start..];
+            let line = std::str::from_utf8(rest).map(str::to_string).map_err(|_| LineError::NotUtf8);
+            self.take_line(line, handle);
+        }
+        self.input.clear();
+        self.start = 0;
+        self.discarding = false;
+        if self.batch.take().is_some() {
+            self.answer(Response::error("batch: connection ended before `end`"));
+        }
+    }
+
+    /// One line; true if it was answered (a line inside a batch is answered at `end`).
+    fn take_line(&mut self, line: Result<String, LineError>, handle: &mut dyn FnMut(Request) -> Response) -> bool {
+        if let Some(batch) = &mut self.batch {
+            let Some(done) = batch.push(line.as_deref().map_err(|e| *e)) else { return false };
+            self.batch = None;
+            let response = match done {
+                Ok(req) => handle(req),
+                Err(e) => Response::error(e),
+            };
+            self.answer(response);
+            return true;
+        }
+        let response = match line {
+            Err(e) => Response::error(e.request_error()),
+            Ok(text) if text.trim().is_empty() => return false,
+            Ok(text) => match parse_line(&text) {
+                Ok(Line::Request(req)) => handle(req),
+                Ok(Line::Batch) => {
+                    self.batch = Some(Batch::default());
+                    return false;
+                }
+                Err(e) => Response::error(e),
+            },
+        };
+        self.answer(response);
+        true
+    }
+
+    fn answer(&mut self, response: Response) {
+        let out = &mut self.output;
+        out.extend_from_slice(response.body.as_bytes());
+        if !response.body.is_empty() && !response.body.ends_with('\n') {
+            out.push(b'\n');
+        }
+        match response.result {
+            Ok(()) => out.extend_from_slice(b"ok\n"),
+            Err(e) => {
+                out.extend_from_slice(b"error: ");
+                out.extend_from_slice(e.replace('\n', " ").as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+}
+
+/// The control socket's own counters (in `stats` as `control.<name>`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketCounters {
+    /// Connections open now.
+    pub open: u64,
+    pub accepted: u64,
+    /// Turned away because [`MAX_CONNECTIONS`] were open.
+    pub refused: u64,
+    /// Closed after the client timeout without a byte moving.
+    pub timed_out: u64,
+}
+
+impl SocketCounters {
+    pub fn iter(&self) -> [(&'static str, u64); 4] {
+        [("open", self.open), ("accepted", self.accepted), ("refused", self.refused), ("timed_out", self.timed_out)]
+    }
+}
+
+/// Why the control socket could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    #[error("control socket directory {0} does not exist (create it, or set [control] socket)")]
+    NoDirectory(PathBuf),
+    #[error("control socket directory {0} is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("control socket {0} is in use by a running relayd (stop it, or give this one another [control] socket)")]
+    InUse(PathBuf),
+    #[error("control socket {0} exists and is not a socket; not replacing it")]
+    NotASocket(PathBuf),
+    #[error("control socket {path}: {what}: {source}")]
+    Io { path: PathBuf, what: &'static str, source: io::Error },
+}
+
+fn io_err(path: &Path, what: &'static str) -> impl FnOnce(io::Error) -> SocketError {
+    let path = path.to_path_buf();
+    move |source| SocketError::Io { path, what, source }
+}
+
+/// Who may connect: the socket file's mode is always 0660, its group this gid (None: relayd's
+/// own group, root's when it runs as root).
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    pub gid: Option<u32>,
+}
+
+pub const SOCKET_MODE: u32 = 0o660;
+
 pub struct ControlSocket {
     listener: UnixListener,
     path: PathBuf,
+    /// (device, inode) of the socket file we bound: on exit only that file is removed.
+    file: (u64, u64),
+    conns: Vec<Conn>,
+    timeout: Duration,
+    counters: SocketCounters,
 }
 
 impl ControlSocket {
-    pub fn bind(path: &Path) -> Result<ControlSocket, String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("control socket dir {}: {e}", dir.display()))?;
+    /// Binds the socket at `path`: mode 0660 and the configured group from its first moment
+    /// (it is bound under a temporary name, set up, then renamed into place), replacing a
+    /// stale socket file left by a relayd that died, refusing one a live relayd still serves.
+    pub fn bind(path: &Path, access: Access, timeout: Duration) -> Result<ControlSocket, SocketError> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            if dir.exists() {
+                return Err(SocketError::NotADirectory(dir));
+            }
+            if dir != Path::new(RUN_DIR) {
+                // Any other directory is the operator's: a typo must not create a tree.
+                return Err(SocketError::NoDirectory(dir));
+            }
+            // 0755: the socket's own mode and group decide who may connect.
+            std::fs::create_dir(&dir).map_err(io_err(&dir, "creating the directory"))?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).map_err(io_err(&dir, "chmod"))?;
         }
-        if UnixStream::connect(path).is_ok() {
-            return Err(format!("control socket {} is in use by a running relayd", path.display()));
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_socket() => return Err(SocketError::NotASocket(path.to_path_buf())),
+            Ok(_) => match probe(path) {
+                Probe::Live => return Err(SocketError::InUse(path.to_path_buf())),
+                Probe::Stale | Probe::Gone => {} // replaced by the rename below
+                Probe::Failed(e) => return Err(SocketError::Io { path: path.to_path_buf(), what: "checking whether a relayd serves it", source: e }),
+            },
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(SocketError::Io { path: path.to_path_buf(), what: "stat", source: e }),
         }
-        let _ = std::fs::remove_file(path);
-        let listener = UnixListener::bind(path).map_err(|e| format!("control socket {}: {e}", path.display()))?;
-        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        Ok(ControlSocket { listener, path: path.to_path_buf() })
+        // A short temporary name beside it: sun_path holds 107 bytes.
+        let tmp = dir.join(format!(".relayd-{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let listener = UnixListener::bind(&tmp).map_err(io_err(path, "bind"))?;
+        let setup = || -> Result<(u64, u64), SocketError> {
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(SOCKET_MODE)).map_err(io_err(path, "chmod 0660"))?;
+            if let Some(gid) = access.gid {
+                std::os::unix::fs::chown(&tmp, None, Some(gid)).map_err(io_err(path, "chgrp to [control] socket_group"))?;
+            }
+            let m = std::fs::symlink_metadata(&tmp).map_err(io_err(path, "stat"))?;
+            listener.set_nonblocking(true).map_err(io_err(path, "set non-blocking"))?;
+            std::fs::rename(&tmp, path).map_err(io_err(path, "rename into place"))?;
+            Ok((m.dev(), m.ino()))
+        };
+        match setup() {
+            Ok(file) => Ok(ControlSocket { listener, path: path.to_path_buf(), file, conns: Vec::new(), timeout, counters: SocketCounters::default() }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
     }
 
-    /// Serves every client waiting now, each until it closes or goes quiet.
-    /// Serves every waiting connection; true if there was one.
-    pub fn poll(&self, mut handle: impl FnMut(Request) -> Response) -> bool {
-        let mut served = false;
-        while let Ok((stream, _)) = self.listener.accept() {
-            served = true;
-            let _ = serve(stream, &mut handle);
+    pub fn counters(&self) -> SocketCounters {
+        SocketCounters { open: self.conns.len() as u64, ..self.counters }
+    }
+
+    /// Accepts what is waiting and gives every connection its turn: read what has arrived,
+    /// answer complete requests, send what the client will take. Never waits on a client.
+    /// True if anything moved.
+    pub fn poll(&mut self, mut handle: impl FnMut(Request, &SocketCounters) -> Response) -> bool {
+        let now = Instant::now();
+        let mut busy = false;
+        for _ in 0..ACCEPTS_PER_POLL {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    busy = true;
+                    self.admit(stream, now);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // WouldBlock: nobody waiting. EMFILE and the like: the client waits in the
+                // backlog until a descriptor is free.
+                Err(_) => break,
+            }
         }
-        served
+        let snapshot = self.counters();
+        let timeout = self.timeout;
+        let mut timed_out = 0;
+        self.conns.retain_mut(|c| {
+            let (moved, end) = c.service(now, timeout, &mut |req| handle(req, &snapshot));
+            busy |= moved;
+            if end == Some(End::TimedOut) {
+                timed_out += 1;
+            }
+            end.is_none()
+        });
+        self.counters.timed_out += timed_out;
+        busy
+    }
+
+    fn admit(&mut self, stream: UnixStream, now: Instant) {
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        if self.conns.len() >= MAX_CONNECTIONS {
+            self.counters.refused += 1;
+            // Into an empty socket buffer this write does not block; what the client already
+            // sent is read first so that the close is an end of file, not a reset, for it.
+            let mut sink = [0u8; 4096];
+            let _ = (&stream).read(&mut sink);
+            let _ = (&stream).write_all(format!("error: too many connections ({MAX_CONNECTIONS} open); try again later\n").as_bytes());
+            return;
+        }
+        self.counters.accepted += 1;
+        self.conns.push(Conn { stream, session: Session::default(), eof: false, closing: false, last_io: now });
     }
 }
 
 impl Drop for ControlSocket {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // Only our own file: a successor may have replaced it meanwhile.
+        if let Ok(m) = std::fs::symlink_metadata(&self.path) {
+            if (m.dev(), m.ino()) == self.file {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
     }
 }
 
-fn serve(stream: UnixStream, handle: &mut impl FnMut(Request) -> Response) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut out = std::io::BufWriter::new(stream);
-    let read_line = |r: &mut BufReader<UnixStream>| -> Option<String> {
-        let mut line = String::new();
-        match Read::by_ref(r).take(MAX_LINE as u64 + 1).read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) if line.len() > MAX_LINE => Some(String::from("\u{0}too-long")),
-            Ok(_) => Some(line),
-        }
-    };
-    while let Some(first) = read_line(&mut reader) {
-        if first.trim().is_empty() {
-            continue;
-        }
-        let response = if first.starts_with('\u{0}') {
-            Response::error(format!("request longer than {MAX_LINE} bytes"))
-        } else {
-            match parse_request(&first, || read_line(&mut reader)) {
-                Ok(req) => handle(req),
-                Err(e) => Response::error(e),
-            }
-        };
-        out.write_all(response.body.as_bytes())?;
-        if !response.body.is_empty() && !response.body.ends_with('\n') {
-            out.write_all(b"\n")?;
-        }
-        match response.result {
-            Ok(()) => out.write_all(b"ok\n")?,
-            Err(e) => writeln!(out, "error: {}", e.replace('\n', " "))?,
-        }
-        out.flush()?;
+enum Probe {
+    Live,
+    Stale,
+    Gone,
+    Failed(io::Error),
+}
+
+/// Is a server behind the socket file? A non-blocking connect, so a live but stopped relayd
+/// with a full backlog is reported as live instead of hanging this one.
+fn probe(path: &Path) -> Probe {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain data; zeroed is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() {
+        return Probe::Failed(io::Error::new(ErrorKind::InvalidInput, "path too long for a Unix socket"));
     }
-    Ok(())
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: plain socket(2); the descriptor is closed below.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Probe::Failed(io::Error::last_os_error());
+    }
+    // SAFETY: addr is a valid sockaddr_un of the given size; fd is ours.
+    let ret = unsafe {
+        libc::connect(fd, &addr as *const libc::sockaddr_un as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t)
+    };
+    let err = io::Error::last_os_error();
+    // SAFETY: closes the descriptor opened above, once.
+    unsafe { libc::close(fd) };
+    if ret == 0 {
+        return Probe::Live;
+    }
+    match err.raw_os_error() {
+        // A listener whose backlog is full is alive.
+        Some(libc::EAGAIN) | Some(libc::EINPROGRESS) => Probe::Live,
+        Some(libc::ECONNREFUSED) => Probe::Stale,
+        Some(libc::ENOENT) => Probe::Gone,
+        _ => Probe::Failed(err),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Done,
+    TimedOut,
+}
+
+struct Conn {
+    stream: UnixStream,
+    session: Session,
+    /// The client has shut down its side.
+    eof: bool,
+    /// Everything is answered: close once the output is sent.
+    closing: bool,
+    last_io: Instant,
+}
+
+impl Conn {
+    /// One turn: send, read, answer, send. (whether a byte moved, Some(why) to close it).
+    fn service(&mut self, now: Instant, timeout: Duration, handle: &mut dyn FnMut(Request) -> Response) -> (bool, Option<End>) {
+        let mut moved = false;
+        match self.flush() {
+            Ok(n) => moved |= n > 0,
+            Err(_) => return (moved, Some(End::Done)),
+        }
+        if !self.eof && !self.closing {
+            let mut buf = [0u8; READ_CHUNK];
+            for _ in 0..READS_PER_POLL {
+                if self.session.pending_input() >= READ_CHUNK * READS_PER_POLL {
+                    break;
+                }
+                match self.stream.read(&mut buf) {
+                    Ok(0) => {
+                        self.eof = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        moved = true;
+                        self.session.feed(&buf[..n]);
+                        if n < buf.len() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => return (moved, Some(End::Done)),
+                }
+            }
+        }
+        if !self.closing {
+            let p = self.session.process(REQUESTS_PER_POLL, handle);
+            moved |= p.answered > 0;
+            if self.eof && !p.blocked {
+                self.session.finish(handle);
+                self.closing = true;
+            }
+        }
+        match self.flush() {
+            Ok(n) => moved |= n > 0,
+            Err(_) => return (moved, Some(End::Done)),
+        }
+        if moved {
+            self.last_io = now;
+        }
+        if self.closing && self.session.output().is_empty() {
+            return (moved, Some(End::Done));
+        }
+        if now.duration_since(self.last_io) >= timeout {
+            if self.session.output().is_empty() {
+                // The client is not reading: this fits its empty buffer. It tells a person at
+                // a socat prompt why the connection ends.
+                let msg = format!("error: idle for more than {} s; closing\n", timeout.as_secs());
+                let _ = self.stream.write(msg.as_bytes());
+            }
+            return (moved, Some(End::TimedOut));
+        }
+        (moved, None)
+    }
+
+    /// Sends what the socket takes now; the bytes sent.
+    fn flush(&mut self) -> io::Result<usize> {
+        let mut total = 0;
+        while !self.session.output().is_empty() {
+            match self.stream.write(self.session.output()) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    total += n;
+                    self.session.consumed(n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The request `s` (lines; a batch with its lines), as the socket would parse it.
     fn parse(s: &str) -> Result<Request, String> {
-        let mut lines = s.lines().map(str::to_string);
-        let first = lines.next().unwrap_or_default();
-        parse_request(&first, || lines.next())
+        let mut lines = s.lines();
+        match parse_line(lines.next().unwrap_or_default())? {
+            Line::Request(r) => Ok(r),
+            Line::Batch => {
+                let mut b = Batch::default();
+                for l in lines {
+                    if let Some(done) = b.push(Ok(l)) {
+                        return done;
+                    }
+                }
+                Err("batch: connection ended before `end`".into())
+            }
+        }
+    }
+
+    /// Feeds `input` to a session in `chunk`-byte pieces, closes it, returns every answer byte.
+    /// The handler answers `ping` and echoes every other request's debug form.
+    fn session_answers(input: &[u8], chunk: usize) -> String {
+        let mut s = Session::default();
+        let mut handle = |r: Request| match r {
+            Request::Ping => Response::ok("pong"),
+            other => Response::ok(format!("{other:?}")),
+        };
+        for piece in input.chunks(chunk.max(1)) {
+            s.feed(piece);
+            while s.process(REQUESTS_PER_POLL, &mut handle).blocked {}
+        }
+        s.finish(&mut handle);
+        String::from_utf8(s.output().to_vec()).expect("answers are UTF-8")
     }
 
     #[test]
@@ -227,7 +734,64 @@ mod tests {
         assert_eq!(parse("route flip"), Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()));
         assert_eq!(parse("batch\nroute add ::/0 6to4"), Err("batch: connection ended before `end`".into()));
         assert_eq!(parse("batch\nreload\nend"), Err("batch line 1: only `route add|del` and `tunnel set|del` may be batched".into()));
+        assert_eq!(parse("batch now"), Err("batch takes no arguments".into()));
         assert_eq!(parse("tunnel flip 1"), Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()));
         assert_eq!(parse("tunnels now"), Err("tunnels takes no arguments".into()));
+    }
+
+    #[test]
+    fn an_over_long_line_is_answered_once_and_the_next_line_parsed() {
+        let mut input = vec![b'x'; 10_000];
+        input.extend_from_slice(b"\nping\n");
+        // Whatever the pieces it arrives in.
+        for chunk in [1, 7, 4096, 4097, 5000, 20_000] {
+            assert_eq!(session_answers(&input, chunk), "error: request longer than 4096 bytes\npong\nok\n", "chunk {chunk}");
+        }
+        // 4096 bytes is still a line; 4097 is not.
+        let mut edge = b"ping".to_vec();
+        edge.resize(4096, b' ');
+        edge.extend_from_slice(b"\nping");
+        edge.resize(4096 + 1 + 4097, b' ');
+        edge.extend_from_slice(b"\nping\n");
+        assert_eq!(session_answers(&edge, 100), "pong\nok\nerror: request longer than 4096 bytes\npong\nok\n");
+        // Over-long and unfinished when the client closes: still one answer.
+        assert_eq!(session_answers(&[b'y'; 9000], 512), "error: request longer than 4096 bytes\n");
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_answered() {
+        assert_eq!(session_answers(b"\xff\xfeping\nping\n", 3), "error: request is not UTF-8\npong\nok\n");
+        assert_eq!(session_answers(b"pi\xc3", 64), "error: request is not UTF-8\n");
+        // CR LF line ends (nc -C, telnet) and blank lines are fine.
+        assert_eq!(session_answers(b"ping\r\n\n\nping", 64), "pong\nok\npong\nok\n");
+    }
+
+    #[test]
+    fn a_refused_batch_is_read_to_its_end_and_none_of_it_applied() {
+        // Nothing of the batch reaches the handler: its route lines are not taken one by one.
+        let answers = session_answers(b"batch\nreload\nroute add ::/0 6to4\nend\nping\n", 5);
+        assert_eq!(answers, "error: batch line 1: only `route add|del` and `tunnel set|del` may be batched\npong\nok\n");
+        let mut long = b"batch\nroute add ::/0 6to4\n".to_vec();
+        long.extend_from_slice(&[b'r'; 5000]);
+        long.extend_from_slice(b"\n\xff\nroute del ::/0\nend\nping\n");
+        assert_eq!(session_answers(&long, 1000), "error: batch line 2: longer than 4096 bytes\npong\nok\n");
+        assert_eq!(session_answers(b"batch\n\xffroute\nend\n", 2), "error: batch line 1: not UTF-8\n");
+        assert_eq!(session_answers(b"batch\nroute add ::/0 6to4\n", 2), "error: batch: connection ended before `end`\n");
+        assert_eq!(session_answers(b"batch\nroute add ::/0 6to4\nend", 2), "Batch([\"route add ::/0 6to4\"])\nok\n");
+    }
+
+    #[test]
+    fn unsent_output_holds_back_further_requests() {
+        let mut s = Session::default();
+        let mut handle = |_: Request| Response::ok("z".repeat(OUT_HIGH));
+        s.feed(b"stats\nstats\nstats\n");
+        let p = s.process(REQUESTS_PER_POLL, &mut handle);
+        assert_eq!(p, Progress { answered: 1, blocked: true });
+        let n = s.output().len();
+        s.consumed(n);
+        let p = s.process(REQUESTS_PER_POLL, &mut handle);
+        assert_eq!(p.answered, 1);
+        let p = s.process(1, &mut |_| Response::ok(""));
+        assert_eq!(p, Progress { answered: 0, blocked: true }, "still held back by the second answer");
     }
 }

@@ -1,6 +1,7 @@
 //! relayd's life: bring-up (EAL, pool, ports, tables, workers), the control core's loop, and
 //! shutdown with the pool check.
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use relay::runtime::worker::{self, Forwarding, IdleBackoff, WorkerSpec};
 use relay::runtime::{launch_on_lcore, telemetry, wait_lcore, Eal, Mbuf, Mempool, Port, PortSpec};
 
 use crate::config::{Mode, Plan, PUNT_RING};
-use crate::ctl::{ControlSocket, Request, Response, HELP};
+use crate::ctl::{Access, ControlSocket, Request, Response, SocketCounters, HELP};
 use crate::prom::Exporter;
 
 pub struct Options {
@@ -63,6 +64,10 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     // Validate the pipeline config before touching DPDK: nothing starts half-way.
     let settings = plan.config.pipeline.validate(plan.ports.len()).map_err(|e| e.to_string())?;
     let tables = Arc::new(Tables::from_settings(&settings).map_err(|e| e.to_string())?);
+    // The control socket and the Prometheus endpoint next, before DPDK: a path in use or an
+    // address taken stops relayd before it touches a port. Clients that connect during the
+    // bring-up wait in the listen backlog.
+    let (socket, exporter) = bind_endpoints(&plan)?;
 
     let eal_args = plan.eal_args(&opts.eal_extra);
     println!("relayd: EAL {}", eal_args[1..].join(" "));
@@ -127,7 +132,13 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, SeqCst)).map_err(|e| format!("signal handler: {e}"))?;
+        // The flag first: the note may block on a stdout nobody reads, and must not panic on
+        // one that is closed. Every signal after the first only repeats the request.
+        ctrlc::set_handler(move || {
+            stop.store(true, SeqCst);
+            let _ = writeln!(std::io::stdout(), "relayd: signal received, stopping");
+        })
+        .map_err(|e| format!("signal handler: {e}"))?;
     }
 
     let pipeline_names: Vec<&'static str> = pipeline::Counters::default().iter().map(|(n, _)| n).collect();
@@ -199,7 +210,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         settings,
         config_path: opts.config_path.clone(),
     };
-    let outcome = control_loop(&plan, &opts, &mut running, &stop);
+    let outcome = control_loop(&plan, &opts, &mut running, &stop, socket, exporter);
 
     // Shutdown: workers finish their burst and free what they hold, then ports stop (drivers
     // free their rings), then every queue we own is emptied; the pool must be full again.
@@ -238,17 +249,33 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
 const NAP_MIN: Duration = Duration::from_micros(200);
 const NAP_MAX: Duration = Duration::from_millis(5);
 
-fn control_loop(plan: &Plan, opts: &Options, r: &mut Running, stop: &AtomicBool) -> Result<(), String> {
-    let socket = ControlSocket::bind(std::path::Path::new(&plan.socket))?;
-    println!("relayd: control socket {}", plan.socket);
-    let exporter = match plan.config.control.prometheus.as_str() {
-        "" => None,
-        addr => {
-            let e = Exporter::bind(addr.parse().map_err(|_| format!("control.prometheus: {addr:?}"))?)?;
-            println!("relayd: prometheus on http://{}/metrics", e.local_addr().map_or(addr.to_string(), |a| a.to_string()));
+fn bind_endpoints(plan: &Plan) -> Result<(ControlSocket, Option<Exporter>), String> {
+    let timeout = Duration::from_secs(plan.config.control.client_timeout_s);
+    let socket = ControlSocket::bind(std::path::Path::new(&plan.socket), Access { gid: plan.socket_gid }, timeout)
+        .map_err(|e| e.to_string())?;
+    let group = plan.socket_gid.map_or(String::from("relayd's own group"), |g| format!("group {} ({g})", plan.config.control.socket_group));
+    println!("relayd: control socket {} (mode 0660, {group})", plan.socket);
+    let exporter = match plan.prometheus {
+        None => None,
+        Some(addr) => {
+            let e = Exporter::bind(addr)?;
+            let at = e.local_addr().unwrap_or(addr);
+            let exposure = if at.ip().is_loopback() { "" } else { " (not loopback: reachable from the network, unauthenticated)" };
+            println!("relayd: prometheus on http://{at}/metrics{exposure}");
             Some(e)
         }
     };
+    Ok((socket, exporter))
+}
+
+fn control_loop(
+    plan: &Plan,
+    opts: &Options,
+    r: &mut Running,
+    stop: &AtomicBool,
+    mut socket: ControlSocket,
+    mut exporter: Option<Exporter>,
+) -> Result<(), String> {
     let offline_total = if opts.offline { Some(offline_input(plan)?) } else { None };
     if let Some(total) = offline_total {
         println!("relayd: offline: {total} packets to read");
@@ -261,9 +288,10 @@ fn control_loop(plan: &Plan, opts: &Options, r: &mut Running, stop: &AtomicBool)
 
     while !stop.load(SeqCst) {
         let mut busy = slow_path(r);
-        busy |= socket.poll(|req| handle(r, req));
-        if let Some(e) = &exporter {
-            e.poll(|| r.hub.snapshot().to_prometheus());
+        // Neither waits on a client: the rings are served every turn, whatever connects.
+        busy |= socket.poll(|req, counters| handle(r, req, counters));
+        if let Some(e) = &mut exporter {
+            busy |= e.poll(|| r.hub.snapshot().to_prometheus());
         }
         busy |= r.control.reap() > 0;
         if opts.stats_interval > 0 && last_line.elapsed() >= Duration::from_secs(opts.stats_interval) {
@@ -306,7 +334,7 @@ fn slow_path(r: &mut Running) -> bool {
     r.slow_path.poll(&mut r.control)
 }
 
-fn handle(r: &mut Running, req: Request) -> Response {
+fn handle(r: &mut Running, req: Request, socket: &SocketCounters) -> Response {
     match req {
         Request::Help => Response::ok(HELP),
         Request::Ping => Response::ok("pong"),
@@ -314,6 +342,9 @@ fn handle(r: &mut Running, req: Request) -> Response {
             let mut text = r.hub.snapshot().to_text();
             for (n, v) in r.slow_path.counters().iter() {
                 let _ = writeln!(text, "slowpath.{n} {v}");
+            }
+            for (n, v) in socket.iter() {
+                let _ = writeln!(text, "control.{n} {v}");
             }
             Response::ok(text)
         }

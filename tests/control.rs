@@ -1,7 +1,8 @@
 //! The control core under traffic: 100k route changes through the rings while packets flow,
 //! the workers' tables and the standby audited against the live set, bad commands refused
-//! without side effects,
-//! reload, DPDK telemetry and Prometheus.
+//! without side effects, reload, DPDK telemetry and Prometheus; and the control surface: the
+//! socket file (mode, group, stale and live sockets), line limits, stalled clients, a thousand
+//! connections, the client timeout, and SIGINT / SIGTERM under load.
 mod common;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -285,4 +286,382 @@ fn prometheus_endpoint_serves_metrics() {
     s.read_to_string(&mut body).unwrap();
     assert!(body.starts_with("HTTP/1.0 404"), "{body}");
     d.stop().assert_clean();
+}
+
+// ---------------------------------------------------------------------------------------
+// The control surface: the socket file, line limits, stalled and many clients, signals.
+
+/// `router_config` with more `[control]` settings.
+fn config_with_control(dir: &Scratch, prefix: &str, control: &str) -> std::path::PathBuf {
+    let cfg = router_config(dir, prefix, "", false);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("[control]\n", &format!("[control]\n{control}\n"));
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// A group of this system other than root's, to see relayd hand the socket to it.
+fn some_other_group() -> (String, u32) {
+    let groups = std::fs::read_to_string("/etc/group").expect("/etc/group");
+    groups
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.first()?.to_string(), f.get(2)?.parse::<u32>().ok()?))
+        })
+        .find(|(_, gid)| *gid != 0)
+        .expect("a group other than root in /etc/group")
+}
+
+#[test]
+fn control_socket_is_0660_in_its_group_replaces_a_stale_file_and_refuses_a_live_one() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    let dir = Scratch::new("sockfile");
+    let (group, gid) = some_other_group();
+    let cfg = config_with_control(&dir, "ctl-sockfile", &format!("socket_group = \"{group}\""));
+    let sock = dir.path("ctl.sock");
+    // What a relayd killed with SIGKILL leaves: a socket file nobody listens on.
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    assert!(std::os::unix::net::UnixStream::connect(&sock).is_err(), "stale");
+
+    let d = Daemon::start(&cfg, &sock);
+    let m = std::fs::symlink_metadata(&sock).unwrap();
+    assert!(m.file_type().is_socket());
+    assert_eq!(m.permissions().mode() & 0o7777, 0o660, "mode");
+    assert_eq!(m.gid(), gid, "group {group}");
+
+    // A second relayd on the same socket (its own EAL prefix) stops before DPDK, and leaves
+    // the first one's socket alone.
+    let second = config_with_control(&dir, "ctl-sockfile2", "");
+    let run = run_relayd(&["-c", second.to_str().unwrap()]);
+    assert_eq!(run.code(), Some(1), "{}\n{}", run.stdout, run.stderr);
+    let want = format!("relayd: control socket {} is in use by a running relayd", sock.display());
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
+    assert!(!run.stdout.contains("relayd: EAL"), "refused before the EAL: {}", run.stdout);
+    assert_eq!(d.ok("ping"), "pong\n", "the first one still answers");
+    let out = d.stop();
+    out.assert_clean();
+    assert!(out.stdout.contains(&format!("control socket {} (mode 0660, group {group} ({gid}))", sock.display())), "{}", out.stdout);
+    assert!(!sock.exists(), "removed at exit");
+}
+
+#[test]
+fn control_socket_problems_are_named_before_dpdk_starts() {
+    let dir = Scratch::new("sockerr");
+    let cases: &[(&str, String)] = &[
+        ("socket = \"DIR/missing/ctl.sock\"", "control socket directory DIR/missing does not exist".into()),
+        ("socket = \"DIR/file.txt\"", "control socket DIR/file.txt exists and is not a socket".into()),
+        ("socket = \"DIR/file.txt/ctl.sock\"", "control socket directory DIR/file.txt is not a directory".into()),
+    ];
+    std::fs::write(dir.path("file.txt"), "not a socket").unwrap();
+    let d = dir.0.display().to_string();
+    for (control, want) in cases {
+        let cfg = router_config(&dir, "ctl-sockerr", "", false);
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        let text = text.replace(&format!("socket = \"{d}/ctl.sock\""), &control.replace("DIR", &d));
+        std::fs::write(&cfg, text).unwrap();
+        let run = run_relayd(&["-c", cfg.to_str().unwrap()]);
+        assert_eq!(run.code(), Some(1), "{control}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(&want.replace("DIR", &d)), "{control}: {}", run.stderr);
+        assert!(!run.stdout.contains("relayd: EAL"), "{control}: {}", run.stdout);
+    }
+    assert_eq!(std::fs::read_to_string(dir.path("file.txt")).unwrap(), "not a socket", "left alone");
+    assert!(!dir.path("missing").exists(), "not created");
+
+    let cfg = config_with_control(&dir, "ctl-sockerr", "socket_group = \"no-such-group-relayd\"");
+    let run = run_relayd(&["-c", cfg.to_str().unwrap(), "--check"]);
+    assert_eq!(run.code(), Some(2));
+    assert!(run.stderr.contains("config error: control.socket_group: no group named \"no-such-group-relayd\""), "{}", run.stderr);
+}
+
+#[test]
+fn over_long_and_non_utf8_lines_get_one_answer_each() {
+    let dir = Scratch::new("lines");
+    let cfg = router_config(&dir, "ctl-lines", "", false);
+    let d = Daemon::start(&cfg, &dir.path("ctl.sock"));
+    let gen = d.ok("generation");
+    let routes = d.ok("routes");
+
+    let mut long = vec![b'x'; 10_000];
+    long.extend_from_slice(b"\nping\n");
+    assert_eq!(String::from_utf8(d.raw(&long)).unwrap(), "error: request longer than 4096 bytes\npong\nok\n");
+    assert_eq!(String::from_utf8(d.raw(b"\xff\xfe\x80\nping\n")).unwrap(), "error: request is not UTF-8\npong\nok\n");
+    // A batch with a bad line is refused whole and read to its end: the route lines after the
+    // bad one are not applied one by one.
+    let batch = b"batch\nroute add 2001:db8:5::/48 via 2002:c058:6301::\nreload\nroute add 2001:db8:6::/48 via 2002:c058:6301::\nend\nping\n";
+    assert_eq!(
+        String::from_utf8(d.raw(batch)).unwrap(),
+        "error: batch line 2: only `route add|del` and `tunnel set|del` may be batched\npong\nok\n"
+    );
+    let mut batch = b"batch\nroute add 2001:db8:5::/48 via 2002:c058:6301::\n".to_vec();
+    batch.extend_from_slice(&[b'r'; 6000]);
+    batch.extend_from_slice(b"\nroute add 2001:db8:6::/48 via 2002:c058:6301::\nend\nping\n");
+    assert_eq!(String::from_utf8(d.raw(&batch)).unwrap(), "error: batch line 2: longer than 4096 bytes\npong\nok\n");
+    assert_eq!(d.ok("routes"), routes, "nothing applied");
+    assert_eq!(d.ok("generation"), gen, "nothing sent to the workers");
+    d.stop().assert_clean();
+}
+
+/// `generation` as (sent, applied).
+fn generation(d: &Daemon) -> (u64, u64) {
+    let body = d.ok("generation");
+    let n: Vec<u64> = body.lines().filter_map(|l| l.split_whitespace().nth(1)?.parse().ok()).collect();
+    assert_eq!(n.len(), 2, "{body}");
+    (n[0], n[1])
+}
+
+fn read_lines(s: &mut std::os::unix::net::UnixStream, n: usize) -> String {
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while out.iter().filter(|&&b| b == b'\n').count() < n {
+        match s.read(&mut byte) {
+            Ok(1) => out.push(byte[0]),
+            other => panic!("reading {n} lines: {other:?} after {:?}", String::from_utf8_lossy(&out)),
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn stalled_clients_do_not_hold_up_route_changes() {
+    use std::os::unix::net::UnixStream;
+    let dir = Scratch::new("stall");
+    let cfg = router_config(&dir, "ctl-stall", "", false);
+    let sock = dir.path("ctl.sock");
+    let d = Daemon::start(&cfg, &sock);
+    let timeout = Some(std::time::Duration::from_secs(30));
+    // Half a request, then nothing.
+    let mut half = UnixStream::connect(&sock).unwrap();
+    half.set_read_timeout(timeout).unwrap();
+    half.write_all(b"pi").unwrap();
+    // A batch begun and not ended.
+    let mut open_batch = UnixStream::connect(&sock).unwrap();
+    open_batch.set_read_timeout(timeout).unwrap();
+    open_batch.write_all(b"batch\nroute add 2001:db8:b::/48 via 2002:c058:6301::\n").unwrap();
+    // Many requests whose answers it never reads.
+    let mut deaf = UnixStream::connect(&sock).unwrap();
+    deaf.write_all(&b"stats\n".repeat(2000)).unwrap();
+
+    let (sent0, _) = generation(&d);
+    for i in 0..200u32 {
+        let p = format!("2001:db8:{:x}::/48", 0x1000 + i);
+        assert_eq!(d.ok(&format!("route add {p} via 2002:c058:6301::")), format!("generation {}\n", sent0 + 1 + i as u64));
+        if i % 50 == 49 {
+            assert!(d.ok("routes").contains(&format!("{p} via 2002:c058:6301::")), "{p} reads back");
+        }
+    }
+    let (sent, _) = generation(&d);
+    assert_eq!(sent, sent0 + 200);
+    // The workers apply between bursts, a moment after the answer.
+    let start = std::time::Instant::now();
+    while generation(&d).1 < sent {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "every worker applies every change while the clients stall");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let stats = d.stats();
+    assert!(stats["control.open"] >= 3, "the stalled clients are still connected: {}", stats["control.open"]);
+    assert!(stats["pipeline.encapsulated"] > 0, "traffic flowed");
+
+    // The stalled ones finish their requests and are answered.
+    half.write_all(b"ng\n").unwrap();
+    assert_eq!(read_lines(&mut half, 2), "pong\nok\n");
+    open_batch.write_all(b"end\n").unwrap();
+    assert_eq!(read_lines(&mut open_batch, 2), format!("generation {}\nok\n", sent + 1));
+    assert!(d.ok("routes").contains("2001:db8:b::/48 via 2002:c058:6301::"));
+    let mut some = [0u8; 4096];
+    assert!(deaf.read(&mut some).unwrap() > 0, "the deaf client's answers waited for it");
+    drop((half, open_batch, deaf));
+    assert!(d.ok("audit").contains("consistent"));
+    d.stop().assert_clean();
+}
+
+#[test]
+fn a_thousand_parallel_connections_are_answered_or_refused() {
+    use std::os::unix::net::UnixStream;
+    // This process holds them all at once: make room under its descriptor limit.
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid rlimit; raising the soft limit up to the hard one.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        lim.rlim_cur = lim.rlim_max.min(4096).max(lim.rlim_cur);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+    }
+    assert!(lim.rlim_cur >= 1100, "descriptor limit {} is too low for 1000 connections", lim.rlim_cur);
+
+    let dir = Scratch::new("thousand");
+    let cfg = router_config(&dir, "ctl-thousand", "", false);
+    let sock = dir.path("ctl.sock");
+    let d = Daemon::start(&cfg, &sock);
+    let (sent0, _) = generation(&d);
+    let before = d.stats();
+    let mut conns: Vec<UnixStream> = (0..1000)
+        .map(|_| {
+            let s = UnixStream::connect(&sock).expect("connect");
+            s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+            s
+        })
+        .collect();
+    for s in conns.iter_mut() {
+        // A refused connection may be closed already: its answer is still there to read.
+        let _ = s.write_all(b"ping\n");
+    }
+    let (mut served, mut refused) = (0, 0);
+    for s in conns.iter_mut() {
+        let mut line = String::new();
+        let mut byte = [0u8; 1];
+        while !line.ends_with('\n') {
+            match s.read(&mut byte) {
+                Ok(1) => line.push(byte[0] as char),
+                other => panic!("no answer: {other:?} after {line:?}"),
+            }
+        }
+        match line.as_str() {
+            "pong\n" => {
+                assert_eq!(read_lines(s, 1), "ok\n");
+                served += 1;
+            }
+            "error: too many connections (64 open); try again later\n" => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(served + refused, 1000);
+    assert!((1..=64).contains(&served), "served {served}");
+    drop(conns);
+
+    // relayd notices the closes on its next turns and serves new clients again.
+    let start = std::time::Instant::now();
+    while d.request("ping").ok().and_then(Result::ok).is_none() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "relayd serves again");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(d.ok("route add 2001:db8:99::/48 via 2002:c058:6301::"), format!("generation {}\n", sent0 + 1));
+    let start = std::time::Instant::now();
+    while generation(&d) != (sent0 + 1, sent0 + 1) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "the workers apply the change");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let after = d.stats();
+    assert_eq!(after["control.refused"] - before["control.refused"], refused as u64);
+    assert!(after["control.accepted"] - before["control.accepted"] >= served as u64);
+    d.stop().assert_clean();
+}
+
+#[test]
+fn an_idle_connection_is_closed_after_the_client_timeout() {
+    let dir = Scratch::new("idle");
+    let cfg = config_with_control(&dir, "ctl-idle", "client_timeout_s = 1");
+    let d = Daemon::start(&cfg, &dir.path("ctl.sock"));
+    let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    s.write_all(b"pi").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("closed within 10 s");
+    assert_eq!(answer, "error: idle for more than 1 s; closing\n");
+    assert_eq!(d.stats()["control.timed_out"], 1);
+    d.stop().assert_clean();
+}
+
+#[test]
+fn prometheus_listens_on_loopback_unless_told_otherwise() {
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for (setting, printed) in [("PORT", "127.0.0.1:PORT/metrics\n"), ("0.0.0.0:PORT", "0.0.0.0:PORT/metrics (not loopback")] {
+        let dir = Scratch::new("promaddr");
+        let port = free_port();
+        let cfg = config_with_control(&dir, "ctl-promaddr", &format!("prometheus = \"{}\"", setting.replace("PORT", &port.to_string())));
+        let d = Daemon::start(&cfg, &dir.path("ctl.sock"));
+        // A scraper that connects and says nothing does not hold up the control socket.
+        let silent = std::net::TcpStream::connect(("127.0.0.1", port)).expect("endpoint");
+        assert_eq!(d.ok("ping"), "pong\n");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("endpoint");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        assert!(body.starts_with("HTTP/1.0 200 OK") && body.contains("relay_rx_packets_total"), "{setting}: {body}");
+        drop(silent);
+        let run = d.stop();
+        run.assert_clean();
+        let want = format!("relayd: prometheus on http://{}", printed.replace("PORT", &port.to_string()));
+        assert!(run.stdout.contains(&want), "{setting}: want {want:?} in\n{}", run.stdout);
+    }
+}
+
+/// Starts relayd with traffic and three kinds of control clients (one stalled mid-line, one
+/// talking on a single connection, one changing routes on new connections), stops it with
+/// `signal` and checks it exits cleanly within 10 s; `rounds` times.
+fn stop_under_load(signal: &str, rounds: usize) {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::sync::Arc;
+    use std::time::Duration;
+    for round in 0..rounds {
+        let dir = Scratch::new(&format!("sig{signal}"));
+        let cfg = router_config(&dir, &format!("ctl-sig{signal}"), "", false);
+        let sock = dir.path("ctl.sock");
+        let d = Daemon::start(&cfg, &sock);
+        let mut stalled = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        stalled.write_all(b"rou").unwrap();
+        let answered = Arc::new(AtomicU64::new(0));
+        let chatty = {
+            let (sock, answered) = (sock.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let Ok(mut s) = std::os::unix::net::UnixStream::connect(&sock) else { return };
+                let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+                let mut buf = [0u8; 64];
+                // Ends when relayd closes the connection at exit.
+                while s.write_all(b"ping\n").is_ok() && matches!(s.read(&mut buf), Ok(n) if n > 0) {
+                    answered.fetch_add(1, Relaxed);
+                }
+            })
+        };
+        let changer = {
+            let (sock, answered) = (sock.clone(), answered.clone());
+            std::thread::spawn(move || {
+                for i in 0u32.. {
+                    let Ok(mut s) = std::os::unix::net::UnixStream::connect(&sock) else { return };
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+                    let op = if i % 2 == 0 { "add 2001:db8:77::/48 via 2002:c058:6301::" } else { "del 2001:db8:77::/48" };
+                    let mut answer = String::new();
+                    let sent = s.write_all(format!("route {op}\n").as_bytes()).and_then(|_| s.shutdown(std::net::Shutdown::Write));
+                    if sent.is_err() || s.read_to_string(&mut answer).is_err() || answer.is_empty() {
+                        return;
+                    }
+                    answered.fetch_add(1, Relaxed);
+                }
+            })
+        };
+        let start = std::time::Instant::now();
+        while answered.load(Relaxed) < 20 && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(answered.load(Relaxed) >= 20, "round {round}: the clients were served");
+        let run = match d.signal_stop(signal, Duration::from_secs(10)) {
+            Ok(run) => run,
+            Err(d) => {
+                let run = d.stop();
+                panic!("round {round}: relayd still ran 10 s after SIG{signal}:\n{}\n{}", run.stdout, run.stderr);
+            }
+        };
+        run.assert_clean();
+        assert!(run.stdout.contains("relayd: signal received, stopping"), "round {round}: {}", run.stdout);
+        assert!(run.stdout.contains("final counters"), "round {round}");
+        chatty.join().unwrap();
+        changer.join().unwrap();
+        drop(stalled);
+    }
+}
+
+#[test]
+fn sigint_stops_relayd_under_load_every_time() {
+    stop_under_load("INT", 10);
+}
+
+#[test]
+fn sigterm_stops_relayd_under_load_every_time() {
+    stop_under_load("TERM", 10);
+}
+
+#[test]
+fn the_threat_model_says_what_every_drop_reason_defends_against() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/security.md")).expect("docs/security.md");
+    let missing: Vec<&str> =
+        relay::pipeline::DropReason::ALL.iter().map(|r| r.name()).filter(|n| !doc.contains(&format!("`{n}`"))).collect();
+    assert!(missing.is_empty(), "docs/security.md does not list {missing:?}");
 }

@@ -57,17 +57,21 @@ pub struct Control {
 }
 
 impl Control {
-    /// Waits (at most `timeout`) for relayd to bind its control socket: it does so once its
-    /// ports are up.
+    /// Waits (at most `timeout`) for relayd to answer on its control socket. It binds the
+    /// socket before DPDK starts and answers once its ports are up and the control loop runs,
+    /// so ready is an answered `ping`, not a connect.
     pub fn wait(path: &Path, timeout: Duration) -> Result<Control, String> {
         let start = Instant::now();
-        while UnixStream::connect(path).is_err() {
+        loop {
+            let mut c = Control { path: path.to_path_buf(), conn: None };
+            if c.request("ping").is_ok() {
+                return Ok(c);
+            }
             if start.elapsed() > timeout {
-                return Err(format!("no control socket at {}", path.display()));
+                return Err(format!("no answer on the control socket {}", path.display()));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(Control { path: path.to_path_buf(), conn: None })
     }
 
     /// Sends `request` (one line, or a whole `batch … end`) and returns the body if the status

@@ -209,6 +209,38 @@ impl Daemon {
             .collect()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Connects, sends `bytes` as they are, closes the sending side and returns every byte of
+    /// the answer (the server closes once it has answered everything).
+    pub fn raw(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut s = UnixStream::connect(&self.socket).expect("control socket");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(bytes).expect("send");
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).expect("answer");
+        out
+    }
+
+    /// Sends `signal` (a `kill` name: INT, TERM) and collects relayd if it exits within
+    /// `limit`; Err(the daemon back) if it is still running then.
+    pub fn signal_stop(mut self, signal: &str, limit: Duration) -> Result<Run, Daemon> {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status();
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Ok(finish(child.wait_with_output().expect("collect relayd")));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.child = Some(child);
+        Err(self)
+    }
+
     pub fn stop(mut self) -> Run {
         let mut child = self.child.take().expect("running");
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();

@@ -107,9 +107,10 @@ telemetry = false
         .expect("start relayd");
     kids.procs.push(("relayd", child));
 
-    // relayd binds its control socket after its ports (the memif servers) are up.
+    // relayd binds its control socket before DPDK starts and answers on it once its ports
+    // (the memif servers) are up: wait for an answer, not for the file.
     let start = Instant::now();
-    while !control.exists() {
+    while !answers_ping(&control) {
         if let Ok(Some(status)) = kids.procs[0].1.try_wait() {
             panic!("relayd exited early ({status}):\n{}", log_of(&relayd_log));
         }
@@ -188,4 +189,13 @@ telemetry = false
     let log = log_of(&relayd_log);
     assert_eq!(status.and_then(|s| s.code()), Some(0), "relayd:\n{log}");
     assert!(log.contains("no leak"), "relayd:\n{log}");
+}
+
+/// True if a relayd answers `ping` on the control socket `path`.
+fn answers_ping(path: &Path) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(path) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut answer = String::new();
+    s.write_all(b"ping\n").is_ok() && s.shutdown(std::net::Shutdown::Write).is_ok() && s.read_to_string(&mut answer).is_ok() && answer == "pong\nok\n"
 }
