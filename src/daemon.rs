@@ -373,12 +373,12 @@ fn route_changes(r: &mut Running, lines: &[String]) -> Response {
         match pipeline::parse_route_command(text, &r.settings) {
             Ok(u) => updates.push(u),
             Err(e) if lines.len() > 1 => return Response::error(format!("line {}: {e}", i + 1)),
-            Err(e) => return Response::error(e),
+            Err(e) => return Response::error(e.to_string()),
         }
     }
     match r.control.apply(updates) {
         Ok(g) => Response::ok(format!("generation {g}")),
-        Err(e) => Response::error(e),
+        Err(e) => Response::error(e.to_string()),
     }
 }
 

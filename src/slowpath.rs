@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam::queue::ArrayQueue;
-use relay::pipeline::{Counters, Settings, SlowIo, SlowPath, TableUpdate, Tables};
-use relay::runtime::control::ControlPlane;
+use relay::pipeline::{Counters, Settings, SlowIo, SlowPath, TableError, TableUpdate, Tables};
+use relay::runtime::control::{ApplyError, ControlPlane};
 use relay::runtime::{Mbuf, Mempool};
 
 /// Frames taken from each punt ring per poll, so the control socket is never starved.
@@ -33,8 +33,8 @@ impl SlowIo<Mbuf> for Io<'_> {
         self.control.tables()
     }
 
-    fn update(&mut self, update: TableUpdate) -> Result<(), String> {
-        self.control.apply(vec![update]).map(|_| ())
+    fn update(&mut self, update: TableUpdate) -> Result<(), TableError> {
+        self.control.apply(vec![update]).map(|_| ()).map_err(ApplyError::reason)
     }
 
     fn frame(&mut self, frame: &[u8]) -> Option<Mbuf> {

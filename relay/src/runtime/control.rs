@@ -21,7 +21,26 @@ use std::time::{Duration, Instant};
 use crossbeam::queue::ArrayQueue;
 
 use super::stats::WorkerStats;
-use crate::pipeline::{TableUpdate, Tables};
+use crate::pipeline::{TableError, TableUpdate, Tables};
+
+/// A batch of changes refused: which change, and why. Nothing of the batch was applied.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{0}")]
+    Change(TableError),
+    /// Change `index` (from 1) of a batch of several.
+    #[error("change {index}: {reason}")]
+    InBatch { index: usize, reason: TableError },
+}
+
+impl ApplyError {
+    /// Why the change was refused, without its place in the batch.
+    pub fn reason(self) -> TableError {
+        match self {
+            ApplyError::Change(r) | ApplyError::InBatch { reason: r, .. } => r,
+        }
+    }
+}
 
 /// A message from the control core to one worker.
 pub enum ControlMsg {
@@ -113,7 +132,7 @@ impl ControlPlane {
 
     /// Applies `updates` — all of them or, if one fails, none — and publishes the result to
     /// every worker, followed by a new generation marker. Returns that generation.
-    pub fn apply(&mut self, updates: Vec<TableUpdate>) -> Result<u64, String> {
+    pub fn apply(&mut self, updates: Vec<TableUpdate>) -> Result<u64, ApplyError> {
         if updates.is_empty() {
             return Ok(self.bump_generation());
         }
@@ -125,7 +144,7 @@ impl ControlPlane {
                 if i == 0 {
                     self.standby = Some(Arc::new(next));
                 }
-                return Err(if updates.len() > 1 { format!("change {}: {e}", i + 1) } else { e });
+                return Err(if updates.len() > 1 { ApplyError::InBatch { index: i + 1, reason: e } } else { ApplyError::Change(e) });
             }
         }
         self.publish(next, updates);

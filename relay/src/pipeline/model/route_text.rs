@@ -28,29 +28,76 @@
 //! `route add 2001:db8:50::/48 tunnel 0`, `route add 2001:db8::/32 6rd 2001:db8::/32`.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::wire::EthernetAddress;
+use crate::wire::{AddrParseError, EthernetAddress};
 
 use super::settings::{DscpPolicy, Settings};
-use super::tables::{check_prefix, tunnel_remote, ConfiguredTunnel, RouteTarget, TableUpdate, TunnelName};
+use super::tables::{check_prefix, tunnel_remote, ConfiguredTunnel, RouteTarget, TableError, TableUpdate, TunnelName};
+
+/// Why a line of the route grammar does not parse, or names a table entry that cannot be
+/// (a bad prefix, a next hop that is no 6to4 address). `Display` is the operator's text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouteTextError {
+    /// A word is missing or not the one expected there; the text says which.
+    #[error("{0}")]
+    Expected(&'static str),
+    #[error("`{0}` needs a prefix like 2001:db8::/32")]
+    NeedsPrefix(String),
+    #[error("`{0}` needs an IPv4 address")]
+    NeedsIpv4(String),
+    #[error("`{0}` needs a number")]
+    NeedsNumber(String),
+    #[error("{0:?}: not an IPv6 address")]
+    NotIpv6(String),
+    #[error("{0:?}: not an IPv4 address")]
+    NotIpv4(String),
+    #[error("{0:?}: not an IP address")]
+    NotIp(String),
+    #[error("{0:?}: expected a prefix like 2001:db8::/32")]
+    NotPrefix(String),
+    #[error("{0:?}: not a prefix length")]
+    NotPrefixLength(String),
+    #[error("{text:?}: not a {what} number")]
+    NotNumber { text: String, what: String },
+    #[error("unexpected {0:?} after the next hop: expected `port N`")]
+    UnexpectedAfterNextHop(String),
+    #[error("unexpected {0:?}: expected `via`, `port`, `6to4`, `tunnel`, `isatap`, `6rd`, `ipv4-compatible`, `6over4` or `blackhole`")]
+    UnexpectedTarget(String),
+    #[error("unexpected {0:?}: expected `local`, `remote`, `name`, `mtu`, `ttl` or `dscp`")]
+    UnexpectedTunnelOption(String),
+    #[error("unexpected {0:?} at the end")]
+    TrailingWord(String),
+    #[error("unknown {what} command {word:?}: expected {expected}")]
+    UnknownCommand { what: &'static str, word: String, expected: &'static str },
+    #[error("`{0}` given twice")]
+    GivenTwice(String),
+    #[error("the outer TTL must be 1..=255")]
+    TtlOutOfRange,
+    #[error("a DSCP value is 0..=63")]
+    DscpOutOfRange,
+    #[error("{0}")]
+    Mac(#[from] AddrParseError),
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
 
 /// Parses a route change (`route add …` / `route del …`, the `route` word optional).
-pub fn parse_route(s: &str) -> Result<TableUpdate, String> {
+pub fn parse_route(s: &str) -> Result<TableUpdate, RouteTextError> {
     let mut w = s.split_whitespace().peekable();
     if w.peek() == Some(&"route") {
         w.next();
     }
-    let verb = w.next().ok_or("empty route command: expected `add` or `del`")?;
-    let prefix_text = w.next().ok_or_else(|| format!("`{verb}` needs a prefix like 2001:db8::/32"))?;
+    let verb = w.next().ok_or(RouteTextError::Expected("empty route command: expected `add` or `del`"))?;
+    let prefix_text = w.next().ok_or_else(|| RouteTextError::NeedsPrefix(verb.to_string()))?;
     let (prefix, len) = parse_ipv6_prefix(prefix_text)?;
     let update = match verb {
         "add" => {
             let target = match w.next() {
                 Some("via") => {
-                    let gw_text = w.next().ok_or("`via` needs an IPv6 next hop")?;
-                    let gateway: Ipv6Addr = gw_text.parse().map_err(|_| format!("{gw_text:?}: not an IPv6 address"))?;
+                    let gw_text = w.next().ok_or(RouteTextError::Expected("`via` needs an IPv6 next hop"))?;
+                    let gateway: Ipv6Addr = gw_text.parse().map_err(|_| RouteTextError::NotIpv6(gw_text.to_string()))?;
                     match w.next() {
                         Some("port") => RouteTarget::Via { gateway, port: parse_port(w.next())? },
-                        Some(other) => return Err(format!("unexpected {other:?} after the next hop: expected `port N`")),
+                        Some(other) => return Err(RouteTextError::UnexpectedAfterNextHop(other.to_string())),
                         None => {
                             tunnel_remote(gateway)?;
                             RouteTarget::Tunnel { via: gateway }
@@ -62,110 +109,110 @@ pub fn parse_route(s: &str) -> Result<TableUpdate, String> {
                 Some("tunnel") => RouteTarget::Configured { tunnel: parse_num(w.next(), "tunnel")? },
                 Some("isatap") => RouteTarget::Isatap { local: parse_v4(w.next(), "isatap")? },
                 Some("6rd") => {
-                    let (prefix, len) = parse_ipv6_prefix(w.next().ok_or("`6rd` needs the domain's prefix")?)?;
+                    let (prefix, len) = parse_ipv6_prefix(w.next().ok_or(RouteTextError::Expected("`6rd` needs the domain's prefix"))?)?;
                     RouteTarget::SixRd { prefix, len }
                 }
                 Some("ipv4-compatible") => RouteTarget::Ipv4Compatible,
                 Some("6over4") => RouteTarget::SixOver4 { local: parse_v4(w.next(), "6over4")? },
                 Some("blackhole") => RouteTarget::Blackhole,
-                Some(other) => return Err(format!("unexpected {other:?}: expected `via`, `port`, `6to4`, `tunnel`, `isatap`, `6rd`, `ipv4-compatible`, `6over4` or `blackhole`")),
-                None => return Err("`add` needs a target: `via …`, `port N`, `6to4`, `tunnel N`, `isatap V`, `6rd PREFIX`, `ipv4-compatible`, `6over4 V` or `blackhole`".into()),
+                Some(other) => return Err(RouteTextError::UnexpectedTarget(other.to_string())),
+                None => return Err(RouteTextError::Expected("`add` needs a target: `via …`, `port N`, `6to4`, `tunnel N`, `isatap V`, `6rd PREFIX`, `ipv4-compatible`, `6over4 V` or `blackhole`")),
             };
             TableUpdate::RouteAdd { prefix, len, target }
         }
         "del" => TableUpdate::RouteDel { prefix, len },
-        other => return Err(format!("unknown route command {other:?}: expected `add` or `del`")),
+        other => return Err(RouteTextError::UnknownCommand { what: "route", word: other.to_string(), expected: "`add` or `del`" }),
     };
     if let Some(extra) = w.next() {
-        return Err(format!("unexpected {extra:?} at the end"));
+        return Err(RouteTextError::TrailingWord(extra.to_string()));
     }
     if let TableUpdate::RouteAdd { target: RouteTarget::SixToFour, .. } = update {
         if len < 16 || u128::from(prefix) >> 112 != 0x2002 {
-            return Err(format!("{prefix}/{len}: a 6to4 route must lie within 2002::/16"));
+            return Err(TableError::SixToFourOutside2002 { prefix, len }.into());
         }
     }
     Ok(update)
 }
 
 /// Parses a neighbour change (`neighbour set IP MAC` / `neighbour del IP`).
-pub fn parse_neighbour(s: &str) -> Result<TableUpdate, String> {
+pub fn parse_neighbour(s: &str) -> Result<TableUpdate, RouteTextError> {
     let mut w = s.split_whitespace();
     match w.next() {
         Some("neighbour" | "neighbor" | "neigh") => {}
-        _ => return Err("expected `neighbour set IP MAC` or `neighbour del IP`".into()),
+        _ => return Err(RouteTextError::Expected("expected `neighbour set IP MAC` or `neighbour del IP`")),
     }
-    let verb = w.next().ok_or("expected `set` or `del`")?;
-    let ip_text = w.next().ok_or("expected an IP address")?;
-    let addr: IpAddr = ip_text.parse().map_err(|_| format!("{ip_text:?}: not an IP address"))?;
+    let verb = w.next().ok_or(RouteTextError::Expected("expected `set` or `del`"))?;
+    let ip_text = w.next().ok_or(RouteTextError::Expected("expected an IP address"))?;
+    let addr: IpAddr = ip_text.parse().map_err(|_| RouteTextError::NotIp(ip_text.to_string()))?;
     let update = match verb {
         "set" => {
-            let mac_text = w.next().ok_or("`set` needs a MAC address")?;
-            let mac: EthernetAddress = mac_text.parse().map_err(|e| format!("{e}"))?;
+            let mac_text = w.next().ok_or(RouteTextError::Expected("`set` needs a MAC address"))?;
+            let mac: EthernetAddress = mac_text.parse()?;
             TableUpdate::NeighbourSet { addr, mac }
         }
         "del" => TableUpdate::NeighbourDel { addr },
-        other => return Err(format!("unknown neighbour command {other:?}: expected `set` or `del`")),
+        other => return Err(RouteTextError::UnknownCommand { what: "neighbour", word: other.to_string(), expected: "`set` or `del`" }),
     };
     if let Some(extra) = w.next() {
-        return Err(format!("unexpected {extra:?} at the end"));
+        return Err(RouteTextError::TrailingWord(extra.to_string()));
     }
     Ok(update)
 }
 
 /// Parses a configured tunnel change (`tunnel set N local A remote B [name S] [mtu M]
 /// [ttl T] [dscp copy|D]` / `tunnel del N`).
-pub fn parse_tunnel(s: &str) -> Result<TableUpdate, String> {
+pub fn parse_tunnel(s: &str) -> Result<TableUpdate, RouteTextError> {
     let mut w = s.split_whitespace();
     if w.next() != Some("tunnel") {
-        return Err("expected `tunnel set N local IPV4 remote IPV4 …` or `tunnel del N`".into());
+        return Err(RouteTextError::Expected("expected `tunnel set N local IPV4 remote IPV4 …` or `tunnel del N`"));
     }
-    let verb = w.next().ok_or("expected `set` or `del`")?;
+    let verb = w.next().ok_or(RouteTextError::Expected("expected `set` or `del`"))?;
     let id = parse_num(w.next(), "tunnel")?;
     let update = match verb {
         "set" => TableUpdate::TunnelSet { id, tunnel: parse_tunnel_options(&mut w)? },
         "del" => TableUpdate::TunnelDel { id },
-        other => return Err(format!("unknown tunnel command {other:?}: expected `set` or `del`")),
+        other => return Err(RouteTextError::UnknownCommand { what: "tunnel", word: other.to_string(), expected: "`set` or `del`" }),
     };
     if let Some(extra) = w.next() {
-        return Err(format!("unexpected {extra:?} at the end"));
+        return Err(RouteTextError::TrailingWord(extra.to_string()));
     }
     Ok(update)
 }
 
 /// `local A remote B` and the options, each once, in any order.
-fn parse_tunnel_options<'a>(w: &mut impl Iterator<Item = &'a str>) -> Result<ConfiguredTunnel, String> {
+fn parse_tunnel_options<'a>(w: &mut impl Iterator<Item = &'a str>) -> Result<ConfiguredTunnel, RouteTextError> {
     let (mut local, mut remote) = (None, None);
     let mut t = ConfiguredTunnel::new(Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED);
     let mut seen: Vec<&str> = Vec::new();
     while let Some(key) = w.next() {
         if seen.contains(&key) {
-            return Err(format!("`{key}` given twice"));
+            return Err(RouteTextError::GivenTwice(key.to_string()));
         }
         let value = w.next();
         match key {
             "local" => local = Some(parse_v4(value, key)?),
             "remote" => remote = Some(parse_v4(value, key)?),
-            "name" => t.name = Some(TunnelName::new(value.ok_or("`name` needs a name")?)?),
+            "name" => t.name = Some(TunnelName::new(value.ok_or(RouteTextError::Expected("`name` needs a name"))?)?),
             "mtu" => t.mtu = Some(parse_num(value, key)?),
-            "ttl" => t.ttl = Some(parse_num(value, key)?.try_into().map_err(|_| "the outer TTL must be 1..=255".to_string())?),
+            "ttl" => t.ttl = Some(parse_num(value, key)?.try_into().map_err(|_| RouteTextError::TtlOutOfRange)?),
             "dscp" => {
                 t.dscp = Some(match value {
                     Some("copy") => DscpPolicy::Copy,
-                    v => DscpPolicy::Fixed(parse_num(v, key)?.try_into().map_err(|_| "a DSCP value is 0..=63".to_string())?),
+                    v => DscpPolicy::Fixed(parse_num(v, key)?.try_into().map_err(|_| RouteTextError::DscpOutOfRange)?),
                 })
             }
-            other => return Err(format!("unexpected {other:?}: expected `local`, `remote`, `name`, `mtu`, `ttl` or `dscp`")),
+            other => return Err(RouteTextError::UnexpectedTunnelOption(other.to_string())),
         }
         seen.push(key);
     }
-    t.local = local.ok_or("expected `local IPV4`")?;
-    t.remote = remote.ok_or("expected `remote IPV4`")?;
+    t.local = local.ok_or(RouteTextError::Expected("expected `local IPV4`"))?;
+    t.remote = remote.ok_or(RouteTextError::Expected("expected `remote IPV4`"))?;
     t.check()?;
     Ok(t)
 }
 
 /// Any form, chosen by the first word.
-pub fn parse_update(s: &str) -> Result<TableUpdate, String> {
+pub fn parse_update(s: &str) -> Result<TableUpdate, RouteTextError> {
     match s.split_whitespace().next() {
         Some("neighbour" | "neighbor" | "neigh") => parse_neighbour(s),
         Some("tunnel") => parse_tunnel(s),
@@ -175,35 +222,35 @@ pub fn parse_update(s: &str) -> Result<TableUpdate, String> {
 
 /// A control command (`add …`, `del …`, `neighbour …`, `tunnel …`; a leading `route`
 /// allowed), checked against the ports `settings` configures.
-pub fn parse_route_command(s: &str, settings: &Settings) -> Result<TableUpdate, String> {
+pub fn parse_route_command(s: &str, settings: &Settings) -> Result<TableUpdate, RouteTextError> {
     let u = parse_update(s)?;
     if let TableUpdate::RouteAdd { target: RouteTarget::Via { port, .. } | RouteTarget::Connected { port }, .. } = u {
         if !settings.ports.get(usize::from(port)).is_some_and(|p| p.configured) {
-            return Err(format!("port {port} is not configured"));
+            return Err(TableError::PortUnconfigured(port).into());
         }
     }
     Ok(u)
 }
 
 /// `2001:db8::/32` → (address, 32); rejects host bits past the length.
-pub fn parse_ipv6_prefix(s: &str) -> Result<(Ipv6Addr, u8), String> {
-    let (a, l) = s.split_once('/').ok_or_else(|| format!("{s:?}: expected a prefix like 2001:db8::/32"))?;
-    let addr: Ipv6Addr = a.parse().map_err(|_| format!("{a:?}: not an IPv6 address"))?;
-    let len: u8 = l.parse().map_err(|_| format!("{l:?}: not a prefix length"))?;
+pub fn parse_ipv6_prefix(s: &str) -> Result<(Ipv6Addr, u8), RouteTextError> {
+    let (a, l) = s.split_once('/').ok_or_else(|| RouteTextError::NotPrefix(s.to_string()))?;
+    let addr: Ipv6Addr = a.parse().map_err(|_| RouteTextError::NotIpv6(a.to_string()))?;
+    let len: u8 = l.parse().map_err(|_| RouteTextError::NotPrefixLength(l.to_string()))?;
     check_prefix(addr, len)?;
     Ok((addr, len))
 }
 
-fn parse_v4(w: Option<&str>, what: &str) -> Result<Ipv4Addr, String> {
-    let t = w.ok_or_else(|| format!("`{what}` needs an IPv4 address"))?;
-    t.parse().map_err(|_| format!("{t:?}: not an IPv4 address"))
+fn parse_v4(w: Option<&str>, what: &str) -> Result<Ipv4Addr, RouteTextError> {
+    let t = w.ok_or_else(|| RouteTextError::NeedsIpv4(what.to_string()))?;
+    t.parse().map_err(|_| RouteTextError::NotIpv4(t.to_string()))
 }
 
-fn parse_port(w: Option<&str>) -> Result<u16, String> {
+fn parse_port(w: Option<&str>) -> Result<u16, RouteTextError> {
     parse_num(w, "port")
 }
 
-fn parse_num(w: Option<&str>, what: &str) -> Result<u16, String> {
-    let t = w.ok_or_else(|| format!("`{what}` needs a number"))?;
-    t.parse().map_err(|_| format!("{t:?}: not a {what} number"))
+fn parse_num(w: Option<&str>, what: &str) -> Result<u16, RouteTextError> {
+    let t = w.ok_or_else(|| RouteTextError::NeedsNumber(what.to_string()))?;
+    t.parse().map_err(|_| RouteTextError::NotNumber { text: t.to_string(), what: what.to_string() })
 }

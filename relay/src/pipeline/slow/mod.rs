@@ -29,7 +29,7 @@ use crate::pipeline::model::host::Host;
 pub use sixover4_wrap::sixover4_multicast;
 use neigh::{Action, Heard, Neighbours, Received, Timers};
 use crate::pipeline::model::settings::Settings;
-use crate::pipeline::model::tables::{RouteTarget, TableUpdate, Tables};
+use crate::pipeline::model::tables::{RouteTarget, TableError, TableUpdate, Tables};
 use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::pipeline::fast::Pipeline;
 use crate::pipeline::model::PacketBuf;
@@ -73,7 +73,7 @@ pub trait SlowIo<B> {
     /// The control copy of the tables.
     fn tables(&self) -> &Tables;
     /// Applies a neighbour change to the control copy, then to every worker's.
-    fn update(&mut self, update: TableUpdate) -> Result<(), String>;
+    fn update(&mut self, update: TableUpdate) -> Result<(), TableError>;
     /// A fresh buffer holding `frame`; `None` when none is free.
     fn frame(&mut self, frame: &[u8]) -> Option<B>;
     /// Sends a complete frame out of `port` through a worker; false (and freed) when it

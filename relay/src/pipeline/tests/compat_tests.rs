@@ -28,7 +28,7 @@ fn off_by_default() {
     assert_eq!(s.automatic.ipv4_compatible, None);
     let mut lab = Lab::from_settings(s);
     assert_eq!(lab.tables.lookup("::203.0.113.1".parse().unwrap()), None);
-    let e = parse_route("route add ::/96 ipv4-compatible").unwrap().apply(&mut lab.tables).unwrap_err();
+    let e = parse_route("route add ::/96 ipv4-compatible").unwrap().apply(&mut lab.tables).unwrap_err().to_string();
     assert_eq!(e, "the IPv4-compatible tunnel is off ([pipeline.ipv4_compatible])");
     // No route: an ICMPv6 error goes back, nothing enters a tunnel.
     let inner = udp6("2001:db8:20::5", "::203.0.113.1", 64, 100);

@@ -122,7 +122,7 @@ fn text_form() {
         ("tunnel set 3 local 198.51.100.20 remote nowhere", "\"nowhere\": not an IPv4 address"),
         ("tunnel del 3 now", "unexpected \"now\" at the end"),
     ] {
-        assert_eq!(t(text), Err(err.to_string()), "{text}");
+        assert_eq!(t(text).map_err(|e| e.to_string()), Err(err.to_string()), "{text}");
     }
 }
 
@@ -130,7 +130,7 @@ fn text_form() {
 fn names_are_unique_and_listed() {
     let mut lab = Lab::new(CONFIGURED);
     apply(&mut lab, "tunnel set 0 local 198.51.100.20 remote 203.0.113.50 name to-b");
-    let e = parse_update("tunnel set 1 local 198.51.100.20 remote 203.0.113.51 name to-b").unwrap().apply(&mut lab.tables).unwrap_err();
+    let e = parse_update("tunnel set 1 local 198.51.100.20 remote 203.0.113.51 name to-b").unwrap().apply(&mut lab.tables).unwrap_err().to_string();
     assert_eq!(e, "tunnel 0 is already named to-b");
     apply(&mut lab, "tunnel set 1 local 198.51.100.20 remote 203.0.113.51 name to-c ttl 7");
     // Renaming a tunnel to its own name is no conflict.

@@ -59,7 +59,7 @@ impl SlowIo<TestBuf> for Io {
     fn tables(&self) -> &Tables {
         &self.tables
     }
-    fn update(&mut self, update: TableUpdate) -> Result<(), String> {
+    fn update(&mut self, update: TableUpdate) -> Result<(), TableError> {
         update.apply(&mut self.tables)?;
         self.updates.push(update);
         Ok(())

@@ -120,7 +120,7 @@ fn tunnel_updates() {
     let mut lab = Lab::new(CONFIGURED);
     let t = &mut lab.tables;
     assert_eq!(t.tunnels(), vec![(0, ConfiguredTunnel::new("198.51.100.20".parse().unwrap(), "203.0.113.50".parse().unwrap()))]);
-    let err = |s: &str, t: &mut Tables| parse_update(s).unwrap().apply(t).unwrap_err();
+    let err = |s: &str, t: &mut Tables| parse_update(s).unwrap().apply(t).unwrap_err().to_string();
     assert_eq!(err("tunnel del 0", t), "tunnel 0 is in use by routes");
     assert_eq!(err("tunnel set 1 local 198.51.100.21 remote 203.0.113.9", t), "tunnel local address 198.51.100.21 is not one of ours");
     assert_eq!(err("tunnel set 1 local 198.51.100.20 remote 198.51.100.20", t), "tunnel remote address 198.51.100.20 is not another host's unicast address");

@@ -107,7 +107,8 @@ fn a_failing_batch_changes_nothing_and_the_next_one_applies() {
     let before = fingerprint(rig.control.tables());
     let bad = vec![change("add 2001:db8:aaaa::/48 port 1"), change("del 2001:db8:bbbb::/48")];
     let err = rig.control.apply(bad).unwrap_err();
-    assert!(err.starts_with("change 2: "), "{err}");
+    assert!(matches!(err, super::ApplyError::InBatch { index: 2, .. }), "{err}");
+    assert!(err.to_string().starts_with("change 2: "), "{err}");
     assert_eq!(fingerprint(rig.control.tables()), before);
     assert_eq!(rig.control.generation(), 1);
     // The standby had the first change applied, so it was dropped: the next change copies.

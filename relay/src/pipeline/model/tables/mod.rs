@@ -19,9 +19,11 @@ use crate::pipeline::model::verdict::DropReason;
 use crate::wire::EthernetAddress;
 
 mod automatic;
+mod error;
 mod tunnel;
 mod update;
 
+pub use error::TableError;
 pub use tunnel::{ConfiguredTunnel, TunnelName};
 pub use update::{RouteTarget, TableUpdate};
 pub(crate) use update::{check_prefix, tunnel_remote};
@@ -151,7 +153,7 @@ impl Tables {
     /// Tables for `settings`: connected routes and subnets of every port, the default
     /// gateway, `2002::/16 6to4` when a 6to4 role is on (unless configured otherwise),
     /// then the configured neighbours and routes.
-    pub fn new(settings: &Settings) -> Result<Tables, String> {
+    pub fn new(settings: &Settings) -> Result<Tables, TableError> {
         let mut t = Tables {
             lpm: Lpm6::new(),
             hops: Vec::new(),
@@ -193,13 +195,13 @@ impl Tables {
             t.route_add(prefix, len, target)?;
         }
         for u in settings.neighbours.iter().chain(&settings.tunnels).chain(&settings.routes) {
-            u.apply(&mut t).map_err(|e| format!("{u}: {e}"))?;
+            u.apply(&mut t).map_err(|e| TableError::Entry { update: Box::new(u.clone()), reason: Box::new(e) })?;
         }
         Ok(t)
     }
 
     /// [`Tables::new`], by the name the daemon uses.
-    pub fn from_settings(settings: &Settings) -> Result<Tables, String> {
+    pub fn from_settings(settings: &Settings) -> Result<Tables, TableError> {
         Tables::new(settings)
     }
 

@@ -1,5 +1,6 @@
 //! A configured tunnel (RFC 4213 section 3) as a row of the tables: its two ends, and the
 //! name, MTU, TTL and DSCP policy that override the pipeline's for it.
+use super::TableError;
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -16,12 +17,12 @@ pub struct TunnelName {
 impl TunnelName {
     pub const MAX: usize = 15;
 
-    pub fn new(s: &str) -> Result<TunnelName, String> {
+    pub fn new(s: &str) -> Result<TunnelName, TableError> {
         if s.is_empty() || s.len() > Self::MAX {
-            return Err(format!("tunnel name {s:?} must be 1 to {} characters", Self::MAX));
+            return Err(TableError::TunnelNameLength(s.to_string()));
         }
         if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-            return Err(format!("tunnel name {s:?} may hold only letters, digits, '-', '_' and '.'"));
+            return Err(TableError::TunnelNameChars(s.to_string()));
         }
         let mut bytes = [0u8; Self::MAX];
         bytes[..s.len()].copy_from_slice(s.as_bytes());
@@ -65,15 +66,15 @@ impl ConfiguredTunnel {
     }
 
     /// The ranges of MTU, TTL and DSCP (RFC 4213 section 3.2: 1280..=1480).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), TableError> {
         if let Some(m) = self.mtu.filter(|m| !(1280..=1480).contains(m)) {
-            return Err(format!("{m}: the tunnel MTU must be 1280..=1480"));
+            return Err(TableError::TunnelMtu(m));
         }
         if self.ttl == Some(0) {
-            return Err("0: the outer TTL must be 1..=255".into());
+            return Err(TableError::TunnelTtlZero);
         }
         if let Some(DscpPolicy::Fixed(d)) = self.dscp.filter(|d| matches!(d, DscpPolicy::Fixed(v) if *v > 63)) {
-            return Err(format!("{d}: a DSCP value is 0..=63"));
+            return Err(TableError::TunnelDscp(d));
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::pipeline::model::v4set::V4Set;
 use crate::wire::EthernetAddress;
 
-use super::{HopKind, HopSlot, NextHop, Tables, ConfiguredTunnel, UNRESOLVED};
+use super::{ConfiguredTunnel, HopKind, HopSlot, NextHop, TableError, Tables, UNRESOLVED};
 
 /// Where a route sends packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,7 +76,7 @@ impl TableUpdate {
     /// Applies the update, or changes nothing and says why. Deterministic: the same
     /// update on equal tables gives the same result, so a worker never fails an update
     /// the control copy accepted.
-    pub fn apply(&self, t: &mut Tables) -> Result<(), String> {
+    pub fn apply(&self, t: &mut Tables) -> Result<(), TableError> {
         match *self {
             TableUpdate::RouteAdd { prefix, len, target } => t.route_add(prefix, len, target),
             TableUpdate::RouteDel { prefix, len } => t.route_del(prefix, len),
@@ -104,33 +104,33 @@ impl fmt::Display for TableUpdate {
 
 
 impl Tables {
-    fn port_ok(&self, port: u16) -> Result<(), String> {
+    fn port_ok(&self, port: u16) -> Result<(), TableError> {
         match self.ports.get(usize::from(port)) {
             Some(true) => Ok(()),
-            Some(false) => Err(format!("port {port} is not configured")),
-            None => Err(format!("port {port} does not exist ({} ports)", self.ports.len())),
+            Some(false) => Err(TableError::PortUnconfigured(port)),
+            None => Err(TableError::NoSuchPort { port, ports: self.ports.len() }),
         }
     }
 
-    fn check_target(&self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), String> {
+    fn check_target(&self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), TableError> {
         match target {
             RouteTarget::Via { gateway, port } => {
                 if gateway.is_multicast() || gateway.is_unspecified() || gateway.is_loopback() {
-                    return Err(format!("next hop {gateway} is not a unicast address"));
+                    return Err(TableError::NextHopNotUnicast(gateway));
                 }
                 self.port_ok(port)
             }
             RouteTarget::Connected { port } => self.port_ok(port),
             RouteTarget::SixToFour => {
                 if len < 16 || !is_6to4(u128::from(prefix)) {
-                    return Err(format!("{prefix}/{len}: a 6to4 route must lie within 2002::/16"));
+                    return Err(TableError::SixToFourOutside2002 { prefix, len });
                 }
                 Ok(())
             }
             RouteTarget::Tunnel { via } => tunnel_remote(via).map(|_| ()),
             RouteTarget::Configured { tunnel } => match self.tunnels.contains_key(&tunnel) {
                 true => Ok(()),
-                false => Err(format!("no tunnel {tunnel}")),
+                false => Err(TableError::NoTunnel(tunnel)),
             },
             RouteTarget::Isatap { .. } | RouteTarget::SixRd { .. } | RouteTarget::Ipv4Compatible | RouteTarget::SixOver4 { .. } => {
                 self.check_automatic(prefix, len, target)
@@ -139,7 +139,7 @@ impl Tables {
         }
     }
 
-    pub(super) fn route_add(&mut self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), String> {
+    pub(super) fn route_add(&mut self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), TableError> {
         check_prefix(prefix, len)?;
         self.check_target(prefix, len, target)?;
         let id = self.hop_for(target)?;
@@ -153,25 +153,25 @@ impl Tables {
             }
             Err(e) => {
                 self.release(id);
-                Err(e.to_string())
+                Err(e.into())
             }
         }
     }
 
-    fn route_del(&mut self, prefix: Ipv6Addr, len: u8) -> Result<(), String> {
+    fn route_del(&mut self, prefix: Ipv6Addr, len: u8) -> Result<(), TableError> {
         check_prefix(prefix, len)?;
         match self.lpm.remove(prefix, len) {
             Ok(Some(old)) => {
                 self.release(old);
                 Ok(())
             }
-            Ok(None) => Err(format!("no route {prefix}/{len}")),
-            Err(e) => Err(e.to_string()),
+            Ok(None) => Err(TableError::NoRoute { prefix, len }),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// The next-hop id for `target`, shared by every route to it; counts one more route.
-    fn hop_for(&mut self, target: RouteTarget) -> Result<u32, String> {
+    fn hop_for(&mut self, target: RouteTarget) -> Result<u32, TableError> {
         if let Some(&id) = self.hop_ids.get(&target) {
             if let Some(slot) = self.hops.get_mut(id as usize) {
                 slot.routes += 1;
@@ -190,7 +190,7 @@ impl Tables {
                 let id = u32::try_from(self.hops.len())
                     .ok()
                     .filter(|&id| id != Lpm6::MISS)
-                    .ok_or("next-hop table full")?;
+                    .ok_or(TableError::NextHopTableFull)?;
                 self.hops.push(slot);
                 id
             }
@@ -291,16 +291,16 @@ impl Tables {
         }
     }
 
-    fn neighbour_set(&mut self, addr: IpAddr, mac: EthernetAddress) -> Result<(), String> {
+    fn neighbour_set(&mut self, addr: IpAddr, mac: EthernetAddress) -> Result<(), TableError> {
         if !mac.is_unicast() || mac.0 == [0; 6] {
-            return Err(format!("{mac} is not a unicast MAC address"));
+            return Err(TableError::MacNotUnicast(mac));
         }
         match addr {
             IpAddr::V4(a) if a.is_unspecified() || a.is_broadcast() || a.is_multicast() => {
-                return Err(format!("{a} is not a unicast IPv4 address"));
+                return Err(TableError::NeighbourNotUnicastV4(a));
             }
             IpAddr::V6(a) if a.is_unspecified() || a.is_multicast() => {
-                return Err(format!("{a} is not a unicast IPv6 address"));
+                return Err(TableError::NeighbourNotUnicastV6(a));
             }
             IpAddr::V4(a) => self.neigh4.insert(u32::from(a), mac),
             IpAddr::V6(a) => self.neigh6.insert(u128::from(a), mac),
@@ -309,32 +309,32 @@ impl Tables {
         Ok(())
     }
 
-    fn neighbour_del(&mut self, addr: IpAddr) -> Result<(), String> {
+    fn neighbour_del(&mut self, addr: IpAddr) -> Result<(), TableError> {
         let removed = match addr {
             IpAddr::V4(a) => self.neigh4.remove(&u32::from(a)),
             IpAddr::V6(a) => self.neigh6.remove(&u128::from(a)),
         };
-        removed.ok_or_else(|| format!("no neighbour {addr}"))?;
+        removed.ok_or(TableError::NoNeighbour(addr))?;
         self.resolve_all();
         Ok(())
     }
 
-    fn tunnel_set(&mut self, id: u16, tunnel: ConfiguredTunnel) -> Result<(), String> {
+    fn tunnel_set(&mut self, id: u16, tunnel: ConfiguredTunnel) -> Result<(), TableError> {
         let ConfiguredTunnel { local, remote, name, .. } = tunnel;
         tunnel.check()?;
         if !self.own_v4.contains(&u32::from(local)) {
-            return Err(format!("tunnel local address {local} is not one of ours"));
+            return Err(TableError::TunnelLocalNotOurs(local));
         }
         if remote.is_unspecified() || remote.is_broadcast() || remote.is_multicast() || self.own_v4.contains(&u32::from(remote)) {
-            return Err(format!("tunnel remote address {remote} is not another host's unicast address"));
+            return Err(TableError::TunnelRemoteInvalid(remote));
         }
         let ends = (u32::from(local), u32::from(remote));
         if let Some(&other) = self.tunnel_ends.get(&ends).filter(|&&other| other != id) {
-            return Err(format!("tunnel {other} already joins {local} and {remote}"));
+            return Err(TableError::TunnelEndsTaken { other, local, remote });
         }
         if let Some(n) = name {
             if let Some((other, _)) = self.tunnels.iter().find(|(&other, t)| other != id && t.name == Some(n)) {
-                return Err(format!("tunnel {other} is already named {n}"));
+                return Err(TableError::TunnelNameTaken { other: *other, name: n });
             }
         }
         if let Some(old) = self.tunnels.insert(id, tunnel) {
@@ -346,11 +346,11 @@ impl Tables {
         Ok(())
     }
 
-    fn tunnel_del(&mut self, id: u16) -> Result<(), String> {
+    fn tunnel_del(&mut self, id: u16) -> Result<(), TableError> {
         if self.hop_ids.contains_key(&RouteTarget::Configured { tunnel: id }) {
-            return Err(format!("tunnel {id} is in use by routes"));
+            return Err(TableError::TunnelInUse(id));
         }
-        let t = self.tunnels.remove(&id).ok_or_else(|| format!("no tunnel {id}"))?;
+        let t = self.tunnels.remove(&id).ok_or(TableError::NoTunnel(id))?;
         self.tunnel_ends.remove(&(u32::from(t.local), u32::from(t.remote)));
         self.tunnel_ends_changed();
         Ok(())
@@ -363,28 +363,28 @@ impl Tables {
 }
 
 /// `len` in range and no host bits past it.
-pub(crate) fn check_prefix(prefix: Ipv6Addr, len: u8) -> Result<(), String> {
+pub(crate) fn check_prefix(prefix: Ipv6Addr, len: u8) -> Result<(), TableError> {
     if len > 128 {
-        return Err(format!("prefix length {len} is over 128"));
+        return Err(TableError::PrefixTooLong(len));
     }
     let a = u128::from(prefix);
     if a & !mask6(len) != 0 {
         let net = Ipv6Addr::from(a & mask6(len));
-        return Err(format!("{prefix}/{len} has host bits set (the network is {net}/{len})"));
+        return Err(TableError::HostBitsSet { prefix, len, net });
     }
     Ok(())
 }
 
 /// The IPv4 endpoint of a tunnel next hop: the V of a 2002:V:: address, which must be a
 /// global unicast IPv4 address.
-pub(crate) fn tunnel_remote(via: Ipv6Addr) -> Result<Ipv4Addr, String> {
+pub(crate) fn tunnel_remote(via: Ipv6Addr) -> Result<Ipv4Addr, TableError> {
     let a = u128::from(via);
     if !is_6to4(a) {
-        return Err(format!("next hop {via} is not a 6to4 address: give a port"));
+        return Err(TableError::NextHopNotSixToFour(via));
     }
     let v4 = Ipv4Addr::from(v4_of_6to4(a));
     if !builtin_v4_ok(v4) {
-        return Err(format!("next hop {via} embeds {v4}, which is not a global IPv4 address"));
+        return Err(TableError::NextHopEmbedsNonGlobal { via, v4 });
     }
     Ok(v4)
 }

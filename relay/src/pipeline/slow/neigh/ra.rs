@@ -59,7 +59,7 @@ pub(crate) fn validate(cfgs: &[RouterAdvertConfig], s: &Settings) -> Result<Vec<
         let prefix = match &c.prefix {
             Some(text) => {
                 let path = format!("{p}.prefix");
-                let (addr, len) = parse_ipv6_prefix(text).map_err(|e| fail(path.clone(), e))?;
+                let (addr, len) = parse_ipv6_prefix(text).map_err(|e| fail(path.clone(), e.to_string()))?;
                 let net = u128::from(addr);
                 if len != 64 {
                     return Err(fail(path, format!("/{len}: address autoconfiguration needs a /64 (RFC 4862 5.5.3)")));
