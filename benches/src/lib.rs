@@ -3,5 +3,6 @@
 pub mod frames;
 pub mod harness;
 pub mod results;
+pub mod rte_tables;
 pub mod tablegen;
 pub mod relayd;

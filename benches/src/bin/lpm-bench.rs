@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use relay::lpm::reference::ReferenceLpm6;
 use relay::lpm::Lpm6;
-use relay::runtime::rte_tables::max_simd_bitwidth;
+use relay_benches::rte_tables::max_simd_bitwidth;
 use relay_benches::tablegen::{self, Rng};
 
 use measure::{mib, spread, Latency};

@@ -11,7 +11,6 @@ mod port;
 mod rxburst;
 mod txbuf;
 pub mod control;
-pub mod rte_tables;
 pub mod stats;
 pub mod telemetry;
 pub mod worker;

@@ -1,5 +1,5 @@
 //! Sizing of the two DPDK tables under test (the tables themselves are
-//! `relay::runtime::rte_tables`, where the FFI lives).
+//! `relay_benches::rte_tables`, where the FFI lives).
 
 use std::net::Ipv6Addr;
 

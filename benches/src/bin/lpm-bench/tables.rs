@@ -6,7 +6,7 @@ use std::time::Duration;
 use prefix_trie::PrefixMap;
 use relay::lpm::Lpm6;
 
-use relay::runtime::rte_tables::{heap_allocated, Fib6Lookup, RteFib6, RteLpm6, FIB_MISS};
+use relay_benches::rte_tables::{heap_allocated, Fib6Lookup, RteFib6, RteLpm6, FIB_MISS};
 use crate::measure::{self, time_bursts};
 
 const MISS: u32 = Lpm6::MISS;

@@ -1,6 +1,7 @@
 //! DPDK 22.11's own IPv6 tables, `rte_lpm6` and `rte_fib6` (trie), behind small owning
 //! wrappers: the peers the relay's LPM is measured against (benches/lpm-bench). They need an
-//! initialised [`Eal`](super::Eal).
+//! initialised [`Eal`](relay::runtime::Eal). Bench-only: the product never links them, so
+//! they live with the benchmarks (their `unsafe` FFI blocks each carry a `// SAFETY:` line).
 
 use std::ffi::CString;
 use std::net::Ipv6Addr;
