@@ -1,10 +1,9 @@
 //! relayd's configuration: a TOML file, every section strict (unknown fields are errors), and
 //! validation that names the field and the reason for each problem before anything starts.
 use std::collections::HashSet;
-use std::fmt;
 use std::path::Path;
 
-use relay::pipeline;
+use relay::pipeline::{self, ConfigError};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -157,23 +156,10 @@ impl Default for Control {
     }
 }
 
-/// A configuration error: the field path and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub field: String,
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "config error: {}: {}", self.field, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
+/// The daemon's sections report errors as the pipeline's do: one [`ConfigError`] type for
+/// the whole file (field path and reason).
 fn err(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError { field: field.into(), reason: reason.into() }
+    ConfigError { path: field.into(), reason: reason.into() }
 }
 
 /// A validated configuration: everything the runtime needs, resolved to indices.
@@ -545,11 +531,11 @@ mod tests {
         let mut cfg = Config::from_toml(crate::DEFAULT_CONFIG).unwrap();
         cfg.control.socket_group = "no-such-group-relayd".into();
         let e = cfg.clone().plan().unwrap_err();
-        assert_eq!(e.field, "control.socket_group");
+        assert_eq!(e.path, "control.socket_group");
         assert!(e.reason.contains("no group named \"no-such-group-relayd\""), "{e}");
         cfg.control.socket_group = "root".into();
         assert_eq!(cfg.clone().plan().unwrap().socket_gid, Some(0));
         cfg.control.client_timeout_s = 0;
-        assert_eq!(cfg.plan().unwrap_err().field, "control.client_timeout_s");
+        assert_eq!(cfg.plan().unwrap_err().path, "control.client_timeout_s");
     }
 }

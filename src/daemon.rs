@@ -388,7 +388,7 @@ fn reload(r: &mut Running) -> Response {
     };
     let cfg = match crate::config::Config::from_file(&path) {
         Ok(c) => c,
-        Err(e) => return Response::error(e.to_string()),
+        Err(e) => return Response::error(format!("config error: {e}")),
     };
     let settings = match cfg.pipeline.validate(r.hub.ports.len()) {
         Ok(s) => s,

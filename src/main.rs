@@ -59,7 +59,7 @@ fn main() -> ExitCode {
     let plan = match config.and_then(config::Config::plan) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("relayd: {e}");
+            eprintln!("relayd: config error: {e}");
             return ExitCode::from(2);
         }
     };
