@@ -2,7 +2,7 @@
 //! or fail with a drop reason or an ICMPv6 error to send.
 use crate::pipeline::mech::{tunnel_ends, AWAITING_V4};
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::model::tables::{HopKind, NextHop, Tables};
+use crate::pipeline::model::tables::{NextHop, RouteTarget, Tables};
 use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::wire::bytes::{arr, v6_at};
 use crate::wire::ethertype;
@@ -65,7 +65,7 @@ impl Pipeline {
     pub(crate) fn act<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, hop: u32, src_hop: u32) -> Verdict {
         let rx = buf.rx_port();
         if self.urpf && origin == Origin::Native {
-            let back = tables.hop(src_hop).is_some_and(|h| matches!(h.kind, HopKind::Via | HopKind::Connected) && h.port == rx);
+            let back = tables.hop(src_hop).is_some_and(|h| matches!(h.target, RouteTarget::Via { .. } | RouteTarget::Connected { .. }) && h.port == rx);
             if !back {
                 return Verdict::Drop(DropReason::UrpfFailed);
             }
@@ -98,16 +98,16 @@ impl Pipeline {
         let h = arr::<40>(buf.data(), 0).ok_or(drop(DropReason::Ipv6Malformed))?;
         let p = Ipv6Fields { src: v6_at(h, 8), dst: v6_at(h, 24), hop_limit: h[7], len: buf.data().len(), origin, rx };
         let hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
-        match hop.kind {
-            HopKind::Blackhole => Err(drop(DropReason::RouteBlackhole)),
-            HopKind::Via | HopKind::Connected => self.forward_native(tables, now, buf, &p, hop),
-            HopKind::SixToFour
-            | HopKind::Tunnel
-            | HopKind::Configured
-            | HopKind::Isatap
-            | HopKind::SixRd
-            | HopKind::Ipv4Compatible
-            | HopKind::SixOver4 => self.encapsulate(tables, now, buf, &p, hop),
+        match hop.target {
+            RouteTarget::Blackhole => Err(drop(DropReason::RouteBlackhole)),
+            RouteTarget::Via { .. } | RouteTarget::Connected { .. } => self.forward_native(tables, now, buf, &p, hop),
+            RouteTarget::SixToFour
+            | RouteTarget::Tunnel { .. }
+            | RouteTarget::Configured { .. }
+            | RouteTarget::Isatap { .. }
+            | RouteTarget::SixRd { .. }
+            | RouteTarget::Ipv4Compatible
+            | RouteTarget::SixOver4 { .. } => self.encapsulate(tables, now, buf, &p, hop),
         }
     }
 
@@ -130,8 +130,8 @@ impl Pipeline {
         if p.len > usize::from(port.mtu) {
             return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
         }
-        let mac = match hop.kind {
-            HopKind::Connected => tables.neighbour6_ref(p.dst),
+        let mac = match hop.target {
+            RouteTarget::Connected { .. } => tables.neighbour6_ref(p.dst),
             _ => hop.resolved.then_some(&hop.mac),
         };
         if mac.is_none() {
@@ -152,9 +152,9 @@ impl Pipeline {
         }
         let (outer_src, remote, event) = tunnel_ends(&self.host, &self.auto, tables, hop, p.src, p.dst, p.rx).map_err(drop)?;
         // Fixed ends were resolved with the tables; the automatic ones vary per packet.
-        let (port_id, mac) = match hop.kind {
-            HopKind::Tunnel | HopKind::Configured if hop.resolved => (hop.port, Some(&hop.mac)),
-            HopKind::SixOver4 if remote == AWAITING_V4 => (self.auto.sixover4_port(hop.local).ok_or(drop(DropReason::NeighbourMissing))?, None),
+        let (port_id, mac) = match hop.target {
+            RouteTarget::Tunnel { .. } | RouteTarget::Configured { .. } if hop.resolved => (hop.port, Some(&hop.mac)),
+            RouteTarget::SixOver4 { .. } if remote == AWAITING_V4 => (self.auto.sixover4_port(hop.local).ok_or(drop(DropReason::NeighbourMissing))?, None),
             _ => tables.v4_route(remote).map_err(drop)?,
         };
         let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;

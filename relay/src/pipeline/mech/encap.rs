@@ -4,7 +4,7 @@
 use crate::pipeline::model::addr::{is_6to4, v4_of_6to4};
 use crate::pipeline::model::counters::Event;
 use crate::pipeline::model::host::Host;
-use crate::pipeline::model::tables::{HopKind, NextHop, Tables};
+use crate::pipeline::model::tables::{NextHop, RouteTarget, Tables};
 use crate::pipeline::model::verdict::{DropReason, DropReason::*};
 
 use super::{ipv4_compatible, isatap, sixover4, sixrd, sixtofour, Automatic};
@@ -22,25 +22,25 @@ use super::sixover4::AWAITING_V4;
 /// ```
 #[inline]
 pub(crate) fn tunnel_ends(host: &Host, auto: &Automatic, tables: &Tables, hop: &NextHop, src: u128, dst: u128, rx: u16) -> Result<(u32, u32, Event), DropReason> {
-    match hop.kind {
-        HopKind::SixToFour | HopKind::Tunnel => {
-            let remote = match hop.kind {
-                HopKind::Tunnel => hop.remote,
+    match hop.target {
+        RouteTarget::SixToFour | RouteTarget::Tunnel { .. } => {
+            let remote = match hop.target {
+                RouteTarget::Tunnel { .. } => hop.remote,
                 _ if is_6to4(dst) => v4_of_6to4(dst),
                 _ => return Err(Ipv6DstMartian),
             };
             Ok((sixtofour::check_encap(host, auto, src, dst, remote, rx)?, remote, Event::Encap6to4))
         }
-        HopKind::Configured => {
+        RouteTarget::Configured { .. } => {
             check_loop(host, auto, src, rx)?;
             Ok((hop.local, hop.remote, Event::EncapConfigured))
         }
         kind => {
             check_loop(host, auto, src, rx)?;
             let event = match kind {
-                HopKind::Isatap => Event::EncapIsatap,
-                HopKind::SixRd => Event::Encap6rd,
-                HopKind::Ipv4Compatible => Event::EncapIpv4Compatible,
+                RouteTarget::Isatap { .. } => Event::EncapIsatap,
+                RouteTarget::SixRd { .. } => Event::Encap6rd,
+                RouteTarget::Ipv4Compatible => Event::EncapIpv4Compatible,
                 _ => Event::Encap6over4,
             };
             match auto.remote(host, tables, hop, dst) {
@@ -76,11 +76,11 @@ impl Automatic {
     /// ```
     #[inline]
     pub(crate) fn remote(&self, host: &Host, tables: &Tables, hop: &NextHop, dst: u128) -> Result<u32, DropReason> {
-        let v = match hop.kind {
-            HopKind::Isatap => isatap::remote(dst)?,
-            HopKind::SixRd => sixrd::remote(hop, dst),
-            HopKind::Ipv4Compatible => ipv4_compatible::remote(host, dst)?,
-            HopKind::SixOver4 => sixover4::remote(tables, dst)?,
+        let v = match hop.target {
+            RouteTarget::Isatap { .. } => isatap::remote(dst)?,
+            RouteTarget::SixRd { .. } => sixrd::remote(hop, dst),
+            RouteTarget::Ipv4Compatible => ipv4_compatible::remote(host, dst)?,
+            RouteTarget::SixOver4 { .. } => sixover4::remote(tables, dst)?,
             _ => return Err(Ipv6DstMartian),
         };
         if !self.ends.ok(v) {

@@ -28,25 +28,12 @@ pub use tunnel::{ConfiguredTunnel, TunnelName};
 pub use update::{RouteTarget, TableUpdate};
 pub(crate) use update::{check_prefix, tunnel_remote};
 
-/// The fast path's form of a route target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum HopKind {
-    Via,
-    Connected,
-    SixToFour,
-    Tunnel,
-    Configured,
-    Isatap,
-    SixRd,
-    Ipv4Compatible,
-    SixOver4,
-    Blackhole,
-}
-
-/// One next-hop slot, indexed by the id the LPM returns.
+/// One next-hop slot, indexed by the id the LPM returns: the [`RouteTarget`] the routes
+/// point at (the one type that says so, for the control plane and the fast path alike),
+/// resolved into what the fast path needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct NextHop {
-    pub kind: HopKind,
+    pub target: RouteTarget,
     /// Egress port (Via, Connected; Tunnel once resolved).
     pub port: u16,
     /// Destination MAC, valid when `resolved` (Via, Tunnel).
@@ -66,7 +53,7 @@ pub(crate) struct NextHop {
 }
 
 const UNRESOLVED: NextHop = NextHop {
-    kind: HopKind::Blackhole,
+    target: RouteTarget::Blackhole,
     port: 0,
     mac: [0; 6],
     resolved: false,
@@ -87,9 +74,9 @@ struct EncapDefaults {
     dscp: DscpPolicy,
 }
 
+/// A next hop and how many routes use it (it is freed with the last).
 #[derive(Clone, Debug)]
 struct HopSlot {
-    target: RouteTarget,
     routes: u32,
     hop: NextHop,
 }
@@ -220,7 +207,7 @@ impl Tables {
         self.lpm
             .routes()
             .into_iter()
-            .filter_map(|(p, l, id)| Some((p, l, self.hops.get(id as usize)?.target)))
+            .filter_map(|(p, l, id)| Some((p, l, self.hops.get(id as usize)?.hop.target)))
             .collect()
     }
 
@@ -269,7 +256,7 @@ impl Tables {
     /// The route for `addr` (longest match), as the fast path sees it.
     pub fn lookup(&self, addr: Ipv6Addr) -> Option<RouteTarget> {
         let id = self.lpm.lookup(&addr.octets());
-        self.hops.get(id as usize).map(|h| h.target)
+        self.hops.get(id as usize).map(|h| h.hop.target)
     }
 
     #[inline(always)]

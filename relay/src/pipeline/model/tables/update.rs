@@ -9,7 +9,7 @@ use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::pipeline::model::v4set::V4Set;
 use crate::wire::EthernetAddress;
 
-use super::{ConfiguredTunnel, HopKind, HopSlot, NextHop, TableError, Tables, UNRESOLVED};
+use super::{ConfiguredTunnel, HopSlot, NextHop, TableError, Tables, UNRESOLVED};
 
 /// Where a route sends packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -178,7 +178,7 @@ impl Tables {
             }
             return Ok(id);
         }
-        let slot = HopSlot { target, routes: 1, hop: self.resolve(target) };
+        let slot = HopSlot { routes: 1, hop: self.resolve(target) };
         let id = match self.free_hops.pop() {
             Some(id) => {
                 if let Some(s) = self.hops.get_mut(id as usize) {
@@ -203,18 +203,16 @@ impl Tables {
         let Some(slot) = self.hops.get_mut(id as usize) else { return };
         slot.routes = slot.routes.saturating_sub(1);
         if slot.routes == 0 {
-            self.hop_ids.remove(&slot.target);
-            slot.target = RouteTarget::Blackhole;
+            self.hop_ids.remove(&slot.hop.target);
             slot.hop = UNRESOLVED;
             self.free_hops.push(id);
         }
     }
 
     fn resolve(&self, target: RouteTarget) -> NextHop {
-        let mut hop = NextHop { mtu: self.encap.mtu, ttl: self.encap.ttl, dscp: self.encap.dscp, ..UNRESOLVED };
+        let mut hop = NextHop { target, mtu: self.encap.mtu, ttl: self.encap.ttl, dscp: self.encap.dscp, ..UNRESOLVED };
         match target {
             RouteTarget::Via { gateway, port } => {
-                hop.kind = HopKind::Via;
                 hop.port = port;
                 if let Some(m) = self.neigh6.get(&u128::from(gateway)) {
                     hop.mac = m.0;
@@ -222,16 +220,14 @@ impl Tables {
                 }
             }
             RouteTarget::Connected { port } => {
-                hop.kind = HopKind::Connected;
                 hop.port = port;
             }
-            RouteTarget::SixToFour => hop.kind = HopKind::SixToFour,
+            // The 6to4 address of each destination names its end, per packet.
+            RouteTarget::SixToFour | RouteTarget::Blackhole => {}
             RouteTarget::Tunnel { via } => {
-                hop.kind = HopKind::Tunnel;
                 hop.remote = v4_of_6to4(u128::from(via));
             }
             RouteTarget::Configured { tunnel } => {
-                hop.kind = HopKind::Configured;
                 if let Some(t) = self.tunnels.get(&tunnel) {
                     hop.local = u32::from(t.local);
                     hop.remote = u32::from(t.remote);
@@ -241,11 +237,9 @@ impl Tables {
                 }
             }
             RouteTarget::Isatap { local } => {
-                hop.kind = HopKind::Isatap;
                 hop.local = u32::from(local);
             }
             RouteTarget::SixRd { prefix, len } => {
-                hop.kind = HopKind::SixRd;
                 if let Some(d) = self.automatic.sixrd.iter().find(|d| d.prefix == Ipv6Prefix { addr: prefix, len }) {
                     hop.local = u32::from(d.br);
                     hop.remote = u32::from(d.ipv4_prefix.addr());
@@ -254,19 +248,16 @@ impl Tables {
                 }
             }
             RouteTarget::Ipv4Compatible => {
-                hop.kind = HopKind::Ipv4Compatible;
                 hop.local = self.automatic.ipv4_compatible.map_or(0, u32::from);
             }
             RouteTarget::SixOver4 { local } => {
-                hop.kind = HopKind::SixOver4;
                 hop.local = u32::from(local);
                 if let Some(l) = self.automatic.sixover4.iter().find(|l| l.ipv4 == local) {
                     hop.ttl = l.ttl;
                 }
             }
-            RouteTarget::Blackhole => {}
         }
-        if matches!(hop.kind, HopKind::Tunnel | HopKind::Configured) {
+        if matches!(target, RouteTarget::Tunnel { .. } | RouteTarget::Configured { .. }) {
             if let Ok((port, mac)) = self.v4_egress(hop.remote) {
                 hop.port = port;
                 hop.mac = mac;
@@ -282,7 +273,7 @@ impl Tables {
             .v4_gateway
             .and_then(|(gw, port)| self.neigh4.get(&gw).map(|m| (port, m.0)));
         for i in 0..self.hops.len() {
-            if let Some(target) = self.hops.get(i).filter(|s| s.routes > 0).map(|s| s.target) {
+            if let Some(target) = self.hops.get(i).filter(|s| s.routes > 0).map(|s| s.hop.target) {
                 let hop = self.resolve(target);
                 if let Some(s) = self.hops.get_mut(i) {
                     s.hop = hop;
