@@ -155,7 +155,7 @@ device = "net_null0"
         (&format!("{base}[runtime]\nburst = 0\n"), "runtime.burst: must be 1..=32"),
         (&format!("{base}[runtime]\nmode = \"passthrough\"\n"), "runtime.forward: pass-through mode needs [from, to] port pairs"),
         (&format!("{base}[runtime]\nmode = \"bridge\"\n"), "unknown variant `bridge`"),
-        (&format!("{base}[control]\nprometheus = \"localhost\"\n"), "control.prometheus: \"localhost\" is not addr:port"),
+        (&format!("{base}[control]\nprometheus = \"localhost\"\n"), "control.prometheus: \"localhost\" is neither a port nor addr:port"),
         (&format!("{base}[eal]\nfile_prefix = \"a/b\"\n"), "eal.file_prefix: must be a non-empty name without '/'"),
     ];
     for (i, (toml, expected)) in cases.iter().enumerate() {
