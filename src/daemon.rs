@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam::queue::ArrayQueue;
-use relay::pipeline::{self, Pipeline, Tables};
+use relay::pipeline::{self, Pipeline};
 use relay::runtime::control::{ControlPlane, WorkerLink};
 use relay::runtime::stats::{StatsHub, WorkerStats};
 use relay::runtime::worker::{self, Forwarding, IdleBackoff, WorkerSpec};
@@ -34,8 +34,7 @@ pub enum Exit {
 
 /// `--check`: the plan as relayd would run it, without starting anything.
 pub fn check(plan: &Plan, opts: &Options) -> Result<String, String> {
-    let settings = plan.config.pipeline.validate(plan.ports.len()).map_err(|e| e.to_string())?;
-    Tables::from_settings(&settings).map_err(|e| e.to_string())?;
+    plan.config.pipeline.build(plan.ports.len()).map_err(|e| e.to_string())?;
     let mut s = String::new();
     let _ = writeln!(s, "config ok");
     let _ = writeln!(s, "eal: {}", plan.eal_args(&opts.eal_extra).join(" "));
@@ -62,8 +61,8 @@ struct Running {
 
 pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     // Validate the pipeline config before touching DPDK: nothing starts half-way.
-    let settings = plan.config.pipeline.validate(plan.ports.len()).map_err(|e| e.to_string())?;
-    let tables = Arc::new(Tables::from_settings(&settings).map_err(|e| e.to_string())?);
+    let (settings, tables) = plan.config.pipeline.build(plan.ports.len()).map_err(|e| e.to_string())?;
+    let tables = Arc::new(tables);
     // The control socket and the Prometheus endpoint next, before DPDK: a path in use or an
     // address taken stops relayd before it touches a port. Clients that connect during the
     // bring-up wait in the listen backlog.
@@ -390,22 +389,17 @@ fn reload(r: &mut Running) -> Response {
         Ok(c) => c,
         Err(e) => return Response::error(format!("config error: {e}")),
     };
-    let settings = match cfg.pipeline.validate(r.hub.ports.len()) {
-        Ok(s) => s,
+    let (settings, tables) = match cfg.pipeline.build(r.hub.ports.len()) {
+        Ok(built) => built,
         Err(e) => return Response::error(e.to_string()),
     };
     if !settings.same_forwarding(&r.settings) {
         return Response::error("reload changes only tables (routes, neighbours); other pipeline settings need a restart");
     }
-    match Tables::from_settings(&settings) {
-        Ok(t) => {
-            r.control.replace(t);
-            // Learned neighbours are not in the file: the slow path sends them again.
-            r.slow_path.reloaded(&settings, &mut r.control);
-            Response::ok(format!("generation {}", r.control.generation()))
-        }
-        Err(e) => Response::error(e.to_string()),
-    }
+    r.control.replace(tables);
+    // Learned neighbours are not in the file: the slow path sends them again.
+    r.slow_path.reloaded(&settings, &mut r.control);
+    Response::ok(format!("generation {}", r.control.generation()))
 }
 
 fn offline_input(plan: &Plan) -> Result<u64, String> {

@@ -170,3 +170,19 @@ fn nests_under_a_pipeline_table() {
     let file: File = toml::from_str(&format!("[pipeline]\n{text}")).unwrap();
     assert_eq!(file.pipeline, Config::from_toml(FULL_EXAMPLE).unwrap());
 }
+
+/// `Config::build` hands the daemon the tables it built entry by entry while validating;
+/// they are the tables `Tables::new` builds from the settings, also where a configured
+/// 2002::/16 replaces the implicit one.
+#[test]
+fn built_tables_are_the_settings_tables() {
+    let relay = relay_config(true);
+    let configured_6to4 = format!("{}\n[[route]]\nadd = \"2002::/16 via 2002:c058:6301:: \"\n", ROUTER_W);
+    for text in [FULL_EXAMPLE, ROUTER_R, ROUTER_W, relay.as_str(), configured_6to4.as_str()] {
+        let (settings, tables) = Config::from_toml(text).unwrap().build(4).unwrap();
+        assert_eq!(tables, Tables::new(&settings).unwrap());
+        assert_eq!(tables.routes_text(), Tables::new(&settings).unwrap().routes_text());
+    }
+    let (_, tables) = Config::from_toml(&configured_6to4).unwrap().build(4).unwrap();
+    assert!(tables.routes_text().contains("2002::/16 via 2002:c058:6301::\n"), "{}", tables.routes_text());
+}
