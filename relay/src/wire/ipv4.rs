@@ -327,5 +327,53 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
+/// An IPv4 header without options, as a tunnel entry point writes it:
+/// [`emit`](Repr::emit) fills all 20 bytes, its checksum summed from the fields (RFC 1071)
+/// rather than read back from the bytes it just wrote. The fragment offset is 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repr {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub next_header: u8,
+    pub ttl: u8,
+    /// DSCP and ECN, the whole second byte.
+    pub tos: u8,
+    /// Header and payload.
+    pub total_len: u16,
+    pub ident: u16,
+    pub dont_frag: bool,
+}
+
+impl Repr {
+    /// Writes the header into `h` (which is exactly a header long, so nothing here can
+    /// run past it).
+    #[inline(always)]
+    pub fn emit(&self, h: &mut [u8; HEADER_LEN]) {
+        let flags: u16 = if self.dont_frag { FLAG_DF } else { 0 };
+        let ttl_proto = u16::from_be_bytes([self.ttl, self.next_header]);
+        let (src, dst) = (u32::from(self.src), u32::from(self.dst));
+        let ver_ihl_tos = u16::from_be_bytes([0x45, self.tos]);
+        h[field::VER_IHL] = 0x45;
+        h[field::DSCP_ECN] = self.tos;
+        h[field::LENGTH].copy_from_slice(&self.total_len.to_be_bytes());
+        h[field::IDENT].copy_from_slice(&self.ident.to_be_bytes());
+        h[field::FLG_OFF].copy_from_slice(&flags.to_be_bytes());
+        // TTL and protocol are adjacent: one 16-bit store, the word the checksum sums.
+        h[field::TTL..=field::PROTOCOL].copy_from_slice(&ttl_proto.to_be_bytes());
+        h[field::SRC].copy_from_slice(&src.to_be_bytes());
+        h[field::DST].copy_from_slice(&dst.to_be_bytes());
+        let s = u32::from(ver_ihl_tos)
+            + u32::from(self.total_len)
+            + u32::from(self.ident)
+            + u32::from(flags)
+            + u32::from(ttl_proto)
+            + (src >> 16)
+            + (src & 0xffff)
+            + (dst >> 16)
+            + (dst & 0xffff);
+        h[field::CHECKSUM].copy_from_slice(&(!fold(s)).to_be_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,14 @@
 //! IPv6 into IPv4 (RFC 4213 section 3): the outer header written from its fields (each
 //! tunnel has its own TTL, DF and DSCP policy), its checksum summed from the same fields.
 //! Which tunnels a packet may enter is the mechanisms' business (`mech`).
+use std::net::Ipv4Addr;
+
 use crate::pipeline::model::PacketBuf;
 use crate::pipeline::model::settings::DscpPolicy;
 use crate::wire::bytes::{arr, arr_mut};
-use crate::wire::checksum::fold;
-use crate::wire::ip_proto;
+use crate::wire::{ip_proto, ipv4};
 
-pub const OUTER_LEN: usize = 20;
+pub const OUTER_LEN: usize = ipv4::HEADER_LEN;
 
 /// The outer IPv4 header of one tunnel packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,26 +40,16 @@ pub(crate) fn push<B: PacketBuf>(buf: &mut B, outer: &OuterHeader, id: u16) -> b
         return false;
     }
     let Some(h) = arr_mut::<OUTER_LEN>(buf.data_mut(), 0) else { return false };
-    let flags: u16 = if outer.df { 0x4000 } else { 0 };
-    let ttl_proto = u16::from_be_bytes([outer.ttl, ip_proto::IPV6]);
-    let (src, dst) = (outer.src, outer.dst);
-    h[0] = 0x45;
-    h[1] = tos;
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&id.to_be_bytes());
-    h[6..8].copy_from_slice(&flags.to_be_bytes());
-    h[8..10].copy_from_slice(&ttl_proto.to_be_bytes());
-    h[12..16].copy_from_slice(&src.to_be_bytes());
-    h[16..20].copy_from_slice(&dst.to_be_bytes());
-    let s = (0x4500 | u32::from(tos))
-        + u32::from(total)
-        + u32::from(id)
-        + u32::from(flags)
-        + u32::from(ttl_proto)
-        + (src >> 16)
-        + (src & 0xffff)
-        + (dst >> 16)
-        + (dst & 0xffff);
-    h[10..12].copy_from_slice(&(!fold(s)).to_be_bytes());
+    let repr = ipv4::Repr {
+        src: Ipv4Addr::from(outer.src),
+        dst: Ipv4Addr::from(outer.dst),
+        next_header: ip_proto::IPV6,
+        ttl: outer.ttl,
+        tos,
+        total_len: total,
+        ident: id,
+        dont_frag: outer.df,
+    };
+    repr.emit(h);
     true
 }
