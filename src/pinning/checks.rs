@@ -117,8 +117,16 @@ pub(super) fn isolation(m: &Machine, layout: &Layout, r: &mut Report) {
         return;
     }
     let workers: CpuSet = layout.workers.iter().map(|w| w.cpu).collect();
-    let others = m.online.as_ref().map(|o| o.difference(&workers)).filter(|o| !o.is_empty());
-    let irq = others.map(|o| format!(" irqaffinity={o}")).unwrap_or_default();
+    let others = m.online.as_ref().map(|o| o.difference(&workers));
+    let fix = match others {
+        // Isolating every CPU would leave the kernel (and the control core) none to run on.
+        Some(o) if o.is_empty() => "every online CPU runs a worker, so isolating them would leave the kernel \
+             none: first free a CPU for the kernel and the control core, then isolate the workers' CPUs with \
+             isolcpus= nohz_full= rcu_nocbs="
+            .to_string(),
+        Some(o) => format!("boot with isolcpus={workers} nohz_full={workers} rcu_nocbs={workers} irqaffinity={o}"),
+        None => format!("boot with isolcpus={workers} nohz_full={workers} rcu_nocbs={workers}"),
+    };
     for (i, w) in layout.workers.iter().enumerate() {
         if m.isolated.contains(w.cpu) || m.nohz_full.contains(w.cpu) {
             continue;
@@ -127,8 +135,7 @@ pub(super) fn isolation(m: &Machine, layout: &Layout, r: &mut Report) {
             concern: Concern::NotIsolated,
             text: format!(
                 "worker {i} on CPU {} is not isolated (neither isolcpus nor nohz_full lists it): the scheduler \
-                 may run other tasks and the timer tick on it, which shows as drops and latency spikes; boot \
-                 with isolcpus={workers} nohz_full={workers} rcu_nocbs={workers}{irq}",
+                 may run other tasks and the timer tick on it, which shows as drops and latency spikes; {fix}",
                 w.cpu
             ),
         });

@@ -221,6 +221,19 @@ fn not_isolated_gives_the_boot_parameters() {
         ]
     );
     assert_eq!(r.concerns(), [Concern::NotIsolated, Concern::NotIsolated]);
+
+    // Workers on every CPU: isolating them all is no fix, freeing one for the kernel is.
+    let r = f.report(&layout(0, &[0, 1, 2, 3], vec![vdev("a")]));
+    let iso = texts(&r, Concern::NotIsolated);
+    assert_eq!(iso.len(), 4, "{iso:?}");
+    assert!(
+        iso[0].ends_with(
+            "every online CPU runs a worker, so isolating them would leave the kernel none: first free a CPU for \
+             the kernel and the control core, then isolate the workers' CPUs with isolcpus= nohz_full= rcu_nocbs="
+        ),
+        "{}",
+        iso[0]
+    );
 }
 
 #[test]
