@@ -25,13 +25,66 @@ const KEYWORDS: &[&str] = &["bool", "offset", "and", "or", "unless", "atan2", "i
 /// PromQL functions and aggregation operators (anything called with `(`); an unknown one
 /// is a typo the test reports rather than skips.
 const FUNCTIONS: &[&str] = &[
-    "abs", "absent", "absent_over_time", "avg", "avg_over_time", "bottomk", "ceil", "changes", "clamp", "clamp_max",
-    "clamp_min", "count", "count_over_time", "count_values", "day_of_month", "day_of_week", "delta", "deriv", "exp",
-    "floor", "group", "histogram_quantile", "holt_winters", "hour", "idelta", "increase", "irate", "label_join",
-    "label_replace", "last_over_time", "ln", "log10", "log2", "max", "max_over_time", "min", "min_over_time", "minute",
-    "month", "predict_linear", "quantile", "quantile_over_time", "rate", "resets", "round", "scalar", "sgn", "sort",
-    "sort_desc", "sqrt", "stddev", "stddev_over_time", "stdvar", "sum", "sum_over_time", "time", "timestamp", "topk",
-    "vector", "year",
+    "abs",
+    "absent",
+    "absent_over_time",
+    "avg",
+    "avg_over_time",
+    "bottomk",
+    "ceil",
+    "changes",
+    "clamp",
+    "clamp_max",
+    "clamp_min",
+    "count",
+    "count_over_time",
+    "count_values",
+    "day_of_month",
+    "day_of_week",
+    "delta",
+    "deriv",
+    "exp",
+    "floor",
+    "group",
+    "histogram_quantile",
+    "holt_winters",
+    "hour",
+    "idelta",
+    "increase",
+    "irate",
+    "label_join",
+    "label_replace",
+    "last_over_time",
+    "ln",
+    "log10",
+    "log2",
+    "max",
+    "max_over_time",
+    "min",
+    "min_over_time",
+    "minute",
+    "month",
+    "predict_linear",
+    "quantile",
+    "quantile_over_time",
+    "rate",
+    "resets",
+    "round",
+    "scalar",
+    "sgn",
+    "sort",
+    "sort_desc",
+    "sqrt",
+    "stddev",
+    "stddev_over_time",
+    "stdvar",
+    "sum",
+    "sum_over_time",
+    "time",
+    "timestamp",
+    "topk",
+    "vector",
+    "year",
 ];
 
 /// The aggregation operators, which may put `by (…)` / `without (…)` before their argument.
@@ -167,7 +220,10 @@ fn selectors(expr: &str) -> Result<Vec<Selector>, String> {
                 let m = r.matchers()?;
                 let name = m.iter().find(|(l, op, _)| l == "__name__" && op == "=").map(|(_, _, v)| v.clone());
                 let name = name.ok_or_else(|| format!("selector without a metric name in {expr:?}"))?;
-                out.push(Selector { metric: name, matchers: m.into_iter().filter(|(l, _, _)| l != "__name__").collect() });
+                out.push(Selector {
+                    metric: name,
+                    matchers: m.into_iter().filter(|(l, _, _)| l != "__name__").collect(),
+                });
             }
             '$' => {
                 // A Grafana variable ($__rate_interval, ${instance}).
@@ -232,9 +288,15 @@ fn the_reader_finds_metrics_not_functions_or_labels() {
         ]
     );
     let s = selectors("relay_control_generation - relay_control_applied_generation").unwrap();
-    assert_eq!(s.iter().map(|s| s.metric.as_str()).collect::<Vec<_>>(), ["relay_control_generation", "relay_control_applied_generation"]);
+    assert_eq!(
+        s.iter().map(|s| s.metric.as_str()).collect::<Vec<_>>(),
+        ["relay_control_generation", "relay_control_applied_generation"]
+    );
     let s = selectors(r#"{__name__="relay_routes", a!="b,}"}"#).unwrap();
-    assert_eq!(s, [Selector { metric: "relay_routes".into(), matchers: vec![("a".into(), "!=".into(), "b,}".into())] }]);
+    assert_eq!(
+        s,
+        [Selector { metric: "relay_routes".into(), matchers: vec![("a".into(), "!=".into(), "b,}".into())] }]
+    );
     assert!(selectors("rat(x[1m])").unwrap_err().contains("unknown function rat()"));
     assert!(selectors(r#"x{a="b}"#).unwrap_err().contains("unterminated string"));
     assert!(selectors(r#"x{a}"#).unwrap_err().contains("no matcher operator after a"));
@@ -265,7 +327,8 @@ fn parse_exposition(body: &str) -> Exported {
             let (name, labels) = match head.split_once('{') {
                 None => (head.to_string(), BTreeMap::new()),
                 Some((name, rest)) => {
-                    let sel = selectors(&format!("{{__name__=\"{name}\",{rest}")).unwrap_or_else(|err| panic!("{err}: {line}"));
+                    let sel = selectors(&format!("{{__name__=\"{name}\",{rest}"))
+                        .unwrap_or_else(|err| panic!("{err}: {line}"));
                     let labels = sel[0].matchers.iter().map(|(l, _, v)| (l.clone(), v.clone())).collect();
                     (name.to_string(), labels)
                 }
@@ -321,9 +384,12 @@ fn all_panels(d: &serde_json::Value) -> Vec<&serde_json::Value> {
     out
 }
 
+/// (where, PromQL) of a panel target; (query, label) of a variable.
+type Placed = Vec<(String, String)>;
+
 /// (where, PromQL) for every panel target, and the queries of `label_values(query, label)`
 /// variables with the label they read.
-fn queries(d: &serde_json::Value) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn queries(d: &serde_json::Value) -> (Placed, Placed) {
     let mut exprs = Vec::new();
     for p in all_panels(d) {
         for t in p["targets"].as_array().into_iter().flatten() {
@@ -478,14 +544,24 @@ fn every_metric_the_dashboard_queries_is_exported() {
             // `instance` is the target label Prometheus adds; the others must be relayd's.
             let has = exported.series.iter().any(|(n, l)| *n == s.metric && l.contains_key(label));
             if label != "instance" && !has {
-                problems.push(format!("variable label_values({query}, {label}): no {} series has a {label} label", s.metric));
+                problems.push(format!(
+                    "variable label_values({query}, {label}): no {} series has a {label} label",
+                    s.metric
+                ));
             }
             queried.insert(s.metric);
         }
     }
     assert!(problems.is_empty(), "dashboard queries not served by relayd:\n{}", problems.join("\n"));
     // What the issue asks the dashboard to show is among what it queries.
-    for m in ["relay_port_total", "relay_worker_total", "relay_pipeline_total", "relay_routes", "relay_neighbours", "relay_control_ring_depth"] {
+    for m in [
+        "relay_port_total",
+        "relay_worker_total",
+        "relay_pipeline_total",
+        "relay_routes",
+        "relay_neighbours",
+        "relay_control_ring_depth",
+    ] {
         assert!(queried.contains(m), "the dashboard does not query {m}");
     }
     // Every family has HELP and TYPE.

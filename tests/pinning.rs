@@ -61,7 +61,14 @@ fn check_reports_this_machines_topology() {
     let section: Vec<&str> = run.stdout.lines().skip_while(|l| !l.starts_with("pinning (sysfs /sys):")).collect();
     assert!(!section.is_empty(), "no pinning section in:\n{}", run.stdout);
     let facts: Vec<&str> = section[1..].iter().copied().take_while(|l| l.starts_with("  ")).collect();
-    for prefix in ["  cpus: online ", "  numa: ", "  control core: CPU 0, ", "  worker 0: CPU ", "  port a: net_null0 is a vdev: no NUMA node", "  hugepages: off"] {
+    for prefix in [
+        "  cpus: online ",
+        "  numa: ",
+        "  control core: CPU 0, ",
+        "  worker 0: CPU ",
+        "  port a: net_null0 is a vdev: no NUMA node",
+        "  hugepages: off",
+    ] {
         assert!(facts.iter().any(|f| f.starts_with(prefix)), "no {prefix:?} fact in:\n{}", section.join("\n"));
     }
     // Then the warnings, each about a named CPU, node or file and with a fix after the
@@ -71,7 +78,10 @@ fn check_reports_this_machines_topology() {
         let about = ["warning: worker ", "warning: the control core ", "warning: node ", "warning: cannot read "];
         assert!(about.iter().any(|a| w.starts_with(a)), "{w}");
         // A finding is followed by its fix after "; "; an unreadable file by what was skipped.
-        assert!(w.contains("; ") || (w.starts_with("warning: cannot read ") && w.ends_with(" skipped")), "no fix in {w}");
+        assert!(
+            w.contains("; ") || (w.starts_with("warning: cannot read ") && w.ends_with(" skipped")),
+            "no fix in {w}"
+        );
     }
     let last = section.last().unwrap();
     let s = if warnings.len() == 1 { "" } else { "s" };
@@ -86,7 +96,8 @@ fn fake_sysfs_smt_siblings_warned_at_check_and_at_start() {
     let smt = "worker 0 on CPU 1 shares physical core 0 (CPUs 0-1) with the control core (CPU 0): SMT siblings share \
                the core's execution units and L1/L2 caches, so each runs slower than on a core of its own; move \
                worker[0].cpu to a CPU of another core, none is free: run fewer workers, each polling more rx queues";
-    let isolation = "worker 0 on CPU 1 is not isolated (neither isolcpus nor nohz_full lists it): the scheduler may run \
+    let isolation =
+        "worker 0 on CPU 1 is not isolated (neither isolcpus nor nohz_full lists it): the scheduler may run \
                      other tasks and the timer tick on it, which shows as drops and latency spikes; boot with \
                      isolcpus=1 nohz_full=1 rcu_nocbs=1 irqaffinity=0";
 
@@ -126,7 +137,11 @@ fn offline_cpu_and_bad_sysfs_argument_are_errors_naming_them() {
         a.extend(args);
         let run = run_relayd(&a);
         assert_eq!(run.code(), Some(2), "{}", run.stdout);
-        assert!(run.stderr.contains("relayd: config error: worker[0].cpu: CPU 1 is not online (online CPUs: 0)"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("relayd: config error: worker[0].cpu: CPU 1 is not online (online CPUs: 0)"),
+            "{}",
+            run.stderr
+        );
         assert!(!run.stdout.contains("relayd: EAL"), "nothing starts: {}", run.stdout);
     }
     let missing = dir.path("no-such-dir");

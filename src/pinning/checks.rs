@@ -69,7 +69,9 @@ pub(super) fn shared_cores(m: &Machine, layout: &Layout, r: &mut Report, promise
 /// Workers polling ports of another node, and the control core away from the ports (the
 /// mbuf pool is allocated on its node: `Mempool::new` with SOCKET_ID_ANY from the main lcore).
 pub(super) fn remote_nodes(m: &Machine, layout: &Layout, r: &mut Report, promised: &mut CpuSet) {
-    let port_desc = |p: usize, n: u32| format!("port {} ({}, node {n})", layout.ports[p].name, pci_sysfs_name(&layout.ports[p].ethdev));
+    let port_desc = |p: usize, n: u32| {
+        format!("port {} ({}, node {n})", layout.ports[p].name, pci_sysfs_name(&layout.ports[p].ethdev))
+    };
     for (i, w) in layout.workers.iter().enumerate() {
         let Some(wn) = m.node_of(w.cpu) else { continue };
         let remote: Vec<(usize, u32)> =
@@ -173,10 +175,17 @@ pub(super) fn hugepages(m: &Machine, sysfs: &Sysfs, layout: &Layout, r: &mut Rep
 
     let mut needs: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for (&p, &n) in &m.port_nodes {
-        needs.entry(n).or_default().push(format!("port {} ({})", layout.ports[p].name, pci_sysfs_name(&layout.ports[p].ethdev)));
+        needs.entry(n).or_default().push(format!(
+            "port {} ({})",
+            layout.ports[p].name,
+            pci_sysfs_name(&layout.ports[p].ethdev)
+        ));
     }
     if let Some(n) = m.node_of(layout.control) {
-        needs.entry(n).or_default().push(format!("the control core (CPU {}, whose node holds the mbuf pool)", layout.control));
+        needs
+            .entry(n)
+            .or_default()
+            .push(format!("the control core (CPU {}, whose node holds the mbuf pool)", layout.control));
     }
     for (n, who) in needs {
         let Some(h) = per_node.get(&n) else { continue };

@@ -141,26 +141,11 @@ mod tests {
 
     #[test]
     fn refuses_bad_text_naming_the_item() {
-        assert_eq!(
-            CpuSet::parse("0-3,x"),
-            Err(CpuListError::NotANumber { text: "0-3,x".into(), item: "x".into() })
-        );
-        assert_eq!(
-            CpuSet::parse("0,,2"),
-            Err(CpuListError::NotANumber { text: "0,,2".into(), item: "".into() })
-        );
-        assert_eq!(
-            CpuSet::parse("1-"),
-            Err(CpuListError::NotANumber { text: "1-".into(), item: "1-".into() })
-        );
-        assert_eq!(
-            CpuSet::parse("+1"),
-            Err(CpuListError::NotANumber { text: "+1".into(), item: "+1".into() })
-        );
-        assert_eq!(
-            CpuSet::parse("7-3"),
-            Err(CpuListError::Backwards { text: "7-3".into(), item: "7-3".into() })
-        );
+        assert_eq!(CpuSet::parse("0-3,x"), Err(CpuListError::NotANumber { text: "0-3,x".into(), item: "x".into() }));
+        assert_eq!(CpuSet::parse("0,,2"), Err(CpuListError::NotANumber { text: "0,,2".into(), item: "".into() }));
+        assert_eq!(CpuSet::parse("1-"), Err(CpuListError::NotANumber { text: "1-".into(), item: "1-".into() }));
+        assert_eq!(CpuSet::parse("+1"), Err(CpuListError::NotANumber { text: "+1".into(), item: "+1".into() }));
+        assert_eq!(CpuSet::parse("7-3"), Err(CpuListError::Backwards { text: "7-3".into(), item: "7-3".into() }));
         assert_eq!(
             CpuSet::parse("0-4000000000"),
             Err(CpuListError::TooLarge { text: "0-4000000000".into(), number: "4000000000".into() })
@@ -169,7 +154,10 @@ mod tests {
             CpuSet::parse("99999999999999999999999").unwrap_err().to_string(),
             "CPU 99999999999999999999999 in \"99999999999999999999999\" is beyond 65535"
         );
-        assert_eq!(CpuSet::parse("0-3,x").unwrap_err().to_string(), "\"x\" in \"0-3,x\" is not a CPU number or a range a-b");
+        assert_eq!(
+            CpuSet::parse("0-3,x").unwrap_err().to_string(),
+            "\"x\" in \"0-3,x\" is not a CPU number or a range a-b"
+        );
     }
 
     #[test]

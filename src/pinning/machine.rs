@@ -107,7 +107,8 @@ impl Machine {
                     port_nodes.insert(i, n);
                 }
                 Ok(None) if !sysfs.pci_exists(&addr) => {
-                    port_facts.push(format!("port {}: {addr} is not in sysfs (no such device here): node unknown", p.name));
+                    port_facts
+                        .push(format!("port {}: {addr} is not in sysfs (no such device here): node unknown", p.name));
                 }
                 Ok(None) => port_facts.push(format!("port {}: {addr} reports no NUMA node (-1)", p.name)),
                 Err(e) => unreadable(r, &e, &format!("the NUMA check of port {}", p.name)),
@@ -198,4 +199,3 @@ pub(super) fn pci_sysfs_name(ethdev: &str) -> String {
         ethdev.to_ascii_lowercase()
     }
 }
-

@@ -120,7 +120,8 @@ impl Report {
         for w in &self.warnings {
             let _ = writeln!(s, "warning: {}", w.text);
         }
-        let _ = writeln!(s, "pinning: {} warning{}", self.warnings.len(), if self.warnings.len() == 1 { "" } else { "s" });
+        let _ =
+            writeln!(s, "pinning: {} warning{}", self.warnings.len(), if self.warnings.len() == 1 { "" } else { "s" });
         s
     }
 
@@ -142,4 +143,3 @@ pub fn check(sysfs: &Sysfs, layout: &Layout) -> Result<Report, PinningError> {
     checks::hugepages(&m, sysfs, layout, &mut r);
     Ok(r)
 }
-

@@ -54,7 +54,9 @@ impl Sysfs {
     fn cpulist(&self, rel: &str) -> Result<Option<CpuSet>, SysfsError> {
         match self.read(rel)? {
             None => Ok(None),
-            Some(text) => CpuSet::parse(&text).map(Some).map_err(|source| SysfsError::CpuList { path: self.path(rel), source }),
+            Some(text) => {
+                CpuSet::parse(&text).map(Some).map_err(|source| SysfsError::CpuList { path: self.path(rel), source })
+            }
         }
     }
 
@@ -158,7 +160,8 @@ impl Sysfs {
             };
             let file = format!("{rel}/hugepages-{size_kb}kB/nr_hugepages");
             let pages = self.number(&file)?.unwrap_or(0);
-            let pages = u64::try_from(pages).map_err(|_| SysfsError::Number { path: self.path(&file), text: pages.to_string() })?;
+            let pages = u64::try_from(pages)
+                .map_err(|_| SysfsError::Number { path: self.path(&file), text: pages.to_string() })?;
             out.push(Hugepages { size_kb, pages });
         }
         out.sort_by_key(|h| h.size_kb);

@@ -116,7 +116,11 @@ fn smt_sibling_of_another_worker() {
           worker[1].cpu to a CPU of another core, e.g. 2"]
     );
     assert_eq!(r.concerns(), [Concern::SmtSibling]);
-    assert!(r.facts.contains(&"worker 1: CPU 5, physical core 1 (CPUs 1,5), node 0, isolated (isolcpus)".to_string()), "{:?}", r.facts);
+    assert!(
+        r.facts.contains(&"worker 1: CPU 5, physical core 1 (CPUs 1,5), node 0, isolated (isolcpus)".to_string()),
+        "{:?}",
+        r.facts
+    );
 }
 
 #[test]
@@ -139,9 +143,17 @@ fn two_fixes_do_not_suggest_the_same_core() {
     let r = f.report(&layout(0, &[1, 5, 4], vec![vdev("a")]));
     let smt = texts(&r, Concern::SmtSibling);
     assert_eq!(smt.len(), 2, "{smt:?}");
-    assert!(smt[0].starts_with("worker 1 on CPU 5 shares physical core 1 (CPUs 1,5) with worker 0 (CPU 1)"), "{}", smt[0]);
+    assert!(
+        smt[0].starts_with("worker 1 on CPU 5 shares physical core 1 (CPUs 1,5) with worker 0 (CPU 1)"),
+        "{}",
+        smt[0]
+    );
     assert!(smt[0].ends_with("e.g. 2"), "{}", smt[0]);
-    assert!(smt[1].starts_with("worker 2 on CPU 4 shares physical core 0 (CPUs 0,4) with the control core (CPU 0)"), "{}", smt[1]);
+    assert!(
+        smt[1].starts_with("worker 2 on CPU 4 shares physical core 0 (CPUs 0,4) with the control core (CPU 0)"),
+        "{}",
+        smt[1]
+    );
     assert!(smt[1].ends_with("e.g. 3"), "{}", smt[1]);
 }
 
@@ -169,7 +181,9 @@ fn one_cpu_shared_by_two_lcores() {
     let r = two.report(&layout(0, &[1, 1], vec![vdev("a")]));
     assert_eq!(r.concerns(), [Concern::SharedCpu]);
     assert!(
-        r.warnings[0].text.ends_with("give worker[1].cpu a CPU of another core, none is free: run fewer workers, each polling more rx queues"),
+        r.warnings[0].text.ends_with(
+            "give worker[1].cpu a CPU of another core, none is free: run fewer workers, each polling more rx queues"
+        ),
         "{:?}",
         r.warnings
     );
@@ -268,7 +282,13 @@ fn hugepages_on_another_node_than_the_port() {
             huge.display()
         )]
     );
-    assert!(r.facts.contains(&"hugepages: node0 1024 × 2048 kB, 0 × 1048576 kB; node1 0 × 2048 kB, 0 × 1048576 kB".to_string()), "{:?}", r.facts);
+    assert!(
+        r.facts.contains(
+            &"hugepages: node0 1024 × 2048 kB, 0 × 1048576 kB; node1 0 × 2048 kB, 0 × 1048576 kB".to_string()
+        ),
+        "{:?}",
+        r.facts
+    );
     // 1 GiB pages count as hugepages too.
     f.node(1, "2-3", 0, 4);
     assert!(texts(&f.report(&l), Concern::Hugepages).is_empty());
@@ -298,7 +318,9 @@ fn pci_port_without_a_node_or_not_present() {
     let r = f.report(&layout(0, &[1], vec![pci("wan", "0000:01:00.0"), pci("lan", "0000:02:00.0")]));
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert!(r.facts.contains(&"port wan: 0000:01:00.0 reports no NUMA node (-1)".to_string()), "{:?}", r.facts);
-    assert!(r.facts.contains(&"port lan: 0000:02:00.0 is not in sysfs (no such device here): node unknown".to_string()));
+    assert!(r
+        .facts
+        .contains(&"port lan: 0000:02:00.0 is not in sysfs (no such device here): node unknown".to_string()));
 }
 
 #[test]
@@ -342,7 +364,11 @@ fn kernel_without_numa_or_topology_files() {
     l.hugepages = true;
     let r = f.report(&l);
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-    assert!(r.facts.contains(&"numa: no node information (kernel without NUMA): node checks skipped".to_string()), "{:?}", r.facts);
+    assert!(
+        r.facts.contains(&"numa: no node information (kernel without NUMA): node checks skipped".to_string()),
+        "{:?}",
+        r.facts
+    );
     assert!(r.facts.contains(&"worker 0: CPU 1, core unknown (no topology in sysfs), isolated (isolcpus)".to_string()));
     assert!(r.facts.contains(&"hugepages: no NUMA nodes in sysfs: per-node check skipped".to_string()));
 
@@ -350,7 +376,11 @@ fn kernel_without_numa_or_topology_files() {
     let empty = FakeSys::new("empty");
     let r = empty.report(&l);
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-    assert!(r.facts.contains(&"isolation: sysfs has neither isolated nor nohz_full: not checked".to_string()), "{:?}", r.facts);
+    assert!(
+        r.facts.contains(&"isolation: sysfs has neither isolated nor nohz_full: not checked".to_string()),
+        "{:?}",
+        r.facts
+    );
 }
 
 #[test]
