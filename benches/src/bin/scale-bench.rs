@@ -54,10 +54,12 @@ fn setups() -> Vec<Setup> {
     ]
 }
 
-/// The same two workers (one rx queue of lan each), sharing CPU 1 or on CPUs 1 and 0.
+/// The same two workers (one rx queue of lan each), sharing CPU 1 or on CPUs 1 and 0, and
+/// for reference one worker polling both queues on CPU 1.
 fn pinning_setups() -> Vec<Setup> {
     let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
+        Setup { name: "reference: 1 worker on cpu 1, both queues", prefix: "pin-ref", workers: vec![(1, q(&["lan:0", "lan:1", "wan:0"]))] },
         Setup { name: "2 workers on one CPU (cpu 1 twice)", prefix: "pin-one", workers: vec![(1, q(&["lan:0", "wan:0"])), (1, q(&["lan:1"]))] },
         Setup { name: "2 workers on two CPUs (cpus 1 and 0)", prefix: "pin-two", workers: vec![(1, q(&["lan:0", "wan:0"])), (0, q(&["lan:1"]))] },
     ]
@@ -125,8 +127,9 @@ fn write_pinning_report(a: &Args, set: &[Setup], rates: &[Vec<f64>]) {
     md.push_str(&format!(
         "The scaling setup (native IPv6 forwarding lan → wan, input `net_pcap` with two rx queues of 64 \
          flows each, `infinite_rx=1`, output `net_null,no-rx=1`, 60-byte frames) with two workers polling \
-         one lan queue each, both on cpu 1 (`cpu = 1` twice) vs on cpus 1 and 0; the control core on cpu 0 \
-         in both (so in the second it shares cpu 0 with worker 1, as this 2-CPU machine leaves no third). \
+         one lan queue each, both on cpu 1 (`cpu = 1` twice) vs on cpus 1 and 0, and for reference one \
+         worker polling both queues on cpu 1; the control core on cpu 0 in all three (so with two CPUs it \
+         shares cpu 0 with worker 1, as this 2-CPU machine leaves no third). \
          Memory on {}. {} runs × {} s after 1 s warm-up, interleaved; egress `opackets` through \
          telemetry. Machine: {} (2 CPUs, each its own core, one NUMA node). Date: {}.\n\n",
         if a.hugepages { "2 MiB hugepages" } else { "`--no-huge` 4 KiB pages" },
@@ -141,9 +144,15 @@ fn write_pinning_report(a: &Args, set: &[Setup], rates: &[Vec<f64>]) {
         let (m, lo, hi) = median_spread(r);
         md.push_str(&format!("| {} | {:.3} | {:.3} | {:.3} |\n", s.name, m / 1e6, lo / 1e6, hi / 1e6));
     }
-    let one = median_spread(&rates[0]).0;
-    let two = rates.get(1).map_or(0.0, |r| median_spread(r).0);
-    md.push_str(&format!("\nTwo CPUs forward {:.2} × what one shared CPU does.\n\nWhat relayd warned at start:\n\n", two / one));
+    let median = |i: usize| rates.get(i).map_or(0.0, |r| median_spread(r).0);
+    let (reference, shared, split) = (median(0), median(1), median(2));
+    md.push_str(&format!(
+        "\nTwo workers sharing one CPU forward {:.2} × what one worker on it does; on two CPUs, {:.2} × \
+         (and {:.2} × the shared layout).\n\nWhat relayd warned at start:\n\n",
+        shared / reference,
+        split / reference,
+        split / shared
+    ));
     for s in set {
         md.push_str(&format!("- {}:\n", s.name));
         for w in warnings(a, s) {
