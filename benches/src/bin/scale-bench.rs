@@ -88,6 +88,7 @@ fn main() {
     let ports = [("wan", wan), ("lan", lan)];
     let set = if a.pinning { pinning_setups() } else { setups() };
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); set.len()];
+    let load_before = load1();
     for run in 0..a.runs {
         for (i, s) in set.iter().enumerate() {
             let prefix = s.prefix;
@@ -110,10 +111,22 @@ fn main() {
         }
     }
     if a.pinning {
-        write_pinning_report(&a, &set, &rates);
+        write_pinning_report(&a, &set, &rates, (&load_before, &load1()));
     } else {
         write_report(&a, &set, &rates);
     }
+}
+
+/// This process's nice value (its children, relayd among them, inherit it), from
+/// /proc/self/stat: field 19, the 17th after the command name's closing parenthesis.
+fn niceness() -> i64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(16)?.parse().ok()).unwrap_or(0)
+}
+
+/// The 1-minute load average: on a shared machine, how busy the others were.
+fn load1() -> String {
+    std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next().map(str::to_string)).unwrap_or_default()
 }
 
 /// relayd's own pinning warnings for a layout, from its first run's log.
@@ -122,7 +135,7 @@ fn warnings(a: &Args, s: &Setup) -> Vec<String> {
     log.lines().filter_map(|l| l.strip_prefix("relayd: warning: ")).map(str::to_string).collect()
 }
 
-fn write_pinning_report(a: &Args, set: &[Setup], rates: &[Vec<f64>]) {
+fn write_pinning_report(a: &Args, set: &[Setup], rates: &[Vec<f64>], load: (&str, &str)) {
     let mut md = String::from("## Pinning: 2 workers on one CPU vs on two\n\n");
     md.push_str(&format!(
         "The scaling setup (native IPv6 forwarding lan → wan, input `net_pcap` with two rx queues of 64 \
@@ -131,12 +144,17 @@ fn write_pinning_report(a: &Args, set: &[Setup], rates: &[Vec<f64>]) {
          worker polling both queues on cpu 1; the control core on cpu 0 in all three (so with two CPUs it \
          shares cpu 0 with worker 1, as this 2-CPU machine leaves no third). \
          Memory on {}. {} runs × {} s after 1 s warm-up, interleaved; egress `opackets` through \
-         telemetry. Machine: {} (2 CPUs, each its own core, one NUMA node). Date: {}.\n\n",
+         telemetry. Machine: {} (2 CPUs, each its own core, one NUMA node); 1-minute load average {} \
+         before, {} after (other processes' share of the 2 CPUs). Date: {}.\n\n",
         if a.hugepages { "2 MiB hugepages" } else { "`--no-huge` 4 KiB pages" },
-        a.runs, a.seconds, machine(), now_utc()
+        a.runs, a.seconds, machine(), load.0, load.1, now_utc()
     ));
+    let nice = match niceness() {
+        0 => String::new(),
+        n => format!("nice -n {n} "),
+    };
     md.push_str(&format!(
-        "Command: `cargo run --release -p relay-benches --bin scale-bench -- --pinning --seconds {} --runs {}{}`\n\n",
+        "Command: `{nice}cargo run --release -p relay-benches --bin scale-bench -- --pinning --seconds {} --runs {}{}`\n\n",
         a.seconds, a.runs, if a.hugepages { " --hugepages" } else { "" }
     ));
     md.push_str("| layout | median Mpps | min | max |\n|---|---:|---:|---:|\n");
