@@ -46,6 +46,7 @@ run ipp-bench            # 2. instructions per packet under callgrind
 run pipeline-bench --instructions   # 2b. pipeline alone per mechanism, time and callgrind instructions
 run latency-bench --runs 5 # 3. (tails are noisy: 5 runs) latency over memif at 10/50/90 % of the max rate, vs testpmd io
 run scale-bench $fwd_memory # 4. 1 vs 2 workers, cores needed for 100GbE at 64 B
+run scale-bench --pinning $fwd_memory # 4b. 2 workers on one CPU vs two (docs/tuning.md)
 lpm_section              # 5. LPM vs rte_lpm6/rte_fib6
 run churn-bench $fwd_memory # 5. forwarding under 100k route updates/s
 echo "bench: done in $(( (SECONDS - start) / 60 )) min; figures in $results" >&2

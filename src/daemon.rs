@@ -284,13 +284,14 @@ fn control_loop(
     let mut last_snap = r.hub.snapshot();
     let mut offline_done_at: Option<Instant> = None;
     let mut nap = NAP_MIN;
+    let mut route_count = crate::prom::RouteCount::default();
 
     while !stop.load(SeqCst) {
         let mut busy = slow_path(r);
         // Neither waits on a client: the rings are served every turn, whatever connects.
         busy |= socket.poll(|req, counters| handle(r, req, counters));
         if let Some(e) = &mut exporter {
-            busy |= e.poll(|| r.hub.snapshot().to_prometheus());
+            busy |= e.poll(|| metrics(r, &mut route_count));
         }
         busy |= r.control.reap() > 0;
         if opts.stats_interval > 0 && last_line.elapsed() >= Duration::from_secs(opts.stats_interval) {
@@ -322,6 +323,13 @@ fn control_loop(
         }
     }
     Ok(())
+}
+
+/// `GET /metrics`: the workers' and ports' counters, then the control core's own figures.
+fn metrics(r: &Running, routes: &mut crate::prom::RouteCount) -> String {
+    let figures =
+        crate::prom::ControlFigures { control: &r.control, slow_path: &r.slow_path, punt: &r.punt, inject: &r.inject };
+    r.hub.snapshot().to_prometheus() + &figures.to_prometheus(routes)
 }
 
 fn slow_path_dropped(r: &Running) -> u64 {

@@ -4,6 +4,7 @@ mod config;
 mod ctl;
 mod daemon;
 mod pcap;
+mod pinning;
 mod prom;
 mod slowpath;
 
@@ -30,9 +31,14 @@ struct Cli {
     /// Print a live stats line every N seconds (overrides runtime.stats_interval_s).
     #[arg(long)]
     stats_interval: Option<u64>,
-    /// Validate the configuration, print the plan and exit.
+    /// Validate the configuration, print the plan and what the core pinning checks found
+    /// (SMT siblings, NUMA nodes, isolated CPUs, hugepages; docs/tuning.md), and exit.
     #[arg(long)]
     check: bool,
+    /// Read the CPU, NUMA and hugepage topology for the pinning checks from this sysfs tree
+    /// instead of /sys (a copy of another machine's, or a test's fake tree).
+    #[arg(long, value_name = "DIR", default_value = pinning::DEFAULT_ROOT, value_parser = sysfs_dir)]
+    sysfs: PathBuf,
     #[arg(long)]
     print_default_config: bool,
     /// Stop after this many seconds (0: run until Ctrl-C / SIGTERM).
@@ -63,6 +69,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Pinning problems are warnings (relayd runs, only slower); a CPU that is not online is
+    // an error, found here before the EAL would refuse it less clearly.
+    let pinning = match pinning::check(&pinning::Sysfs::new(&cli.sysfs), &pinning::Layout::of(&plan)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("relayd: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let options = daemon::Options {
         config_path: cli.config.clone(),
         offline: cli.offline,
@@ -74,7 +89,7 @@ fn main() -> ExitCode {
     if cli.check {
         match daemon::check(&plan, &options) {
             Ok(text) => {
-                print!("{text}");
+                print!("{text}{}", pinning.to_text());
                 return ExitCode::SUCCESS;
             }
             Err(e) => {
@@ -82,6 +97,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    for w in &pinning.warnings {
+        eprintln!("relayd: warning: {}", w.text);
     }
     match daemon::run(plan, options) {
         Ok(daemon::Exit::Clean) => ExitCode::SUCCESS,
@@ -93,5 +111,15 @@ fn main() -> ExitCode {
             eprintln!("relayd: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `--sysfs`: must be a directory (clap names the option in the error).
+fn sysfs_dir(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.is_dir() {
+        Ok(p)
+    } else {
+        Err("not a directory".into())
     }
 }

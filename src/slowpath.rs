@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam::queue::ArrayQueue;
+use relay::pipeline::neigh::State;
 use relay::pipeline::{Counters, Settings, SlowIo, SlowPath, TableError, TableUpdate, Tables};
 use relay::runtime::control::{ApplyError, ControlPlane};
 use relay::runtime::{Mbuf, Mempool};
@@ -100,6 +101,22 @@ impl SlowCore {
     /// The `neigh` answer: static and learned neighbours with their state.
     pub fn neighbours_text(&self, tables: &Tables) -> String {
         self.path.neighbours_text(tables, self.now())
+    }
+
+    /// Neighbour entries by state (static ones first, then every learned state, zeros
+    /// included so each series always exists) and the packets waiting for resolution.
+    pub fn neighbour_states(&self, tables: &Tables) -> (Vec<(&'static str, u64)>, usize) {
+        let neigh = self.path.neighbours();
+        let statics = tables.neighbours().into_iter().filter(|&(a, _)| neigh.is_static(a)).count() as u64;
+        let learned = [State::Incomplete, State::Reachable, State::Stale, State::Probe];
+        let mut out = vec![("static", statics)];
+        out.extend(learned.iter().map(|s| (s.name(), 0)));
+        for e in neigh.entries(self.now()) {
+            if let Some(slot) = out.iter_mut().skip(1).find(|(n, _)| *n == e.state.name()) {
+                slot.1 += 1;
+            }
+        }
+        (out, neigh.waiting())
     }
 
     /// After a reload swapped the tables in: the learned neighbours go to the workers again.

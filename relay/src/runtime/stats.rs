@@ -29,17 +29,28 @@ pub struct WorkerCounters {
 }
 
 macro_rules! worker_counter_names {
-    ($($f:ident),*) => {
+    ($($f:ident => $help:literal),* $(,)?) => {
         impl WorkerCounters {
             pub const NAMES: &'static [&'static str] = &[$(stringify!($f)),*];
+            /// One line per counter, for Prometheus' `# HELP`.
+            pub const HELP: &'static [&'static str] = &[$($help),*];
             pub const COUNT: usize = Self::NAMES.len();
             pub fn values(&self) -> [u64; Self::COUNT] { [$(self.$f),*] }
         }
     };
 }
 worker_counter_names!(
-    rx_packets, tx_packets, tx_dropped, pipeline_dropped, punted, punt_dropped, injected,
-    control_applied, idle_sleeps, polls, empty_polls
+    rx_packets => "Packets the workers received from their rx queues.",
+    tx_packets => "Packets the workers handed to a NIC tx queue.",
+    tx_dropped => "Packets a NIC tx queue would not take (freed and counted).",
+    pipeline_dropped => "Packets the pipeline dropped; per reason in relay_pipeline_total{counter=~\"drop_.+\"}.",
+    punted => "Packets handed to the control core's slow path (ARP, ND, echo, unresolved next hops).",
+    punt_dropped => "Punted packets dropped because the worker's exception ring was full.",
+    injected => "Frames of the slow path the workers sent (replies, solicitations, released packets).",
+    control_applied => "Control messages (table swaps, generation markers, audits) the workers applied.",
+    idle_sleeps => "Times a worker slept after idle_after_polls empty polls.",
+    polls => "Rx polls of the workers.",
+    empty_polls => "Rx polls that returned no packet.",
 );
 
 /// One worker's published counters, on cache lines of its own.
@@ -186,13 +197,18 @@ impl Snapshot {
     /// Prometheus text exposition format (version 0.0.4).
     pub fn to_prometheus(&self) -> String {
         let mut out = String::new();
-        for (n, v) in &self.runtime {
-            out.push_str(&format!("# TYPE relay_{n}_total counter\nrelay_{n}_total {v}\n"));
+        for ((n, v), help) in self.runtime.iter().zip(WorkerCounters::HELP) {
+            out.push_str(&format!("# HELP relay_{n}_total {help}\n# TYPE relay_{n}_total counter\nrelay_{n}_total {v}\n"));
         }
+        out.push_str(
+            "# HELP relay_pipeline_total Pipeline events and drop reasons (drop_*), summed over workers; \
+             the counter label is the name relayctl stats shows after pipeline.\n",
+        );
         out.push_str("# TYPE relay_pipeline_total counter\n");
         for (n, v) in &self.pipeline {
             out.push_str(&format!("relay_pipeline_total{{counter=\"{n}\"}} {v}\n"));
         }
+        out.push_str("# HELP relay_worker_total The runtime counters of each worker (counter label as in relay_<counter>_total).\n");
         out.push_str("# TYPE relay_worker_total counter\n");
         for w in &self.per_worker {
             for (n, v) in WorkerCounters::NAMES.iter().zip(&w.runtime) {
@@ -202,6 +218,7 @@ impl Snapshot {
                 ));
             }
         }
+        out.push_str("# HELP relay_port_total The ethdev counters of each port (rte_eth_stats: ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf).\n");
         out.push_str("# TYPE relay_port_total counter\n");
         for (name, p) in &self.ports {
             for (n, v) in port_fields(p) {
