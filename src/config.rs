@@ -22,7 +22,18 @@ pub struct Config {
     #[serde(default)]
     pub control: Control,
     #[serde(default)]
+    pub routing: Routing,
+    #[serde(default)]
     pub pipeline: pipeline::Config,
+}
+
+/// `[routing]`: relayd and the routing daemon on its host (docs/deploy-bgp.md).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Routing {
+    /// Mirror this kernel routing table's IPv6 routes (via the control TAPs) into relayd's
+    /// tables, e.g. the table BIRD's kernel protocol exports to. 0: no mirror.
+    pub kernel_table: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +233,15 @@ impl Config {
         if cfg.ports.is_empty() {
             return Err(err("port", "at least one [[port]] is needed"));
         }
+        match cfg.routing.kernel_table {
+            0 => {}
+            // RT_TABLE_LOCAL holds the host's own and broadcast addresses, never routes.
+            255 => return Err(err("routing.kernel_table", "255 is the kernel's local table; mirror the table the routing daemon exports to")),
+            _ if !cfg.pipeline.interface.iter().any(|i| i.control_tap.is_some()) => {
+                return Err(err("routing.kernel_table", "the mirror needs a control TAP: set control_tap on a [[pipeline.interface]]"));
+            }
+            _ => {}
+        }
         // The CPUs this process may run on (its affinity mask, as taskset/cgroups leave it).
         let cpus: Vec<usize> = core_affinity::get_core_ids().unwrap_or_default().iter().map(|c| c.id).collect();
         let ncpu = cpus.len().max(1);
@@ -366,7 +386,7 @@ impl Config {
             .map(|(c, p)| c.rx_desc as u32 * p.rx_queues as u32 + c.tx_desc as u32 * p.tx_queues as u32)
             .sum();
         let per_worker = relay::runtime::worker::RX_BURST as u32 * (2 * ports.len() as u32 + 1)
-            + 2 * PUNT_RING as u32;
+            + 3 * PUNT_RING as u32;
         let needed = descs + workers.len() as u32 * per_worker + lcores * rt.mempool_cache + 1024;
         let mempool_size = if rt.mempool_size == 0 {
             needed

@@ -16,6 +16,8 @@ use relay::runtime::{launch_on_lcore, telemetry, wait_lcore, Eal, Mbuf, Mempool,
 
 use crate::config::{Mode, Plan, PUNT_RING};
 use crate::ctl::{Access, ControlSocket, Request, Response, SocketCounters, HELP};
+use crate::kernel::fib::{routes_with_origin, FibMirror};
+use crate::kernel::tap::ControlTaps;
 use crate::prom::Exporter;
 
 pub struct Options {
@@ -55,6 +57,8 @@ struct Running {
     punt: Vec<Arc<ArrayQueue<Mbuf>>>,
     inject: Vec<Arc<ArrayQueue<(u16, Mbuf)>>>,
     slow_path: crate::slowpath::SlowCore,
+    /// The kernel table relayd follows, if `[routing] kernel_table` is set.
+    fib: Option<FibMirror>,
     settings: pipeline::Settings,
     config_path: Option<PathBuf>,
 }
@@ -141,15 +145,22 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     }
 
     let pipeline_names: Vec<&'static str> = pipeline::Counters::default().iter().map(|(n, _)| n).collect();
+    // The control TAPs before the workers start: a name in use stops relayd here.
+    let taps = ControlTaps::open(&settings, &macs).map_err(|e| e.to_string())?;
+    for (name, port) in taps.names() {
+        println!("relayd: port {port} control TAP {name} (the routing daemon's interface)");
+    }
     let mut links = Vec::new();
     let mut punt = Vec::new();
     let mut inject = Vec::new();
+    let mut kernel = Vec::new();
     for (i, w) in plan.workers.iter().enumerate() {
         println!("relayd: worker {i} = lcore {} on cpu {} polling {}", lcores[i], w.cpu, describe_rx(&plan, &w.rx));
         let stats = Arc::new(WorkerStats::new(lcores[i], w.cpu as i32, pipeline_names.len()));
         links.push(WorkerLink::new(stats));
         punt.push(Arc::new(ArrayQueue::new(PUNT_RING)));
         inject.push(Arc::new(ArrayQueue::new(PUNT_RING)));
+        kernel.push(Arc::new(ArrayQueue::new(PUNT_RING)));
     }
     println!("relayd: control core = main lcore {} on cpu {}", eal.main_lcore(), plan.config.cores.control);
     let hub = Arc::new(StatsHub {
@@ -187,6 +198,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
             link: links[i].clone(),
             punt: punt[i].clone(),
             inject: inject[i].clone(),
+            kernel: kernel[i].clone(),
             stop: stop.clone(),
             burst: rt.burst,
         };
@@ -199,13 +211,32 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         }
     }
 
-    let slow_path = crate::slowpath::SlowCore::new(&settings, &macs, pool.clone(), &punt, &inject, !opts.offline);
+    let interfaces = taps.interfaces();
+    let slow_path = crate::slowpath::SlowCore::new(&settings, &macs, pool.clone(), &punt, &inject, &kernel, taps, !opts.offline);
+    let mut control = ControlPlane::new(tables, links);
+    let fib = match plan.config.routing.kernel_table {
+        0 => None,
+        table => match FibMirror::open(table, interfaces, &mut control) {
+            Ok(m) => {
+                println!("relayd: fib: mirroring kernel table {table}: {} routes", m.installed());
+                Some(m)
+            }
+            Err(e) => {
+                stop.store(true, SeqCst);
+                for &l in &lcores {
+                    wait_lcore(&eal, l);
+                }
+                return Err(format!("fib: kernel table {table}: {e}"));
+            }
+        },
+    };
     let mut running = Running {
-        control: ControlPlane::new(tables, links),
+        control,
         hub,
         punt,
         inject,
         slow_path,
+        fib,
         settings,
         config_path: opts.config_path.clone(),
     };
@@ -288,6 +319,9 @@ fn control_loop(
 
     while !stop.load(SeqCst) {
         let mut busy = slow_path(r);
+        if let Some(f) = &mut r.fib {
+            busy |= f.poll(&mut r.control);
+        }
         // Neither waits on a client: the rings are served every turn, whatever connects.
         busy |= socket.poll(|req, counters| handle(r, req, counters));
         if let Some(e) = &mut exporter {
@@ -353,9 +387,17 @@ fn handle(r: &mut Running, req: Request, socket: &SocketCounters) -> Response {
             for (n, v) in socket.iter() {
                 let _ = writeln!(text, "control.{n} {v}");
             }
+            for (n, v) in r.slow_path.taps().counters().values() {
+                let _ = writeln!(text, "tap.{n} {v}");
+            }
+            if let Some(f) = &r.fib {
+                for (n, v) in f.counters().values() {
+                    let _ = writeln!(text, "fib.{n} {v}");
+                }
+            }
             Response::ok(text)
         }
-        Request::Routes => Response::ok(r.control.tables().routes_text()),
+        Request::Routes => Response::ok(routes_with_origin(r.control.tables(), r.fib.as_ref())),
         Request::Tunnels => Response::ok(r.control.tables().tunnels_text()),
         Request::Neigh => Response::ok(r.slow_path.neighbours_text(r.control.tables())),
         Request::Generation => Response::ok(format!(
@@ -383,8 +425,22 @@ fn route_changes(r: &mut Running, lines: &[String]) -> Response {
             Err(e) => return Response::error(e.to_string()),
         }
     }
+    let prefixes: Vec<(std::net::Ipv6Addr, u8)> = updates
+        .iter()
+        .filter_map(|u| match *u {
+            pipeline::TableUpdate::RouteAdd { prefix, len, .. } | pipeline::TableUpdate::RouteDel { prefix, len } => Some((prefix, len)),
+            _ => None,
+        })
+        .collect();
     match r.control.apply(updates) {
-        Ok(g) => Response::ok(format!("generation {g}")),
+        Ok(g) => {
+            // The operator's routes are static: the mirror lets go of those prefixes (and
+            // puts its own back where the operator deleted one).
+            if let Some(f) = &mut r.fib {
+                f.static_changed(&mut r.control, &prefixes);
+            }
+            Response::ok(format!("generation {}", r.control.generation().max(g)))
+        }
         Err(e) => Response::error(e.to_string()),
     }
 }
@@ -405,8 +461,11 @@ fn reload(r: &mut Running) -> Response {
         return Response::error("reload changes only tables (routes, neighbours); other pipeline settings need a restart");
     }
     r.control.replace(tables);
-    // Learned neighbours are not in the file: the slow path sends them again.
+    // Learned neighbours and the kernel's routes are not in the file: sent again.
     r.slow_path.reloaded(&settings, &mut r.control);
+    if let Some(f) = &mut r.fib {
+        f.reinstall(&mut r.control);
+    }
     Response::ok(format!("generation {}", r.control.generation()))
 }
 

@@ -3,6 +3,7 @@
 mod config;
 mod ctl;
 mod daemon;
+mod kernel;
 mod pcap;
 mod pinning;
 mod prom;

@@ -1,7 +1,8 @@
 //! The control core's slow path on DPDK: pops what the workers punted, runs the pure
 //! [`SlowPath`] on those mbufs and on its timers, and lends it the runtime: the control
 //! tables (neighbour changes reach every worker like route changes), fresh mbufs from the
-//! pool, and the workers' inject rings.
+//! pool, and the workers' inject rings. It also moves the control TAPs' traffic: what the
+//! workers queued for the kernel, and what the kernel sends out of the ports.
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,6 +12,8 @@ use relay::pipeline::{Counters, Settings, SlowIo, SlowPath, TableError, TableUpd
 use relay::runtime::control::{ApplyError, ControlPlane};
 use relay::runtime::{Mbuf, Mempool};
 
+use crate::kernel::tap::ControlTaps;
+
 /// Frames taken from each punt ring per poll, so the control socket is never starved.
 const BATCH: usize = 64;
 
@@ -19,6 +22,9 @@ pub struct SlowCore {
     pool: Arc<Mempool>,
     punt: Vec<Arc<ArrayQueue<Mbuf>>>,
     inject: Vec<Arc<ArrayQueue<(u16, Mbuf)>>>,
+    /// The workers' rings of frames for the kernel.
+    kernel: Vec<Arc<ArrayQueue<Mbuf>>>,
+    taps: ControlTaps,
     start: Instant,
 }
 
@@ -27,6 +33,17 @@ struct Io<'a> {
     control: &'a mut ControlPlane,
     pool: &'a Mempool,
     inject: &'a [Arc<ArrayQueue<(u16, Mbuf)>>],
+    taps: &'a mut ControlTaps,
+}
+
+/// Queues `buf` on the inject ring of `port`'s worker.
+fn inject(rings: &[Arc<ArrayQueue<(u16, Mbuf)>>], port: u16, buf: Mbuf) -> bool {
+    // One worker per port: what the slow path sends on a port leaves in order.
+    let n = rings.len().max(1);
+    match rings.get(usize::from(port) % n) {
+        Some(ring) => ring.push((port, buf)).is_ok(),
+        None => false,
+    }
 }
 
 impl SlowIo<Mbuf> for Io<'_> {
@@ -44,12 +61,11 @@ impl SlowIo<Mbuf> for Io<'_> {
     }
 
     fn send(&mut self, port: u16, buf: Mbuf) -> bool {
-        // One worker per port: what the slow path sends on a port leaves in order.
-        let n = self.inject.len().max(1);
-        match self.inject.get(usize::from(port) % n) {
-            Some(ring) => ring.push((port, buf)).is_ok(),
-            None => false,
-        }
+        inject(self.inject, port, buf)
+    }
+
+    fn to_kernel(&mut self, port: u16, frame: &[u8]) {
+        self.taps.to_kernel(port, frame);
     }
 }
 
@@ -62,11 +78,21 @@ impl SlowCore {
         pool: Arc<Mempool>,
         punt: &[Arc<ArrayQueue<Mbuf>>],
         inject: &[Arc<ArrayQueue<(u16, Mbuf)>>],
+        kernel: &[Arc<ArrayQueue<Mbuf>>],
+        taps: ControlTaps,
         spontaneous: bool,
     ) -> SlowCore {
         let mut path = SlowPath::new(settings, macs);
         path.set_spontaneous(spontaneous);
-        SlowCore { path, pool, punt: punt.to_vec(), inject: inject.to_vec(), start: Instant::now() }
+        SlowCore {
+            path,
+            pool,
+            punt: punt.to_vec(),
+            inject: inject.to_vec(),
+            kernel: kernel.to_vec(),
+            taps,
+            start: Instant::now(),
+        }
     }
 
     fn now(&self) -> u64 {
@@ -76,7 +102,7 @@ impl SlowCore {
     /// Handles what the workers punted and runs the timers; true if anything was punted.
     pub fn poll(&mut self, control: &mut ControlPlane) -> bool {
         let now = self.now();
-        let mut io = Io { control, pool: &self.pool, inject: &self.inject };
+        let mut io = Io { control, pool: &self.pool, inject: &self.inject, taps: &mut self.taps };
         let mut busy = false;
         for ring in &self.punt {
             for _ in 0..BATCH {
@@ -86,7 +112,16 @@ impl SlowCore {
             }
         }
         self.path.tick(now, &mut io);
+        if !self.taps.is_empty() {
+            busy |= self.taps.drain(&self.kernel);
+            let rings = &self.inject;
+            busy |= self.taps.pump(&self.pool, |port, m| inject(rings, port, m));
+        }
         busy
+    }
+
+    pub fn taps(&self) -> &ControlTaps {
+        &self.taps
     }
 
     pub fn counters(&self) -> &Counters {
@@ -121,12 +156,15 @@ impl SlowCore {
 
     /// After a reload swapped the tables in: the learned neighbours go to the workers again.
     pub fn reloaded(&mut self, settings: &Settings, control: &mut ControlPlane) {
-        let mut io = Io { control, pool: &self.pool, inject: &self.inject };
+        let mut io = Io { control, pool: &self.pool, inject: &self.inject, taps: &mut self.taps };
         self.path.reloaded(settings, &mut io);
     }
 
     /// Frees the packets waiting for resolution (shutdown, before the pool check).
     pub fn shutdown(&mut self) {
         self.path.clear();
+        for q in &self.kernel {
+            while q.pop().is_some() {}
+        }
     }
 }

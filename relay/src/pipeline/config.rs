@@ -25,6 +25,12 @@
 //! ipv4 = "198.51.100.7/24"
 //! gateway = "198.51.100.1"
 //! # mac = "02:00:00:00:00:10", vlan = 100, mtu = 1500
+//! # control_tap = "cp0"        # kernel TAP for BGP/BFD/SSH (docs/deploy-bgp.md)
+//!
+//! [pipeline.control_plane]     # policing of what goes to the control TAPs, per worker
+//! peers = ["198.51.100.1"]     # routing neighbours: their own bucket
+//! peer_rate_pps = 20000
+//! other_rate_pps = 1000
 //!
 //! [[pipeline.interface]]
 //! port = 1
@@ -101,6 +107,21 @@ pub struct Config {
     pub sixover4: Vec<SixOver4Config>,
     #[serde(default)]
     pub router_advert: Vec<super::neigh::RouterAdvertConfig>,
+    /// `[pipeline.control_plane]`: policing of the control TAPs' traffic.
+    pub control_plane: Option<ControlPlaneConfig>,
+}
+
+/// `[pipeline.control_plane]`: what may reach the kernel through the control TAPs, per
+/// worker. `peers` are the routing daemon's neighbours (their own, larger bucket).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPlaneConfig {
+    #[serde(default)]
+    pub peers: Vec<String>,
+    pub peer_rate_pps: Option<u32>,
+    pub peer_burst: Option<u32>,
+    pub other_rate_pps: Option<u32>,
+    pub other_burst: Option<u32>,
 }
 
 /// `[[pipeline.interface]]`: one port.
@@ -118,6 +139,9 @@ pub struct InterfaceConfig {
     pub vlan: Option<u16>,
     /// 1280..=9216, default 1500.
     pub mtu: Option<u16>,
+    /// A kernel TAP (created by relayd, `cp0`) with the port's MAC and addresses, for the
+    /// routing daemon: what is addressed to us and relayd does not answer goes there.
+    pub control_tap: Option<String>,
 }
 
 /// `[[pipeline.route]] add = "2001:db8::/32 via fe80::1 port 1"`: the text after
@@ -226,8 +250,36 @@ impl Config {
                 }
                 ps.mtu = m;
             }
+            if let Some(name) = &ic.control_tap {
+                let path = format!("{p}.control_tap");
+                let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+                if name.is_empty() || name.len() > MAX_IFNAME || !name.chars().all(valid) {
+                    return err(path, format!("{name:?}: an interface name is 1..={MAX_IFNAME} of a-z A-Z 0-9 - _ ."));
+                }
+                if let Some(j) = self.interface[..i].iter().position(|o| o.control_tap.as_deref() == Some(name)) {
+                    return err(path, format!("{name:?} is already pipeline.interface[{j}]'s control TAP"));
+                }
+                ps.control_tap = Some(name.clone());
+            }
             if let Some(slot) = s.ports.get_mut(port) {
                 *slot = ps;
+            }
+        }
+        if let Some(cp) = &self.control_plane {
+            let c = &mut s.control_plane;
+            for (k, peer) in cp.peers.iter().enumerate() {
+                let path = format!("pipeline.control_plane.peers[{k}]");
+                c.peers.push(at(&path, peer.parse::<IpAddr>().map_err(|_| format!("{peer:?}: not an IP address")))?);
+            }
+            c.peer_rate_pps = cp.peer_rate_pps.unwrap_or(DEFAULT_PEER_PUNT_PPS);
+            c.peer_burst = cp.peer_burst.unwrap_or(DEFAULT_PEER_PUNT_BURST);
+            c.other_rate_pps = cp.other_rate_pps.unwrap_or(DEFAULT_OTHER_PUNT_PPS);
+            c.other_burst = cp.other_burst.unwrap_or(DEFAULT_OTHER_PUNT_BURST);
+            if c.peer_rate_pps > 0 && c.peer_burst == 0 {
+                return err("pipeline.control_plane.peer_burst", "0: the burst must be at least 1 when the rate is not 0");
+            }
+            if c.other_rate_pps > 0 && c.other_burst == 0 {
+                return err("pipeline.control_plane.other_burst", "0: the burst must be at least 1 when the rate is not 0");
             }
         }
         Ok(())

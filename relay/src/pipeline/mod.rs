@@ -46,4 +46,5 @@ pub use model::tables::{ConfiguredTunnel, RouteTarget, TableError, TableUpdate, 
 pub use model::verdict::{is_drop_counter, DropReason, Verdict};
 pub use model::{PacketBuf, TestBuf};
 pub use slow::sixover4_multicast;
+pub use slow::{kernel_egress, kernel_wants_copy};
 pub use slow::{local, neigh, SlowIo, SlowPath};

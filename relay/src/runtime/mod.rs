@@ -1,10 +1,12 @@
-//! The DPDK room: EAL, ports and queues, mempools and mbufs, lcores, control rings, stats.
+//! The DPDK room: EAL, ports and queues, mempools and mbufs, lcores, control rings, stats,
+//! and the kernel TAPs the control core exchanges control-plane frames with.
 //!
 //! Every `unsafe` call into DPDK lives in this module's thin wrappers (and in `dpdk-sys`), each
 //! with the reason it is sound. Above it, workers and the control core speak in owned [`Mbuf`]s,
 //! [`Port`]s and plain Rust messages.
 
 mod eal;
+mod kernel_tap;
 mod mbuf;
 mod mempool;
 mod port;
@@ -16,6 +18,7 @@ pub mod telemetry;
 pub mod worker;
 
 pub use eal::{launch_on_lcore, wait_lcore, Eal, EalError};
+pub use kernel_tap::{KernelTap, TapError};
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
 pub use port::{LinkStatus, Port, PortSpec, PortStats};

@@ -21,6 +21,10 @@ pub struct WorkerCounters {
     pub punted: u64,
     /// Exception-ring overflow: punted packets dropped because the slow path was behind.
     pub punt_dropped: u64,
+    /// Packets for the kernel (control TAPs) queued on the worker's kernel ring.
+    pub to_kernel: u64,
+    /// Kernel ring overflow: the control core was behind writing to the TAPs.
+    pub kernel_dropped: u64,
     pub injected: u64,
     pub control_applied: u64,
     pub idle_sleeps: u64,
@@ -46,6 +50,8 @@ worker_counter_names!(
     pipeline_dropped => "Packets the pipeline dropped; per reason in relay_pipeline_total{counter=~\"drop_.+\"}.",
     punted => "Packets handed to the control core's slow path (ARP, ND, echo, unresolved next hops).",
     punt_dropped => "Punted packets dropped because the worker's exception ring was full.",
+    to_kernel => "Packets for the kernel's control-plane TAPs the workers queued (BGP, BFD, SSH, other ICMP).",
+    kernel_dropped => "Packets for the kernel dropped because the worker's kernel ring was full.",
     injected => "Frames of the slow path the workers sent (replies, solicitations, released packets).",
     control_applied => "Control messages (table swaps, generation markers, audits) the workers applied.",
     idle_sleeps => "Times a worker slept after idle_after_polls empty polls.",

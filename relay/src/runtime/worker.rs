@@ -50,6 +50,9 @@ pub struct WorkerSpec {
     /// Exception path to the control core (ARP, ND, echo, …) and the replies coming back.
     pub punt: Arc<ArrayQueue<Mbuf>>,
     pub inject: Arc<ArrayQueue<(u16, Mbuf)>>,
+    /// Frames for the kernel's control TAPs, apart from `punt`: a flood of them (policed
+    /// already) never takes the room ARP and ND need.
+    pub kernel: Arc<ArrayQueue<Mbuf>>,
     pub stop: Arc<AtomicBool>,
     /// Packets per rx burst, 1..=RX_BURST.
     pub burst: usize,
@@ -87,6 +90,7 @@ fn poll<const PASS_THROUGH: bool>(mut w: WorkerSpec) -> i32 {
     let mut last_publish = now;
     let mut empty_run = 0u32;
     let burst_len = w.burst.clamp(1, RX_BURST);
+    let exits = Exits { punt: w.punt.clone(), kernel: w.kernel.clone() };
     w.link.stats.running.store(true, Release);
 
     while !w.stop.load(Relaxed) {
@@ -127,9 +131,9 @@ fn poll<const PASS_THROUGH: bool>(mut w: WorkerSpec) -> i32 {
                             c.tx_dropped += dropped as u64;
                             continue;
                         }
-                        dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c);
+                        dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &exits, &mut c);
                     }
-                    _ => dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &w.punt, &mut c),
+                    _ => dispatch_all(&mut burst[..n], v, &mut tx, &tx_slot, &exits, &mut c),
                 }
             }
         }
@@ -137,7 +141,7 @@ fn poll<const PASS_THROUGH: bool>(mut w: WorkerSpec) -> i32 {
         if !w.inject.is_empty() {
             while let Some((port, m)) = w.inject.pop() {
                 c.injected += 1;
-                dispatch(m, Verdict::Tx(port), &mut tx, &tx_slot, &w.punt, &mut c);
+                dispatch(m, Verdict::Tx(port), &mut tx, &tx_slot, &exits, &mut c);
             }
         }
 
@@ -188,6 +192,12 @@ fn poll<const PASS_THROUGH: bool>(mut w: WorkerSpec) -> i32 {
     0
 }
 
+/// The rings to the control core: the slow path's, and the kernel's.
+struct Exits {
+    punt: Arc<ArrayQueue<Mbuf>>,
+    kernel: Arc<ArrayQueue<Mbuf>>,
+}
+
 /// Moves every packet of the burst to its verdict's destination.
 #[inline(always)]
 fn dispatch_all(
@@ -195,14 +205,14 @@ fn dispatch_all(
     verdicts: &[Verdict],
     tx: &mut [TxBuffer],
     tx_slot: &[usize],
-    punt: &ArrayQueue<Mbuf>,
+    exits: &Exits,
     c: &mut WorkerCounters,
 ) {
     for (slot, verdict) in burst.iter_mut().zip(verdicts) {
         // SAFETY: each initialised slot is read exactly once; the array is not read again
         // until the next rx_burst overwrites it.
         let m = unsafe { slot.assume_init_read() };
-        dispatch(m, *verdict, tx, tx_slot, punt, c);
+        dispatch(m, *verdict, tx, tx_slot, exits, c);
     }
 }
 
@@ -221,7 +231,7 @@ fn dispatch(
     verdict: Verdict,
     tx: &mut [TxBuffer],
     tx_slot: &[usize],
-    punt: &ArrayQueue<Mbuf>,
+    exits: &Exits,
     c: &mut WorkerCounters,
 ) {
     match verdict {
@@ -238,9 +248,16 @@ fn dispatch(
         },
         Verdict::Punt => {
             c.punted += 1;
-            if let Err(m) = punt.push(m) {
+            if let Err(m) = exits.punt.push(m) {
                 drop(m);
                 c.punt_dropped += 1;
+            }
+        }
+        Verdict::Kernel => {
+            c.to_kernel += 1;
+            if let Err(m) = exits.kernel.push(m) {
+                drop(m);
+                c.kernel_dropped += 1;
             }
         }
         Verdict::Drop(_) => {

@@ -99,8 +99,8 @@ impl Pipeline {
         };
         match et {
             ethertype::IPV6 => {
-                let sends_ra = port.sends_ra;
-                self.classify6(buf, l2, sends_ra)
+                let (sends_ra, kernel) = (port.sends_ra, port.kernel);
+                self.classify6(now, buf, l2, sends_ra, kernel)
             }
             ethertype::IPV4 => self.classify4(tables, now, buf, l2),
             // Only what the slow path answers or learns from reaches it.
@@ -116,7 +116,7 @@ impl Pipeline {
     }
 
     #[inline]
-    fn classify6<B: PacketBuf>(&mut self, buf: &mut B, l2: usize, sends_ra: bool) -> Class {
+    fn classify6<B: PacketBuf>(&mut self, now: u64, buf: &mut B, l2: usize, sends_ra: bool, kernel: bool) -> Class {
         let d = buf.data();
         let ip = d.get(l2..).unwrap_or_default();
         let Some(h) = arr::<40>(ip, 0) else { return dropped(Ipv6Malformed) };
@@ -131,7 +131,13 @@ impl Pipeline {
         // transit traffic, two compares stand for the four checks.
         let special = is_martian6(src) || is_martian6(dst);
         if (special && is_multicast6(dst)) || self.host.is_own_v6(dst) {
-            return Done(local6_on(&self.host, sends_ra, ip, dst));
+            return Done(match local6_on(&self.host, sends_ra, ip, dst) {
+                Verdict::Drop(LocalUnsupported) if kernel => {
+                    let peer = self.host.is_peer6(src);
+                    self.to_kernel(now, peer)
+                }
+                v => v,
+            });
         }
         if special {
             if is_multicast6(src) || src <= 1 {
@@ -205,9 +211,21 @@ impl Pipeline {
             ip_proto::ICMP if !fragment => match ip.get(ihl) {
                 Some(8) => Done(Verdict::Punt),
                 Some(3 | 11 | 12) => Done(self.icmp4_error(tables, now, buf, l2, ihl, total)),
-                _ => dropped(LocalUnsupported),
+                _ => self.local4_other(now, buf.rx_port(), src),
             },
-            _ => dropped(LocalUnsupported),
+            _ => self.local4_other(now, buf.rx_port(), src),
+        }
+    }
+
+    /// IPv4 for us that relayd does not answer (TCP, UDP, other ICMP): the kernel's, if the
+    /// port has a control TAP.
+    #[inline]
+    fn local4_other(&mut self, now: u64, rx: u16, src: u32) -> Class {
+        if self.host.port(rx).is_some_and(|p| p.kernel) {
+            let peer = self.host.is_peer4(src);
+            Done(self.to_kernel(now, peer))
+        } else {
+            dropped(LocalUnsupported)
         }
     }
 }

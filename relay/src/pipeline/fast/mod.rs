@@ -33,7 +33,7 @@ use crate::pipeline::model::counters::{Counters, Event};
 use crate::pipeline::model::host::Host;
 use crate::pipeline::model::settings::Settings;
 use crate::pipeline::model::tables::Tables;
-use crate::pipeline::model::verdict::Verdict;
+use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::pipeline::model::PacketBuf;
 use crate::wire::EthernetAddress;
 
@@ -59,6 +59,9 @@ pub struct Pipeline {
     counters: Counters,
     bucket: TokenBucket,
     resolve_bucket: TokenBucket,
+    /// Control-plane policing: packets for the kernel from routing peers, and from others.
+    kernel_peer: TokenBucket,
+    kernel_other: TokenBucket,
     pmtu: PmtuCache,
     ident: u16,
     clock_hz: u64,
@@ -76,6 +79,8 @@ impl Pipeline {
             counters: Counters::new(),
             bucket: TokenBucket::new(settings.icmp_rate_pps, settings.icmp_burst, clock_hz),
             resolve_bucket: TokenBucket::new(RESOLVE_PUNT_PPS, RESOLVE_PUNT_BURST, clock_hz),
+            kernel_peer: peer_bucket(&settings, clock_hz),
+            kernel_other: other_bucket(&settings, clock_hz),
             pmtu: PmtuCache::new(PMTU_LIFETIME_S * clock_hz),
             ident: 0,
             clock_hz,
@@ -90,6 +95,8 @@ impl Pipeline {
         self.clock_hz = hz.max(1);
         self.bucket = TokenBucket::new(self.settings.icmp_rate_pps, self.settings.icmp_burst, self.clock_hz);
         self.resolve_bucket = TokenBucket::new(RESOLVE_PUNT_PPS, RESOLVE_PUNT_BURST, self.clock_hz);
+        self.kernel_peer = peer_bucket(&self.settings, self.clock_hz);
+        self.kernel_other = other_bucket(&self.settings, self.clock_hz);
         self.pmtu = PmtuCache::new(PMTU_LIFETIME_S.saturating_mul(self.clock_hz));
     }
 
@@ -164,8 +171,25 @@ impl Pipeline {
             match *v {
                 Verdict::Tx(_) => self.counters.count(Event::Tx),
                 Verdict::Punt => self.counters.count(Event::Punted),
+                Verdict::Kernel => self.counters.count(Event::ToKernel),
                 Verdict::Drop(r) => self.counters.count_drop(r),
             }
+        }
+    }
+
+    /// A packet for us that relayd does not answer, on a port with a control TAP: to the
+    /// kernel if its class's bucket has a token (`peer`: from a routing neighbour).
+    #[inline]
+    pub(crate) fn to_kernel(&mut self, now: u64, peer: bool) -> Verdict {
+        let (bucket, over) = if peer {
+            (&mut self.kernel_peer, DropReason::KernelPolicedPeer)
+        } else {
+            (&mut self.kernel_other, DropReason::KernelPolicedOther)
+        };
+        if bucket.take(now) {
+            Verdict::Kernel
+        } else {
+            Verdict::Drop(over)
         }
     }
 
@@ -174,4 +198,12 @@ impl Pipeline {
     pub(crate) fn local_parts(&mut self) -> (&Host, &Automatic, &mut Counters) {
         (&self.host, &self.auto, &mut self.counters)
     }
+}
+
+fn peer_bucket(s: &Settings, hz: u64) -> TokenBucket {
+    TokenBucket::new(s.control_plane.peer_rate_pps, s.control_plane.peer_burst, hz)
+}
+
+fn other_bucket(s: &Settings, hz: u64) -> TokenBucket {
+    TokenBucket::new(s.control_plane.other_rate_pps, s.control_plane.other_burst, hz)
 }

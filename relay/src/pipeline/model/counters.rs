@@ -29,6 +29,7 @@ events! {
     Tx => "tx", "packets with a Tx verdict (forwarded, encapsulated, decapsulated, ICMP errors)";
     Dropped => "dropped", "packets dropped, all reasons";
     Punted => "punted", "packets handed to the slow path";
+    ToKernel => "to_kernel", "packets for us handed to the kernel through the ingress port's control TAP";
     Forwarded => "forwarded", "native IPv6 sent out of a port";
     Encapsulated => "encapsulated", "IPv6 sent into a tunnel";
     Decapsulated => "decapsulated", "IPv6 taken out of a tunnel";

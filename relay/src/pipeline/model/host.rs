@@ -30,6 +30,9 @@ pub struct PortView {
     pub link_local: Option<u128>,
     /// Router advertisements are sent here, so router solicitations are answered.
     pub sends_ra: bool,
+    /// The port has a control TAP: what is for us and relayd does not answer goes to the
+    /// kernel instead of being dropped.
+    pub kernel: bool,
 }
 
 /// A 256-bit Bloom filter (one hash) over IPv6 addresses: `false` is certain, `true` means
@@ -92,6 +95,9 @@ pub struct Host {
     pub broadcasts: Vec<u32>,
     broadcast_set: V4Set,
     pub outer_ttl: u8,
+    /// The routing daemon's neighbours (`[pipeline.control_plane] peers`), sorted.
+    pub peers4: Vec<u32>,
+    pub peers6: Vec<u128>,
 }
 
 impl Host {
@@ -101,13 +107,16 @@ impl Host {
             .map(|i| s.ports[i].mac.or_else(|| port_macs.get(i).map(|&m| m.into())).unwrap_or_default().0)
             .collect();
         let sends_ra = |i: usize| s.router_adverts.iter().any(|r| usize::from(r.port) == i);
+        // The kernel behind a control TAP autoconfigures the EUI-64 link-local of the MAC
+        // and may source neighbour solicitations from it: it must be ours too.
+        let needs_link_local = |i: usize| sends_ra(i) || s.ports[i].control_tap.is_some();
         let link_locals: Vec<Option<u128>> = s
             .ports
             .iter()
             .enumerate()
             .map(|(i, p)| {
                 let configured = p.ipv6.iter().map(|a| u128::from(a.addr)).find(|&a| is_link_local6(a));
-                configured.or_else(|| sends_ra(i).then(|| eui64_link_local(macs[i])))
+                configured.or_else(|| needs_link_local(i).then(|| eui64_link_local(macs[i])))
             })
             .collect();
         let mut own_v6: Vec<u128> = s.ports.iter().flat_map(|p| p.ipv6.iter().map(|a| u128::from(a.addr))).collect();
@@ -150,6 +159,7 @@ impl Host {
                 },
                 link_local: link_locals[i],
                 sends_ra: sends_ra(i),
+                kernel: p.control_tap.is_some(),
             })
             .collect();
         let own_v4: Vec<u32> = s.own_v4().into_iter().map(u32::from).collect();
@@ -173,7 +183,26 @@ impl Host {
             broadcast_set: V4Set::new(&broadcasts),
             broadcasts,
             outer_ttl: s.outer_ttl,
+            peers4: sorted(s.control_plane.peers.iter().filter_map(|a| match a {
+                std::net::IpAddr::V4(a) => Some(u32::from(*a)),
+                std::net::IpAddr::V6(_) => None,
+            })),
+            peers6: sorted(s.control_plane.peers.iter().filter_map(|a| match a {
+                std::net::IpAddr::V6(a) => Some(u128::from(*a)),
+                std::net::IpAddr::V4(_) => None,
+            })),
         }
+    }
+
+    /// A routing neighbour's address (its packets use the peer bucket to the kernel).
+    #[inline]
+    pub fn is_peer4(&self, a: u32) -> bool {
+        self.peers4.binary_search(&a).is_ok()
+    }
+
+    #[inline]
+    pub fn is_peer6(&self, a: u128) -> bool {
+        self.peers6.binary_search(&a).is_ok()
     }
 
     /// The port, if configured.
@@ -313,4 +342,11 @@ mod filter_tests {
         let passing = (0..1000u128).filter(|n| f.may_hold(0x2001_0db8_bbbb << 80 | n)).count();
         assert!(passing <= 16 * 1000 / 256 * 2, "{passing} of 1000 passed");
     }
+}
+
+fn sorted<T: Ord>(it: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = it.collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }

@@ -1,6 +1,6 @@
 //! Validated configuration: what [`Config::validate`](super::Config::validate) produces
 //! and a [`Pipeline`](super::Pipeline) runs with. Typed, complete, no defaults left open.
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
@@ -21,6 +21,15 @@ pub const DEFAULT_OUTER_TTL: u8 = 64;
 pub const DEFAULT_PORT_MTU: u16 = 1500;
 pub const DEFAULT_ICMP_RATE_PPS: u32 = 1000;
 pub const DEFAULT_ICMP_BURST: u32 = 100;
+/// Control-plane policing defaults, per worker. A BGP peer's full table is ~70k segments:
+/// 20k pps loads it in seconds and still caps what a spoofed flood can push at the kernel.
+pub const DEFAULT_PEER_PUNT_PPS: u32 = 20_000;
+pub const DEFAULT_PEER_PUNT_BURST: u32 = 2_000;
+/// Everything else to the kernel (SSH, other ICMP, TCP/UDP from anyone): an operator's trickle.
+pub const DEFAULT_OTHER_PUNT_PPS: u32 = 1_000;
+pub const DEFAULT_OTHER_PUNT_BURST: u32 = 100;
+/// Linux interface names are at most 15 bytes (IFNAMSIZ - 1).
+pub const MAX_IFNAME: usize = 15;
 
 /// An interface address with its prefix length (host bits allowed: it is an address).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +68,9 @@ pub struct PortSettings {
     pub mtu: u16,
     /// A LAN port of the 6to4 router: its site's hosts live behind it.
     pub site_lan: bool,
+    /// The kernel TAP that carries this port's control-plane traffic (BGP, BFD, SSH): what
+    /// is addressed to us and relayd does not answer goes there.
+    pub control_tap: Option<String>,
 }
 
 impl Default for PortSettings {
@@ -72,6 +84,31 @@ impl Default for PortSettings {
             vlan: None,
             mtu: DEFAULT_PORT_MTU,
             site_lan: false,
+            control_tap: None,
+        }
+    }
+}
+
+/// Control-plane policing (CoPP) of what goes to the kernel through the control TAPs: two
+/// token buckets per worker, so a flood from anywhere cannot starve the routing sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlPlaneSettings {
+    /// The routing daemon's neighbours (BGP, BFD): their packets have their own bucket.
+    pub peers: Vec<IpAddr>,
+    pub peer_rate_pps: u32,
+    pub peer_burst: u32,
+    pub other_rate_pps: u32,
+    pub other_burst: u32,
+}
+
+impl Default for ControlPlaneSettings {
+    fn default() -> Self {
+        ControlPlaneSettings {
+            peers: Vec::new(),
+            peer_rate_pps: DEFAULT_PEER_PUNT_PPS,
+            peer_burst: DEFAULT_PEER_PUNT_BURST,
+            other_rate_pps: DEFAULT_OTHER_PUNT_PPS,
+            other_burst: DEFAULT_OTHER_PUNT_BURST,
         }
     }
 }
@@ -161,6 +198,8 @@ pub struct Settings {
     pub automatic: AutomaticSettings,
     /// `[[pipeline.router_advert]]`, one per port at most.
     pub router_adverts: Vec<RouterAdvertSettings>,
+    /// `[pipeline.control_plane]`: policing of what goes to the control TAPs.
+    pub control_plane: ControlPlaneSettings,
 }
 
 impl Settings {
@@ -182,6 +221,7 @@ impl Settings {
             tunnels: Vec::new(),
             automatic: AutomaticSettings::default(),
             router_adverts: Vec::new(),
+            control_plane: ControlPlaneSettings::default(),
         }
     }
 

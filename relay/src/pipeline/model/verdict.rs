@@ -7,6 +7,9 @@ pub enum Verdict {
     Tx(u16),
     /// Hand the unchanged frame to the slow path: ARP, ND, echo to us, outer fragments.
     Punt,
+    /// Hand the unchanged frame to the kernel through the ingress port's control TAP:
+    /// addressed to us, not answered by relayd (BGP, BFD, SSH, other ICMP).
+    Kernel,
     Drop(DropReason),
 }
 
@@ -58,7 +61,11 @@ drop_reasons! {
     UnknownEthertype => "unknown_ethertype", "EtherType other than IPv4, IPv6 and ARP";
     // Local delivery.
     MulticastIgnored => "multicast_ignored", "multicast or broadcast we neither route nor serve (MLD, RA, DHCP, ...)";
-    LocalUnsupported => "local_unsupported", "addressed to us, but no local service handles it (ARP, ND and echo only)";
+    LocalUnsupported => "local_unsupported", "addressed to us, but no local service handles it (ARP, ND and echo only) and the port has no control TAP";
+    // Control-plane policing of what goes to the kernel (the control TAPs).
+    KernelPolicedPeer => "kernel_policed_peer", "for the kernel from a routing peer, over the peer rate (pipeline.control_plane.peer_rate_pps)";
+    KernelDuplicateAnswer => "kernel_duplicate_answer", "ARP reply or neighbour advertisement from the kernel's control TAP for an address relayd answers for already";
+    KernelPolicedOther => "kernel_policed_other", "for the kernel from a non-peer, over the other rate (pipeline.control_plane.other_rate_pps)";
     // IPv4.
     Ipv4Malformed => "ipv4_malformed", "IPv4 header: bad version, header or total length, or truncated";
     Ipv4BadChecksum => "ipv4_bad_checksum", "IPv4 header checksum does not verify";

@@ -12,6 +12,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 mod announce;
+mod kernel;
 pub mod local;
 pub mod neigh;
 mod sixover4;
@@ -27,6 +28,7 @@ use crate::pipeline::fast::forward::awaiting_port;
 use crate::pipeline::mech::AWAITING_V4;
 use crate::pipeline::model::host::Host;
 pub use sixover4_wrap::sixover4_multicast;
+pub use kernel::{kernel_egress, kernel_wants_copy};
 use neigh::{Action, Heard, Neighbours, Received, Timers};
 use crate::pipeline::model::settings::Settings;
 use crate::pipeline::model::tables::{RouteTarget, TableError, TableUpdate, Tables};
@@ -79,6 +81,10 @@ pub trait SlowIo<B> {
     /// Sends a complete frame out of `port` through a worker; false (and freed) when it
     /// could not be queued.
     fn send(&mut self, port: u16, buf: B) -> bool;
+    /// Gives the kernel behind `port`'s control TAP a copy of `frame` (see [`kernel`]).
+    fn to_kernel(&mut self, port: u16, frame: &[u8]) {
+        let _ = (port, frame);
+    }
 }
 
 /// Router advertisements of one port.
@@ -174,7 +180,11 @@ impl<B: PacketBuf> SlowPath<B> {
         let sixover4 = || tunnelled::sixover4_nd(&self.host, &self.auto, buf.data(), buf.rx_port());
         match awaiting_port(buf.data()) {
             Some(port) => self.wait(now, port, buf, io),
-            None => match sixover4().unwrap_or_else(|| neigh::inspect(&self.host, buf.data(), buf.rx_port())) {
+            None => match sixover4().unwrap_or_else(|| neigh::inspect(&self.host, buf.data(), buf.rx_port())).inspect(|_| {
+                if kernel_wants_copy(&self.host, buf.rx_port(), buf.data()) {
+                    io.to_kernel(buf.rx_port(), buf.data());
+                }
+            }) {
                 Err(r) => self.counters.count_drop(r),
                 Ok(Received::Answer(heard)) => {
                     // A request teaches its sender; whether it did, it is answered.

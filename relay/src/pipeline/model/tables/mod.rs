@@ -192,6 +192,12 @@ impl Tables {
         Tables::new(settings)
     }
 
+    /// The route for exactly `prefix/len`, if there is one.
+    pub fn route(&self, prefix: Ipv6Addr, len: u8) -> Option<RouteTarget> {
+        let id = self.lpm.get(prefix, len)?;
+        self.hops.get(id as usize).map(|s| s.hop.target)
+    }
+
     /// Every route, one per line, in the text grammar (`2001:db8::/32 via fe80::1 port 1`).
     pub fn routes_text(&self) -> String {
         self.routes().iter().map(|(p, l, t)| format!("{p}/{l} {t}\n")).collect()

@@ -1,0 +1,453 @@
+//! The FIB mirror: relayd follows one kernel routing table (IPv6) through rtnetlink, so a
+//! routing daemon (BIRD, FRR) that installs its routes there feeds relayd's tables.
+//!
+//! The kernel table is the input, relayd's tables the output. What the kernel holds is kept
+//! per prefix and metric (the kernel may hold one prefix at several metrics; the lowest is
+//! the one in use); what relayd installed from it is kept per prefix. Each batch of kernel
+//! changes is turned into the difference between the two and applied through the control
+//! path as one batch (all-or-nothing, one generation, hitless for the workers). A prefix that
+//! relayd holds from its configuration or from `relayctl` (a static route) is never touched:
+//! the kernel's route for it is counted as shadowed and installed only once the static one
+//! is gone. At start, and after the kernel dropped notifications (ENOBUFS), a full dump
+//! replaces what was known and whatever vanished is removed.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv6Addr;
+
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
+use netlink_packet_route::AddressFamily;
+use relay::pipeline::{RouteTarget, TableUpdate, Tables};
+use relay::runtime::control::ControlPlane;
+
+use super::netlink::{Events, NetlinkError, RouteEvent, RouteEvents, Rtnl};
+
+/// Notification datagrams read per control-loop turn: a table load is applied in batches
+/// of this many datagrams (a few thousand routes) while the loop keeps serving everything
+/// else.
+const READS_PER_POLL: usize = 64;
+
+pub type Prefix = (Ipv6Addr, u8);
+
+/// A kernel route relayd can install: where it points and who put it in the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelRoute {
+    pub target: RouteTarget,
+    pub protocol: RouteProtocol,
+}
+
+/// Why a kernel route is not mirrored. Each has its own counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// Another table than the mirrored one (the notifications cover every table).
+    OtherTable,
+    /// An IPv4 route: relayd has no outer IPv4 route table yet.
+    Ipv4,
+    /// Local, broadcast, multicast, anycast, throw, NAT routes: nothing a forwarder takes.
+    Type,
+    /// Out of an interface that is not one of relayd's control TAPs.
+    ForeignInterface,
+    /// Neither a gateway nor an interface of ours, nor a drop type.
+    NoNextHop,
+    /// A gateway that is not IPv6 (RFC 5549 IPv4 next hops are not supported).
+    GatewayFamily,
+}
+
+macro_rules! fib_counters {
+    ($($f:ident => $help:literal),* $(,)?) => {
+        /// What the mirror did, for `stats` and Prometheus.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct FibCounters { $(pub $f: u64),* }
+        impl FibCounters {
+            pub const HELP: &'static [(&'static str, &'static str)] = &[$((stringify!($f), $help)),*];
+            pub fn values(&self) -> Vec<(&'static str, u64)> { vec![$((stringify!($f), self.$f)),*] }
+        }
+    };
+}
+fib_counters!(
+    added => "Kernel routes installed or replaced in relayd's tables.",
+    removed => "Kernel routes removed from relayd's tables (withdrawn, or gone at a resync).",
+    shadowed => "Kernel routes not installed: relayd holds a static route for the prefix.",
+    refused => "Kernel routes relayd's tables refused (bad prefix or next hop); logged.",
+    multipath_reduced => "Multipath kernel routes installed through their first usable next hop only.",
+    skipped_other_table => "Route notifications for other kernel tables, ignored.",
+    skipped_ipv4 => "IPv4 kernel routes, ignored (no outer IPv4 route table yet).",
+    skipped_type => "Local, broadcast, multicast, anycast, throw and NAT routes, ignored.",
+    skipped_foreign_interface => "Kernel routes out of interfaces that are not control TAPs, ignored.",
+    skipped_no_next_hop => "Kernel routes with neither a next hop of ours nor a drop type, ignored.",
+    skipped_gateway_family => "Kernel routes with a non-IPv6 gateway, ignored.",
+    undecodable => "Netlink messages that did not decode, skipped.",
+    overruns => "Times the kernel dropped route notifications (ENOBUFS); each causes a resync.",
+    resyncs => "Full dumps of the kernel table (start, overruns).",
+    batches => "Batches of changes applied to relayd's tables.",
+);
+
+/// The mirror's knowledge and its sockets.
+pub struct FibMirror {
+    table: u32,
+    /// Interface index → relayd port, for the control TAPs.
+    ports: Vec<(u32, u16)>,
+    rtnl: Rtnl,
+    events: RouteEvents,
+    /// What the kernel table holds, per prefix and metric (translated).
+    kernel: HashMap<Prefix, BTreeMap<u32, KernelRoute>>,
+    /// What relayd's tables hold from the kernel.
+    installed: HashMap<Prefix, KernelRoute>,
+    counters: FibCounters,
+    /// Kernel routes we could not install, logged once each until they change.
+    logged: BTreeSet<Prefix>,
+}
+
+/// The table id of a route (above 255 it is in an attribute).
+fn table_of(r: &RouteMessage) -> u32 {
+    r.attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(r.header.table))
+}
+
+fn metric_of(r: &RouteMessage) -> u32 {
+    r.attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Priority(p) => Some(*p),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// The route's destination prefix (`::/0` without a destination attribute).
+fn prefix_of(r: &RouteMessage) -> Option<Prefix> {
+    let addr = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Destination(RouteAddress::Inet6(d)) => Some(Some(*d)),
+        RouteAttribute::Destination(_) => Some(None),
+        _ => None,
+    });
+    match addr {
+        None => Some((Ipv6Addr::UNSPECIFIED, r.header.destination_prefix_length)),
+        Some(d) => d.map(|d| (d, r.header.destination_prefix_length)),
+    }
+}
+
+/// One next hop (a route's own attributes, or one member of a multipath route) as a target.
+fn hop_target(gateway: Option<&RouteAddress>, oif: Option<u32>, ports: &[(u32, u16)]) -> Result<RouteTarget, Skip> {
+    let port = match oif {
+        Some(i) => Some(ports.iter().find(|(idx, _)| *idx == i).map(|&(_, p)| p).ok_or(Skip::ForeignInterface)?),
+        None => None,
+    };
+    match (gateway, port) {
+        (Some(RouteAddress::Inet6(g)), Some(port)) => Ok(RouteTarget::Via { gateway: *g, port }),
+        (Some(RouteAddress::Inet6(_)), None) => Err(Skip::NoNextHop),
+        (Some(_), _) => Err(Skip::GatewayFamily),
+        (None, Some(port)) => Ok(RouteTarget::Connected { port }),
+        (None, None) => Err(Skip::NoNextHop),
+    }
+}
+
+/// What a kernel route means to relayd: its prefix and metric, and the route to install
+/// (with whether a multipath route lost members), or why it is not mirrored.
+pub fn translate(r: &RouteMessage, table: u32, ports: &[(u32, u16)]) -> Result<(Prefix, u32, KernelRoute, bool), Skip> {
+    if table_of(r) != table {
+        return Err(Skip::OtherTable);
+    }
+    if r.header.address_family != AddressFamily::Inet6 {
+        return Err(Skip::Ipv4);
+    }
+    let prefix = prefix_of(r).ok_or(Skip::NoNextHop)?;
+    let metric = metric_of(r);
+    let route = |target| KernelRoute { target, protocol: r.header.protocol };
+    match r.header.kind {
+        RouteType::BlackHole | RouteType::Unreachable | RouteType::Prohibit => {
+            return Ok((prefix, metric, route(RouteTarget::Blackhole), false))
+        }
+        RouteType::Unicast => {}
+        _ => return Err(Skip::Type),
+    }
+    let gateway = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Gateway(g) => Some(g),
+        _ => None,
+    });
+    let oif = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Oif(i) => Some(*i),
+        _ => None,
+    });
+    let members = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::MultiPath(m) => Some(m),
+        _ => None,
+    });
+    match members {
+        None => Ok((prefix, metric, route(hop_target(gateway, oif, ports)?), false)),
+        Some(members) => {
+            let mut first_err = Skip::NoNextHop;
+            let mut usable = members.iter().map(|m| {
+                let g = m.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Gateway(g) => Some(g),
+                    _ => None,
+                });
+                hop_target(g, Some(m.interface_index), ports)
+            });
+            let found = usable.by_ref().find_map(|t| t.map_err(|e| first_err = e).ok());
+            match found {
+                Some(t) => Ok((prefix, metric, route(t), members.len() > 1)),
+                None => Err(first_err),
+            }
+        }
+    }
+}
+
+/// `kernel/<protocol>`: who put the route in the kernel.
+pub fn origin_name(p: RouteProtocol) -> String {
+    let name = match p {
+        RouteProtocol::Other(n) => return format!("kernel/proto-{n}"),
+        RouteProtocol::Unspec => "unspec",
+        RouteProtocol::IcmpRedirect => "redirect",
+        RouteProtocol::Kernel => "kernel",
+        RouteProtocol::Boot => "boot",
+        RouteProtocol::Static => "static",
+        RouteProtocol::Ra => "ra",
+        RouteProtocol::Zebra => "zebra",
+        RouteProtocol::Bird => "bird",
+        RouteProtocol::Dhcp => "dhcp",
+        RouteProtocol::Bgp => "bgp",
+        RouteProtocol::Isis => "isis",
+        RouteProtocol::Ospf => "ospf",
+        RouteProtocol::Rip => "rip",
+        RouteProtocol::Babel => "babel",
+        RouteProtocol::Eigrp => "eigrp",
+        other => return format!("kernel/proto-{}", u8::from(other)),
+    };
+    format!("kernel/{name}")
+}
+
+impl FibMirror {
+    /// Opens the sockets (listening before the first dump, so no change falls between) and
+    /// loads the table. `ports`: interface index → port of each control TAP.
+    pub fn open(table: u32, ports: Vec<(u32, u16)>, control: &mut ControlPlane) -> Result<FibMirror, NetlinkError> {
+        let events = RouteEvents::open()?;
+        let rtnl = Rtnl::open()?;
+        let mut m = FibMirror {
+            table,
+            ports,
+            rtnl,
+            events,
+            kernel: HashMap::new(),
+            installed: HashMap::new(),
+            counters: FibCounters::default(),
+            logged: BTreeSet::new(),
+        };
+        m.resync(control)?;
+        Ok(m)
+    }
+
+    pub fn table(&self) -> u32 {
+        self.table
+    }
+
+    pub fn counters(&self) -> &FibCounters {
+        &self.counters
+    }
+
+    pub fn installed(&self) -> usize {
+        self.installed.len()
+    }
+
+    /// `kernel/bird` for a route the mirror installed; None for static ones.
+    pub fn origin(&self, prefix: Prefix) -> Option<String> {
+        self.installed.get(&prefix).map(|r| origin_name(r.protocol))
+    }
+
+    /// Reads and applies what the kernel announced; true if anything came.
+    pub fn poll(&mut self, control: &mut ControlPlane) -> bool {
+        match self.events.poll(READS_PER_POLL) {
+            Ok(Events::Changes { changes, undecodable }) => {
+                self.counters.undecodable += undecodable;
+                if changes.is_empty() {
+                    return undecodable > 0;
+                }
+                let touched = self.learn(changes);
+                self.sync(control, touched);
+                true
+            }
+            Ok(Events::Overrun) => {
+                self.counters.overruns += 1;
+                println!("relayd: fib: the kernel dropped route notifications (ENOBUFS): resyncing table {}", self.table);
+                if let Err(e) = self.resync(control) {
+                    println!("relayd: fib: resync failed: {e}");
+                }
+                true
+            }
+            Err(e) => {
+                println!("relayd: fib: {e}");
+                false
+            }
+        }
+    }
+
+    /// Replaces what is known of the kernel table by a full dump, then installs and removes
+    /// the difference.
+    pub fn resync(&mut self, control: &mut ControlPlane) -> Result<(), NetlinkError> {
+        self.counters.resyncs += 1;
+        let dump = self.rtnl.dump_routes(AddressFamily::Inet6)?;
+        let mut touched: BTreeSet<Prefix> = self.kernel.keys().copied().collect();
+        touched.extend(self.installed.keys().copied());
+        self.kernel.clear();
+        touched.extend(self.learn(dump.into_iter().map(RouteEvent::New).collect()));
+        self.sync(control, touched);
+        Ok(())
+    }
+
+    /// After a reload rebuilt the tables from the configuration: the kernel's routes again
+    /// (those the new configuration does not hold statically).
+    pub fn reinstall(&mut self, control: &mut ControlPlane) {
+        self.installed.clear();
+        let touched = self.kernel.keys().copied().collect();
+        self.sync(control, touched);
+    }
+
+    /// `relayctl` changed `prefixes` (static now, or gone): forget them as ours, and put the
+    /// kernel's route back where the static one was deleted.
+    pub fn static_changed(&mut self, control: &mut ControlPlane, prefixes: &[Prefix]) {
+        for p in prefixes {
+            self.installed.remove(p);
+        }
+        self.sync(control, prefixes.iter().copied().collect());
+    }
+
+    /// Folds kernel changes into `kernel`; returns the prefixes they touched.
+    fn learn(&mut self, changes: Vec<RouteEvent>) -> BTreeSet<Prefix> {
+        let mut touched = BTreeSet::new();
+        for change in changes {
+            let (msg, new) = match &change {
+                RouteEvent::New(m) => (m, true),
+                RouteEvent::Del(m) => (m, false),
+            };
+            match translate(msg, self.table, &self.ports) {
+                Ok((prefix, metric, route, reduced)) => {
+                    touched.insert(prefix);
+                    let at = self.kernel.entry(prefix).or_default();
+                    if new {
+                        at.insert(metric, route);
+                        if reduced {
+                            self.counters.multipath_reduced += 1;
+                        }
+                    } else {
+                        at.remove(&metric);
+                    }
+                    if at.is_empty() {
+                        self.kernel.remove(&prefix);
+                    }
+                }
+                Err(skip) => {
+                    self.count_skip(skip);
+                    // A route we held, replaced in the kernel by one we do not take, is gone.
+                    if skip != Skip::OtherTable && table_of(msg) == self.table {
+                        if let Some(prefix) = prefix_of(msg) {
+                            if let Some(at) = self.kernel.get_mut(&prefix) {
+                                at.remove(&metric_of(msg));
+                                if at.is_empty() {
+                                    self.kernel.remove(&prefix);
+                                }
+                                touched.insert(prefix);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        touched
+    }
+
+    fn count_skip(&mut self, s: Skip) {
+        let c = &mut self.counters;
+        match s {
+            Skip::OtherTable => c.skipped_other_table += 1,
+            Skip::Ipv4 => c.skipped_ipv4 += 1,
+            Skip::Type => c.skipped_type += 1,
+            Skip::ForeignInterface => c.skipped_foreign_interface += 1,
+            Skip::NoNextHop => c.skipped_no_next_hop += 1,
+            Skip::GatewayFamily => c.skipped_gateway_family += 1,
+        }
+    }
+
+    /// Brings relayd's tables to the kernel's for `touched`: one batch; if the tables refuse
+    /// it, change by change, so one bad route costs only itself (counted and logged).
+    fn sync(&mut self, control: &mut ControlPlane, touched: BTreeSet<Prefix>) {
+        let mut updates = Vec::new();
+        let mut next: Vec<(Prefix, Option<KernelRoute>)> = Vec::new();
+        for prefix in touched {
+            let want = self.kernel.get(&prefix).and_then(|m| m.values().next().copied());
+            let have = self.installed.get(&prefix).copied();
+            match (want, have) {
+                (Some(w), Some(h)) if w == h => {}
+                (Some(w), have) => {
+                    if have.is_none() && control.tables().route(prefix.0, prefix.1).is_some() {
+                        self.counters.shadowed += 1;
+                        continue;
+                    }
+                    updates.push(TableUpdate::RouteAdd { prefix: prefix.0, len: prefix.1, target: w.target });
+                    next.push((prefix, Some(w)));
+                }
+                (None, Some(_)) => {
+                    updates.push(TableUpdate::RouteDel { prefix: prefix.0, len: prefix.1 });
+                    next.push((prefix, None));
+                }
+                (None, None) => {}
+            }
+        }
+        if updates.is_empty() {
+            return;
+        }
+        match control.apply(updates.clone()) {
+            Ok(_) => {
+                self.counters.batches += 1;
+                for (prefix, route) in next {
+                    self.record(prefix, route);
+                }
+            }
+            Err(_) => {
+                for (u, (prefix, route)) in updates.into_iter().zip(next) {
+                    match control.apply(vec![u.clone()]) {
+                        Ok(_) => {
+                            self.counters.batches += 1;
+                            self.record(prefix, route);
+                        }
+                        Err(e) => {
+                            self.counters.refused += 1;
+                            if self.logged.insert(prefix) {
+                                println!("relayd: fib: kernel route not mirrored: {u}: {e}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, prefix: Prefix, route: Option<KernelRoute>) {
+        self.logged.remove(&prefix);
+        match route {
+            Some(r) => {
+                self.counters.added += 1;
+                self.installed.insert(prefix, r);
+            }
+            None => {
+                self.counters.removed += 1;
+                self.installed.remove(&prefix);
+            }
+        }
+    }
+}
+
+/// `routes`: every route of `tables` with its origin (`static`, or `kernel/<protocol>`).
+pub fn routes_with_origin(tables: &Tables, mirror: Option<&FibMirror>) -> String {
+    let mut out = String::new();
+    for (p, l, t) in tables.routes() {
+        let origin = mirror.and_then(|m| m.origin((p, l))).unwrap_or_else(|| "static".to_owned());
+        out.push_str(&format!("{p}/{l} {t} origin {origin}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The mirror's reading of netlink route messages, on bytes captured from a Linux 6.x kernel
+//! (`ip -6 route …` in a namespace, the RTNLGRP_IPV6_ROUTE notifications recorded as they
+//! came; interface 3 is `va`, 2 is `vb`).
+use std::net::Ipv6Addr;
+
+use netlink_packet_route::route::RouteProtocol;
+use relay::pipeline::RouteTarget;
+
+use super::*;
+use crate::kernel::netlink::{decode_events, RouteEvent};
+
+/// `ip -6 route add 2001:db8:c0::/44 via 2001:db8:ff::1 dev va table 100 proto bird`
+const ADD_VIA: &str = "8800000018000006be0f126b596100000a2c0000640c00010000000008000f00640000001400010020010db800c00000000000000000000008000600000400001400050020010db800ff00000000000000000001080004000300000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000";
+/// The kernel's own local-table route for va's link-local address (same moment).
+const LOCAL_TABLE: &str = "740000001800000600000000000000000a800000ff0200020000000008000f00ff00000014000100fe8000000000000084dfb2fffed4e5dc0800060000000000080004000200000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000";
+/// `… 2001:db8:e0::/48 table 100 proto bird nexthop via 2001:db8:ff::1 dev va nexthop via 2001:db8:fe::1 dev vb`
+const MULTIPATH: &str = "a800000018000004c10f126b5a6100000a300000640c00010000000008000f00640000001400010020010db800e00000000000000000000008000600000400003c0009001c000000030000001400050020010db800ff000000000000000000011c000000020000001400050020010db800fe0000000000000000000124000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000";
+/// `ip -6 route add blackhole 2001:db8:dead::/48 table 100 proto bird`
+const BLACKHOLE: &str = "7400000018000006c20f126b5b6100000a300000640c00060000000008000f00640000001400010020010db8dead000000000000000000000800060000040000080004000100000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000";
+/// `ip -6 route add 2001:db8:aa::/48 via 2001:db8:ff::1 dev va table 200`
+const OTHER_TABLE: &str = "8800000018000006c30f126b5c6100000a300000c80300010000000008000f00c80000001400010020010db800aa0000000000000000000008000600000400001400050020010db800ff00000000000000000001080004000300000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000";
+/// `ip -6 route del 2001:db8:c0::/44 table 100`
+const DEL_VIA: &str = "8800000019000000c40f126b5d6100000a2c0000640c00010000000008000f00640000001400010020010db800c00000000000000000000008000600000400001400050020010db800ff00000000000000000001080004000300000024000c0000000000000000000000000000000000000000000000000000000000000000000500140000000000";
+
+const PORTS: &[(u32, u16)] = &[(3, 0), (2, 1)];
+
+fn bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect()
+}
+
+fn one(hex: &str) -> RouteEvent {
+    let (events, bad) = decode_events(&bytes(hex));
+    assert_eq!((events.len(), bad), (1, 0), "one route message");
+    events.into_iter().next().expect("one")
+}
+
+fn new_route(hex: &str) -> RouteMessage {
+    match one(hex) {
+        RouteEvent::New(m) => m,
+        RouteEvent::Del(m) => panic!("expected RTM_NEWROUTE, got a delete of {m:?}"),
+    }
+}
+
+fn v6(s: &str) -> Ipv6Addr {
+    s.parse().expect("address")
+}
+
+#[test]
+fn a_route_via_a_control_tap_becomes_a_via_route_with_its_protocol() {
+    let got = translate(&new_route(ADD_VIA), 100, PORTS);
+    let route = KernelRoute { target: RouteTarget::Via { gateway: v6("2001:db8:ff::1"), port: 0 }, protocol: RouteProtocol::Bird };
+    assert_eq!(got, Ok(((v6("2001:db8:c0::"), 44), 1024, route, false)));
+    assert_eq!(origin_name(route.protocol), "kernel/bird");
+}
+
+#[test]
+fn the_delete_names_the_same_prefix_and_metric() {
+    let RouteEvent::Del(m) = one(DEL_VIA) else { panic!("expected RTM_DELROUTE") };
+    let (prefix, metric, _, _) = translate(&m, 100, PORTS).expect("ours");
+    assert_eq!((prefix, metric), ((v6("2001:db8:c0::"), 44), 1024));
+}
+
+#[test]
+fn other_tables_and_the_local_table_are_skipped() {
+    assert_eq!(translate(&new_route(OTHER_TABLE), 100, PORTS), Err(Skip::OtherTable));
+    assert_eq!(translate(&new_route(LOCAL_TABLE), 100, PORTS), Err(Skip::OtherTable));
+    // Even when pointed at it, a local route is not a forwarding entry.
+    assert_eq!(translate(&new_route(LOCAL_TABLE), 255, PORTS), Err(Skip::Type));
+}
+
+#[test]
+fn blackhole_routes_become_blackholes() {
+    let (prefix, _, route, _) = translate(&new_route(BLACKHOLE), 100, PORTS).expect("taken");
+    assert_eq!((prefix, route.target), ((v6("2001:db8:dead::"), 48), RouteTarget::Blackhole));
+}
+
+#[test]
+fn a_multipath_route_goes_through_its_first_usable_member_and_says_so() {
+    let (prefix, _, route, reduced) = translate(&new_route(MULTIPATH), 100, PORTS).expect("taken");
+    assert_eq!(prefix, (v6("2001:db8:e0::"), 48));
+    assert_eq!(route.target, RouteTarget::Via { gateway: v6("2001:db8:ff::1"), port: 0 });
+    assert!(reduced);
+    // Only the second member on a port of ours: that one.
+    let (_, _, route, _) = translate(&new_route(MULTIPATH), 100, &[(2, 1)]).expect("taken");
+    assert_eq!(route.target, RouteTarget::Via { gateway: v6("2001:db8:fe::1"), port: 1 });
+}
+
+#[test]
+fn routes_out_of_interfaces_that_are_not_control_taps_are_skipped() {
+    assert_eq!(translate(&new_route(ADD_VIA), 100, &[(7, 0)]), Err(Skip::ForeignInterface));
+    assert_eq!(translate(&new_route(MULTIPATH), 100, &[]), Err(Skip::ForeignInterface));
+}
+
+#[test]
+fn truncated_and_garbage_datagrams_are_counted_never_fatal() {
+    let good = bytes(ADD_VIA);
+    for cut in [1, 4, 16, 17, 40, good.len() - 1] {
+        let (events, bad) = decode_events(&good[..cut]);
+        assert!(events.is_empty() && bad == 1, "cut at {cut}: {events:?} {bad}");
+    }
+    // A bad message between two good ones costs only itself.
+    let mut mixed = good.clone();
+    let mut broken = bytes(BLACKHOLE);
+    broken[16] = 0xee; // address family 238
+    broken[20] = 0x7f; // and an unknown route type
+    mixed.extend(&broken);
+    mixed.extend(bytes(DEL_VIA));
+    let (events, _) = decode_events(&mixed);
+    assert!(matches!(events.first(), Some(RouteEvent::New(_))) && matches!(events.last(), Some(RouteEvent::Del(_))), "{events:?}");
+    let (events, bad) = decode_events(&[0xff; 64]);
+    assert!(events.is_empty() && bad >= 1);
+}
