@@ -2,8 +2,10 @@
 //! tunnel servers. This library holds the configuration and the storage; the binary is the
 //! admin CLI.
 
+pub mod clientconf;
 pub mod config;
 pub mod db;
+pub mod relayd;
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
