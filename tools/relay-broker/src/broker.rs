@@ -79,6 +79,17 @@ impl Broker {
         relayd::push(&s.control, s.ipv4, t).await.map_err(|source| BrokerError::Server { server: s.name.clone(), source })
     }
 
+    /// Moves the tunnel's client endpoint to `ip` and pushes it at once (pending if the server
+    /// cannot take it now; retried).
+    pub async fn move_endpoint(&self, t: &Tunnel, ip: Ipv4Addr) -> Result<(), BrokerError> {
+        self.db.set_client(t.id, ip).await?;
+        let mut moved = t.clone();
+        moved.client_ipv4 = ip;
+        let state = if self.push(&moved).await.is_ok() { State::Active } else { State::Pending };
+        self.db.set_state(t.id, state).await?;
+        Ok(())
+    }
+
     /// Pushes every pending tunnel again; returns the ids now active.
     pub async fn retry_pending(&self) -> Result<Vec<i64>, BrokerError> {
         let mut done = Vec::new();

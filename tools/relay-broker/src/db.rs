@@ -419,6 +419,12 @@ impl Db {
         }
     }
 
+    /// Moves the tunnel's client endpoint.
+    pub async fn set_client(&self, id: i64, ip: Ipv4Addr) -> Result<(), DbError> {
+        sqlx::query("UPDATE tunnels SET client_ipv4 = $1 WHERE id = $2").bind(ip.to_string()).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Renews the lease to `now + lease_secs`.
     pub async fn renew(&self, id: i64, now: i64, lease_secs: u64) -> Result<(), DbError> {
         let until = now.saturating_add(i64::try_from(lease_secs).unwrap_or(i64::MAX));

@@ -2,6 +2,7 @@
 //! tunnel servers. This library holds the configuration and the storage; the binary is the
 //! admin CLI.
 
+pub mod api;
 pub mod broker;
 pub mod clientconf;
 pub mod config;

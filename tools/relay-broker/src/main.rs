@@ -31,6 +31,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Runs the HTTP API, and every 30 s: retry pending tunnels, expire leases, reconcile.
+    Serve,
 }
 
 #[derive(Subcommand)]
@@ -63,6 +65,8 @@ enum CliError {
     EmptyPassword,
     #[error("user name `{0}`: letters, digits, '.', '-' and '_' only")]
     BadName(String),
+    #[error("listening on {0}: {1}")]
+    Listen(std::net::SocketAddr, std::io::Error),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -98,6 +102,33 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Token { cmd: TokenCmd::Add { name } } => {
             let db = Db::connect(&cfg.database).await?;
             println!("{}", db.add_token(&name, relay_broker::now()).await?);
+        }
+        Cmd::Serve => {
+            let db = Db::connect(&cfg.database).await?;
+            let listen = cfg.listen;
+            let app = relay_broker::api::App::new(relay_broker::broker::Broker::new(cfg, db));
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| CliError::Listen(listen, e))?;
+            let bg = app.clone();
+            tokio::spawn(async move {
+                loop {
+                    let b = &bg.broker;
+                    let now = relay_broker::now();
+                    if let Err(e) = b.retry_pending().await {
+                        eprintln!("relay-broker: retrying pending tunnels: {e}");
+                    }
+                    if let Err(e) = b.expire(now).await {
+                        eprintln!("relay-broker: expiring leases: {e}");
+                    }
+                    match b.reconcile().await {
+                        Ok(r) if r != Default::default() => eprintln!("relay-broker: reconcile: {r:?}"),
+                        Ok(_) => {}
+                        Err(e) => eprintln!("relay-broker: reconcile: {e}"),
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                }
+            });
+            eprintln!("relay-broker: listening on {listen}");
+            relay_broker::api::serve(listener, app).await.map_err(|e| CliError::Listen(listen, e))?;
         }
     }
     Ok(())
