@@ -54,3 +54,44 @@ fn user_add_token_add_and_bad_config() {
     assert_eq!((ok, out), (false, String::new()));
     assert!(err.contains("unknown field `colour`"), "{err}");
 }
+
+#[test]
+fn serve_answers_json_errors() {
+    use std::io::Read;
+    let d = std::env::temp_dir().join(format!("relay-broker-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let cfg = d.join("broker.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase = \"sqlite://{}/b.db\"\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n",
+            d.display()
+        ),
+    )
+    .expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay-broker"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let start = std::time::Instant::now();
+    let mut answer = String::new();
+    while start.elapsed() < std::time::Duration::from_secs(30) {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /api/tunnels HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n").expect("send");
+            s.read_to_string(&mut answer).expect("read");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&d);
+    assert!(answer.starts_with("HTTP/1.1 401 "), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n{\"error\":\"missing bearer token\",\"field\":\"authorization\"}"), "{answer}");
+}
