@@ -1,0 +1,18 @@
+//! relay-broker: a tunnel broker (RFC 3053) handing out configured tunnels (RFC 4213) on relayd
+//! tunnel servers. This library holds the configuration and the storage; the binary is the
+//! admin CLI.
+
+pub mod api;
+pub mod broker;
+pub mod clientconf;
+pub mod config;
+pub mod db;
+pub mod relayd;
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,119 @@
+//! A live relayd for the broker's tests: release build, pcap ports, --no-huge (hugepages off),
+//! its own --file-prefix, one worker.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use relay_broker::relayd;
+
+/// relayd: $RELAYD, else the release build in this test's target directory
+/// (`cargo build -j1 --release -p relayd` with the same CARGO_TARGET_DIR).
+fn relayd_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("RELAYD") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test exe");
+    let target = exe.parent().and_then(Path::parent).and_then(Path::parent).expect("target dir");
+    let p = target.join("release/relayd");
+    assert!(p.exists(), "{} missing: build it with `cargo build -j1 --release -p relayd` (same CARGO_TARGET_DIR) or set RELAYD", p.display());
+    p
+}
+
+pub struct Relayd {
+    pub child: Child,
+    pub socket: PathBuf,
+}
+
+impl Relayd {
+    pub fn start(dir: &Path) -> Relayd {
+        // An empty pcap: the ports carry no traffic, the control socket is what is tested.
+        let pcap = [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+        std::fs::write(dir.join("in.pcap"), pcap).expect("pcap");
+        let cfg = dir.join("relayd.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"
+[eal]
+file_prefix = "{fp}"
+memory_mb = 256
+[[port]]
+name = "wan"
+device = "net_pcap0,rx_pcap={d}/in.pcap"
+mac = "02:00:00:00:00:a0"
+[[port]]
+name = "lan"
+device = "net_pcap1,rx_pcap={d}/in.pcap"
+mac = "02:00:00:00:00:a1"
+[[worker]]
+cpu = 0
+rx = ["wan:0", "lan:0"]
+[runtime]
+idle_sleep_us = 100
+[control]
+socket = "{d}/ctl.sock"
+[pipeline]
+[[pipeline.interface]]
+port = 0
+ipv4 = "198.51.100.20/24"
+gateway = "198.51.100.1"
+[[pipeline.interface]]
+port = 1
+ipv6 = ["2001:db8:20::1/64"]
+[[pipeline.neighbour]]
+ip = "198.51.100.1"
+mac = "02:00:00:00:01:01"
+[[pipeline.tunnel]]
+id = 0
+local = "198.51.100.20"
+remote = "203.0.113.50"
+name = "operator"
+[[pipeline.route]]
+add = "2001:db8:50::/48 tunnel 0"
+"#,
+                fp = dir.file_name().and_then(|n| n.to_str()).unwrap_or("relay-broker-test"),
+                d = dir.display()
+            ),
+        )
+        .expect("relayd config");
+        let child = Command::new(relayd_bin())
+            .args(["-c", cfg.to_str().expect("utf-8")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start relayd");
+        Relayd { child, socket: dir.join("ctl.sock") }
+    }
+
+    pub async fn wait_up(&mut self) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if relayd::request(&self.socket, "ping").await.is_ok() {
+                return;
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!("relayd exited: {st}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("relayd did not come up");
+    }
+}
+
+impl Relayd {
+    /// SIGKILL: no cleanup at all.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Relayd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
