@@ -10,6 +10,7 @@ PKGS=(
   iproute2 iputils-ping traceroute   # network namespaces, veth, TAP, ping and traceroute6 for the lab and e2e tests
   tshark tcpdump python3-scapy       # independent decoders and packet builders in tests
   valgrind                           # instruction counts in the benchmark suite
+  bird2                              # the routing daemon of the BGP tests (tests/bgp.rs)
 )
 
 missing=()

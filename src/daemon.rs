@@ -362,7 +362,13 @@ fn control_loop(
 /// `GET /metrics`: the workers' and ports' counters, then the control core's own figures.
 fn metrics(r: &Running, routes: &mut crate::prom::RouteCount) -> String {
     let figures =
-        crate::prom::ControlFigures { control: &r.control, slow_path: &r.slow_path, punt: &r.punt, inject: &r.inject };
+        crate::prom::ControlFigures {
+            control: &r.control,
+            slow_path: &r.slow_path,
+            punt: &r.punt,
+            inject: &r.inject,
+            fib: r.fib.as_ref(),
+        };
     r.hub.snapshot().to_prometheus() + &figures.to_prometheus(routes)
 }
 

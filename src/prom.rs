@@ -139,6 +139,7 @@ pub struct ControlFigures<'a> {
     pub slow_path: &'a SlowCore,
     pub punt: &'a [Arc<ArrayQueue<Mbuf>>],
     pub inject: &'a [Arc<ArrayQueue<(u16, Mbuf)>>],
+    pub fib: Option<&'a crate::kernel::fib::FibMirror>,
 }
 
 /// The route count of the last table generation scraped. Counting walks the whole LPM
@@ -192,6 +193,16 @@ impl ControlFigures<'_> {
             one(routes.get(self.control.generation(), tables)),
         );
         family(&mut out, "relay_configured_tunnels", "gauge", "Configured tunnels (RFC 4213).", one(tables.tunnels().len() as u64));
+        let taps = self.slow_path.taps().counters();
+        for ((name, help), (_, v)) in crate::kernel::tap::TapCounters::HELP.iter().zip(taps.values()) {
+            family(&mut out, &format!("relay_control_tap_{name}_total"), "counter", help, one(v));
+        }
+        if let Some(f) = self.fib {
+            family(&mut out, "relay_fib_routes", "gauge", "Routes relayd holds from the mirrored kernel table.", one(f.installed() as u64));
+            for ((name, help), (_, v)) in crate::kernel::fib::FibCounters::HELP.iter().zip(f.counters().values()) {
+                family(&mut out, &format!("relay_fib_{name}_total"), "counter", help, one(v));
+            }
+        }
         let (states, waiting) = self.slow_path.neighbour_states(tables);
         family(
             &mut out,

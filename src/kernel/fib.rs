@@ -240,10 +240,6 @@ impl FibMirror {
         Ok(m)
     }
 
-    pub fn table(&self) -> u32 {
-        self.table
-    }
-
     pub fn counters(&self) -> &FibCounters {
         &self.counters
     }

@@ -142,7 +142,18 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(config: &Path, socket: &Path) -> Daemon {
-        let child = Command::new(relayd())
+        Daemon::start_with(Command::new(relayd()), config, socket)
+    }
+
+    /// relayd in network namespace `ns` (`ip netns exec` execs it: the child is relayd).
+    pub fn start_in_netns(ns: &str, config: &Path, socket: &Path) -> Daemon {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns]).arg(relayd());
+        Daemon::start_with(cmd, config, socket)
+    }
+
+    fn start_with(mut cmd: Command, config: &Path, socket: &Path) -> Daemon {
+        let child = cmd
             .args(["-c", config.to_str().expect("utf-8 path")])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

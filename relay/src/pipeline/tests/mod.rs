@@ -32,6 +32,7 @@ mod decap_tests;
 mod encap_tests;
 mod icmp4_tests;
 mod icmp_error_tests;
+mod kernel_tests;
 mod l2_tests;
 mod local_tests;
 mod loop_tests;
