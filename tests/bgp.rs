@@ -8,41 +8,12 @@
 //! Root only; bird2 from scripts/setup.sh.
 mod common;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const RELAY_MAC: &str = "02:00:00:00:00:b0";
-
-struct Netns(String);
-
-impl Netns {
-    fn new(name: &str) -> Netns {
-        let _ = Command::new("ip").args(["netns", "del", name]).output();
-        let out = Command::new("ip").args(["netns", "add", name]).output().expect("ip");
-        assert!(out.status.success(), "ip netns add {name}: {}", String::from_utf8_lossy(&out.stderr));
-        let ns = Netns(name.to_string());
-        ns.ip("link set lo up");
-        ns
-    }
-
-    fn ip(&self, args: &str) -> String {
-        let out = Command::new("ip").arg("-n").arg(&self.0).args(args.split_whitespace()).output().expect("ip");
-        assert!(out.status.success(), "ip -n {} {args}: {}", self.0, String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn exec(&self, args: &[&str]) -> Output {
-        Command::new("ip").args(["netns", "exec", &self.0]).args(args).output().expect("ip netns exec")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
 
 /// A BIRD daemon in a namespace, killed on drop.
 struct Bird {
@@ -163,6 +134,9 @@ fn bird_peers_through_relayd_and_its_routes_reach_relayds_tables() {
     let tag = std::process::id() % 100_000;
     let up = Netns::new(&format!("bgu{tag}"));
     let rly = Netns::new(&format!("bgr{tag}"));
+    for ns in [&up, &rly] {
+        ns.ip("link set lo up");
+    }
     let dir = Scratch::new("bgp");
     let data_tap = format!("bgd{tag}");
     let d = Daemon::start_in_netns(&rly.0, &relay_config(&dir, &format!("bgp{tag}"), &data_tap), &dir.path("ctl.sock"));
@@ -178,7 +152,7 @@ fn bird_peers_through_relayd_and_its_routes_reach_relayds_tables() {
 
     // The kernel behind cp0 reaches the upstream through relayd (ARP/ND and ICMP echo).
     let ping = wait_for(Duration::from_secs(10), || {
-        let out = rly.exec(&["ping", "-c", "1", "-W", "1", "2001:db8:ff::1"]);
+        let out = rly.exec("ping -c 1 -W 1 2001:db8:ff::1");
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
     });
     assert!(ping.0, "the relay's kernel pings the upstream through relayd:\n{}", ping.1);

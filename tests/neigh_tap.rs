@@ -7,47 +7,13 @@
 //! Root only (netns, TAP); run with `--test-threads=1` like the other DPDK tests.
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const RELAY_MAC: &str = "02:00:00:00:00:a0";
 const HOST_MAC: &str = "02:00:00:00:50:50";
-
-/// A network namespace, deleted on drop (also when a test fails half-way).
-struct Netns(String);
-
-impl Netns {
-    fn new(name: &str) -> Netns {
-        let _ = Command::new("ip").args(["netns", "del", name]).output();
-        let out = Command::new("ip").args(["netns", "add", name]).output().expect("ip (apt-get install iproute2)");
-        assert!(out.status.success(), "ip netns add {name} (root needed): {}", String::from_utf8_lossy(&out.stderr));
-        Netns(name.to_string())
-    }
-
-    /// `ip -n NS <args>`, which must succeed; its stdout.
-    fn ip(&self, args: &str) -> String {
-        let out = Command::new("ip").arg("-n").arg(&self.0).args(args.split_whitespace()).output().expect("ip");
-        assert!(out.status.success(), "ip -n {} {args}: {}", self.0, String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn exec(&self, cmd: &str) -> Output {
-        Command::new("ip").args(["netns", "exec", &self.0]).args(cmd.split_whitespace()).output().expect("ip netns exec")
-    }
-
-    fn ping(&self, addr: &str) {
-        let out = self.exec(&format!("ping -c 3 -W 2 {addr}"));
-        assert!(out.status.success(), "ping {addr} from the host:\n{}", String::from_utf8_lossy(&out.stdout));
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
 
 fn config(dir: &Scratch, prefix: &str, iface: &str, router_advert: bool) -> std::path::PathBuf {
     let ra = if router_advert { "[[pipeline.router_advert]]\nport = 0\ninterval_s = 4" } else { "" };

@@ -278,3 +278,38 @@ impl Drop for Daemon {
         }
     }
 }
+
+/// A network namespace, deleted on drop (also when a test fails half-way).
+pub struct Netns(pub String);
+
+impl Netns {
+    pub fn new(name: &str) -> Netns {
+        let _ = Command::new("ip").args(["netns", "del", name]).output();
+        let out = Command::new("ip").args(["netns", "add", name]).output().expect("ip (apt-get install iproute2)");
+        assert!(out.status.success(), "ip netns add {name} (root needed): {}", String::from_utf8_lossy(&out.stderr));
+        Netns(name.to_string())
+    }
+
+    /// `ip -n NS <args>`, which must succeed; its stdout.
+    pub fn ip(&self, args: &str) -> String {
+        let out = Command::new("ip").arg("-n").arg(&self.0).args(args.split_whitespace()).output().expect("ip");
+        assert!(out.status.success(), "ip -n {} {args}: {}", self.0, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A command (words split on whitespace) run inside the namespace.
+    pub fn exec(&self, cmd: &str) -> Output {
+        Command::new("ip").args(["netns", "exec", &self.0]).args(cmd.split_whitespace()).output().expect("ip netns exec")
+    }
+
+    pub fn ping(&self, addr: &str) {
+        let out = self.exec(&format!("ping -c 3 -W 2 {addr}"));
+        assert!(out.status.success(), "ping {addr} from the namespace:\n{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}

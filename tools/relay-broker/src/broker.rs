@@ -161,7 +161,8 @@ impl Broker {
             let mut have_routes: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
             for line in routes.lines() {
                 let w: Vec<&str> = line.split_whitespace().collect();
-                if let [prefix, "tunnel", id] = w.as_slice() {
+                // `<prefix> tunnel <id> origin <origin>` (relayd names each route's origin).
+                if let [prefix, "tunnel", id, ..] = w.as_slice() {
                     if let Ok(id) = id.parse::<i64>() {
                         if owned(id) {
                             have_routes.entry(id).or_default().insert((*prefix).to_string());

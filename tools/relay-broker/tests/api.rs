@@ -116,7 +116,7 @@ async fn api_and_nic_update_on_a_live_relayd() {
     let (st, _) = http(addr, "DELETE", "/api/tunnels/1", &alice, "").await;
     assert_eq!(st, 204);
     assert_eq!(relayd::request(&sock, "tunnels").await.expect("tunnels"), OPERATOR);
-    assert_eq!(relayd::request(&sock, "routes").await.expect("routes"), "2001:db8:20::/64 port 1\n2001:db8:50::/48 tunnel 0\n");
+    assert_eq!(relayd::request(&sock, "routes").await.expect("routes"), "2001:db8:20::/64 port 1 origin static\n2001:db8:50::/48 tunnel 0 origin static\n");
 
     // Failed logins are limited: after 10 failures (2 above), the 11th attempt is refused even with a good token.
     for _ in 0..8 {

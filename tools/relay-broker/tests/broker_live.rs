@@ -13,7 +13,7 @@ mod common;
 use common::Relayd;
 
 const OPERATOR: &str = "0 local 198.51.100.20 remote 203.0.113.50 name operator\n";
-const BASE_ROUTES: &str = "2001:db8:20::/64 port 1\n2001:db8:50::/48 tunnel 0\n";
+const BASE_ROUTES: &str = "2001:db8:20::/64 port 1 origin static\n2001:db8:50::/48 tunnel 0 origin static\n";
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("rbk-{name}-{}", std::process::id()));
@@ -52,13 +52,13 @@ async fn create_delete_martian_and_expiry() {
     let (t, _) = b.create("alice", Ipv4Addr::new(203, 0, 113, 77), true, 1000).await.expect("create");
     assert_eq!(t.state, State::Active);
     assert_eq!(ask(&b, "tunnels").await, format!("{OPERATOR}32768 local 198.51.100.20 remote 203.0.113.77 name broker-1\n"));
-    assert_eq!(ask(&b, "routes").await, format!("{BASE_ROUTES}2001:db8:1000::/64 tunnel 32768\n2001:db8:8000::/48 tunnel 32768\n"));
+    assert_eq!(ask(&b, "routes").await, format!("{BASE_ROUTES}2001:db8:1000::/64 tunnel 32768 origin static\n2001:db8:8000::/48 tunnel 32768 origin static\n"));
     let (t2, _) = b.create("alice", Ipv4Addr::new(203, 0, 113, 78), false, 1000).await.expect("create");
     assert_eq!(t2.server_tid, 32769);
 
     b.delete(t.id, 1010).await.expect("delete");
     assert_eq!(ask(&b, "tunnels").await, format!("{OPERATOR}32769 local 198.51.100.20 remote 203.0.113.78 name broker-2\n"));
-    assert_eq!(ask(&b, "routes").await, format!("{BASE_ROUTES}2001:db8:1000:1::/64 tunnel 32769\n"));
+    assert_eq!(ask(&b, "routes").await, format!("{BASE_ROUTES}2001:db8:1000:1::/64 tunnel 32769 origin static\n"));
     assert_eq!(
         b.db.quarantined(1010).await.expect("q"),
         vec![("2001:db8:1000::/64".to_string(), 1060), ("2001:db8:8000::/48".to_string(), 1060)]
@@ -105,7 +105,7 @@ async fn pending_while_down_then_kill9_and_reconcile() {
         ask(&b, "tunnels").await,
         format!("{OPERATOR}5 local 198.51.100.20 remote 203.0.113.5 name op5\n32768 local 198.51.100.20 remote 203.0.113.90 name broker-1\n")
     );
-    assert_eq!(ask(&b, "routes").await, format!("{BASE_ROUTES}2001:db8:1000::/64 tunnel 32768\n2001:db8:8000::/48 tunnel 32768\n"));
+    assert_eq!(ask(&b, "routes").await, format!("{BASE_ROUTES}2001:db8:1000::/64 tunnel 32768 origin static\n2001:db8:8000::/48 tunnel 32768 origin static\n"));
     // A second pass has nothing to do.
     assert_eq!(b.reconcile().await.expect("reconcile"), Reconciled::default());
 

@@ -36,7 +36,7 @@ async fn push_and_remove_on_a_live_relayd() {
         relayd::request(sock, "tunnels").await.expect("tunnels"),
         "0 local 198.51.100.20 remote 203.0.113.50 name operator\n32768 local 198.51.100.20 remote 203.0.113.77 name broker-1\n"
     );
-    assert_eq!(relayd::request(sock, "routes").await.expect("routes"), "2001:db8:20::/64 port 1\n2001:db8:50::/48 tunnel 0\n2001:db8:1000::/64 tunnel 32768\n2001:db8:8000::/48 tunnel 32768\n");
+    assert_eq!(relayd::request(sock, "routes").await.expect("routes"), "2001:db8:20::/64 port 1 origin static\n2001:db8:50::/48 tunnel 0 origin static\n2001:db8:1000::/64 tunnel 32768 origin static\n2001:db8:8000::/48 tunnel 32768 origin static\n");
 
     // The endpoint moves: the same push replaces the tunnel's remote.
     let mut moved = t.clone();
@@ -49,7 +49,7 @@ async fn push_and_remove_on_a_live_relayd() {
 
     relayd::remove(sock, &moved).await.expect("remove");
     assert_eq!(relayd::request(sock, "tunnels").await.expect("tunnels"), "0 local 198.51.100.20 remote 203.0.113.50 name operator\n");
-    assert_eq!(relayd::request(sock, "routes").await.expect("routes"), "2001:db8:20::/64 port 1\n2001:db8:50::/48 tunnel 0\n");
+    assert_eq!(relayd::request(sock, "routes").await.expect("routes"), "2001:db8:20::/64 port 1 origin static\n2001:db8:50::/48 tunnel 0 origin static\n");
 
     // Removing what is not there is refused, and a refused batch changed nothing.
     assert!(matches!(relayd::remove(sock, &moved).await, Err(CtlError::Refused(_))));
