@@ -12,7 +12,7 @@ use relay_broker::relayd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-use common::Relayd;
+use common::{one_server_config, Relayd};
 
 const OPERATOR: &str = "0 local 198.51.100.20 remote 203.0.113.50 name operator\n";
 
@@ -43,11 +43,7 @@ async fn api_and_nic_update_on_a_live_relayd() {
     std::fs::create_dir_all(&dir).expect("scratch");
     let mut r = Relayd::start(&dir);
     r.wait_up().await;
-    let text = format!(
-        "database = \"sqlite://{d}/b.db\"\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
-         [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n",
-        d = dir.display()
-    );
+    let text = one_server_config(&dir);
     let cfg = Config::parse("t.toml", &text).expect("config");
     let sock = cfg.servers[0].control.clone();
     let db = Db::connect(&cfg.database).await.expect("db");

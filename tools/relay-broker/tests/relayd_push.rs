@@ -8,7 +8,7 @@ use relay_broker::db::{Db, NewTunnel, Resources, Role};
 use relay_broker::relayd::{self, CtlError};
 
 mod common;
-use common::Relayd;
+use common::{one_server_config, Relayd};
 
 #[tokio::test]
 async fn push_and_remove_on_a_live_relayd() {
@@ -18,11 +18,7 @@ async fn push_and_remove_on_a_live_relayd() {
     let mut r = Relayd::start(&dir);
     r.wait_up().await;
 
-    let text = format!(
-        "database = \"sqlite://{d}/b.db\"\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
-         [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n",
-        d = dir.display()
-    );
+    let text = one_server_config(&dir);
     let cfg = Config::parse("t.toml", &text).expect("config");
     let db = Db::connect(&cfg.database).await.expect("db");
     db.add_user("alice", "pw", Role::User).await.expect("user");

@@ -117,3 +117,11 @@ impl Drop for Relayd {
     }
 }
 
+/// A broker configuration with one tunnel server: the relayd of `dir` (its `ctl.sock`).
+pub fn one_server_config(dir: &std::path::Path) -> String {
+    format!(
+        "database = \"sqlite://{d}/b.db\"\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
+         [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n",
+        d = dir.display()
+    )
+}
