@@ -86,7 +86,10 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
             plan.ports.len()
         ));
     }
-    let pool = Mempool::new("relay_pool", plan.mempool_size, plan.config.runtime.mempool_cache, -1)
+    // A reassembled datagram is written into its last fragment's mbuf: size them for it
+    // (L2 header with an 802.1Q tag included). The default 1520 fits DPDK's default room.
+    let frame_room = settings.reassembly.max_datagram as usize + 18;
+    let pool = Mempool::with_frame_room("relay_pool", plan.mempool_size, plan.config.runtime.mempool_cache, -1, frame_room)
         .map_err(|e| e.to_string())?;
     // Shared with the slow path, which builds ARP/ND frames in it.
     let pool = Arc::new(pool);

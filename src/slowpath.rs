@@ -57,7 +57,7 @@ impl SlowIo<Mbuf> for Io<'_> {
 
     fn frame(&mut self, frame: &[u8]) -> Option<Mbuf> {
         let mut m = self.pool.alloc()?;
-        m.append(frame).then_some(m)
+        m.extend_from_slice(frame).then_some(m)
     }
 
     fn send(&mut self, port: u16, buf: Mbuf) -> bool {

@@ -206,3 +206,78 @@ fn mixed_pcap_through_the_pipeline() {
         ]
     );
 }
+
+/// IPv4 fragment `[start, stop)` of the protocol-41 datagram carrying `ip6` from `src4` to
+/// R's WAN address (`more`: MF set), in a frame from the gateway.
+fn wan_fragment(src4: &str, id: u16, ip6: &[u8], start: usize, stop: usize, more: bool) -> Vec<u8> {
+    let piece = &ip6[start..stop];
+    let mut h = etherparse::Ipv4Header::new(piece.len() as u16, 64, etherparse::IpNumber(41), v4(src4), v4("198.51.100.7")).unwrap();
+    h.identification = id;
+    h.more_fragments = more;
+    h.fragment_offset = etherparse::IpFragOffset::try_new((start / 8) as u16).unwrap();
+    h.header_checksum = h.calc_header_checksum();
+    [&R_WAN[..], &GW4, &[0x08, 0x00], &h.to_bytes()[..], piece].concat()
+}
+
+/// RFC 4213 3.6 on real mbufs: tunnel packets that arrive in IPv4 fragments leave the LAN
+/// port whole and bit-exact; an overlap with different bytes and a datagram that never
+/// completes are counted; every mbuf is back in the pool at exit ("no leak"). With
+/// `max_datagram` above DPDK's default data room, relayd sizes its mbufs to hold it.
+#[test]
+fn fragmented_tunnel_packets_are_reassembled_on_real_mbufs() {
+    for (extra, size) in [("", 1500), ("[pipeline.reassembly]\nmax_datagram = 4020\n", 4000)] {
+        // The big datagram leaves by a jumbo LAN.
+        let lan_mtu = if size > 1500 { "mtu = 9000\n" } else { "" };
+        let dir = Scratch::new("offline-frag");
+        let six = udp6("2002:cb00:7101::5", "2002:c633:6407:1::5", 64, size - 48);
+        let mut forged = six.clone();
+        forged[995] ^= 0xff; // inside the 8 bytes the two fragments share
+        let last = six.len();
+        let mut wan_in = vec![
+            // Datagram 1, in order.
+            wan_fragment("203.0.113.1", 1, &six, 0, 1480, true),
+            wan_fragment("203.0.113.1", 1, &six, 1480.min(last - 8) / 8 * 8, last, false),
+            // Datagram 2: an overlap with other bytes.
+            wan_fragment("203.0.113.1", 2, &six, 0, 1000, true),
+            wan_fragment("203.0.113.1", 2, &forged, 992, last, false),
+            // Datagram 3: its last fragment never comes.
+            wan_fragment("203.0.113.1", 3, &six, 0, 1000, true),
+        ];
+        if size > 2960 {
+            // The big datagram in three pieces: replace datagram 1's with them.
+            wan_in.splice(0..2, [
+                wan_fragment("203.0.113.1", 1, &six, 0, 1480, true),
+                wan_fragment("203.0.113.1", 1, &six, 1480, 2960, true),
+                wan_fragment("203.0.113.1", 1, &six, 2960, last, false),
+            ]);
+        }
+        let sent = wan_in.len() as u64;
+        write_pcap(&dir.path("wan-in.pcap"), &wan_in);
+        write_pcap(&dir.path("lan-in.pcap"), &[]);
+        let cfg = std::fs::read_to_string(config(&dir))
+            .unwrap()
+            .replace("file_prefix = \"offline-mixed\"", "file_prefix = \"offline-frag\"")
+            .replace("ipv6 = [\"2002:c633:6407:1::1/64\"]\n", &format!("ipv6 = [\"2002:c633:6407:1::1/64\"]\n{lan_mtu}"))
+            + extra;
+        let path = dir.write("relayd.toml", &cfg);
+        let run = run_relayd(&["-c", path.to_str().unwrap(), "--offline"]);
+        run.assert_clean();
+
+        let mut hop = six.clone();
+        hop[7] -= 1;
+        let expected = [&HOST[..], &R_LAN, &[0x86, 0xdd], &hop].concat();
+        let lan = read_pcap(&dir.path("lan-out.pcap"));
+        assert_eq!(lan.len(), 1, "size {size}: {}", run.stdout);
+        assert!(lan[0] == expected, "size {size}: the LAN frame differs from the whole packet");
+        assert_eq!(tshark_problems(&dir.path("lan-out.pcap")), Vec::<String>::new());
+        let merged = sent - 4; // datagram 1's fragments but the one that carried it on
+        assert_eq!(run.counter("rx_packets"), sent);
+        assert_eq!(run.counter("pipeline.frag_reassembled"), 1);
+        assert_eq!(run.counter("pipeline.frag_merged"), merged);
+        assert_eq!(run.counter("pipeline.drop_frag_overlap"), 2, "the overlapping fragment and the one held before it");
+        assert_eq!(run.counter("frag_held"), merged + 2, "datagram 2's first and datagram 3's");
+        assert_eq!(run.counter("pipeline_dropped"), 1);
+        assert_eq!(run.counter("tx_packets"), 1);
+        assert_eq!(run.counter("rx_packets"), run.counter("tx_packets") + run.counter("pipeline_dropped") + run.counter("frag_held"));
+    }
+}

@@ -73,7 +73,7 @@ fn mempool_alloc_free_round_trip() {
 fn mbuf_is_a_packet_buffer_with_headroom() {
     let p = pool("rt_mbuf", 63);
     let mut m = p.alloc().expect("mbuf");
-    assert!(m.append(&[0xab; 60]));
+    assert!(m.extend_from_slice(&[0xab; 60]));
     assert_eq!(m.headroom(), 128);
     assert!(m.prepend(20));
     assert_eq!(m.data().len(), 80);
@@ -87,6 +87,26 @@ fn mbuf_is_a_packet_buffer_with_headroom() {
     assert_eq!(m.data().len(), 50);
     assert!(!m.trim(51));
     assert_eq!(m.data().len(), 50, "failed operations change nothing");
+    // The tail grows up to the data room (2048 after the headroom), no further.
+    assert!(PacketBuf::append(&mut m, 1998));
+    assert_eq!(m.data().len(), 2048);
+    assert!(!PacketBuf::append(&mut m, 1));
+    assert_eq!(m.data().len(), 2048);
+}
+
+/// Pools for reassembled datagrams larger than DPDK's default data room: the room follows the
+/// frame, capped by the 16-bit field.
+#[test]
+fn mempool_mbufs_hold_the_frame_room_asked_for() {
+    assert_eq!(Mempool::data_room_for(0), 2176);
+    assert_eq!(Mempool::data_room_for(1538), 2176);
+    assert_eq!(Mempool::data_room_for(4038), 4166);
+    assert_eq!(Mempool::data_room_for(65553), u16::MAX);
+    eal();
+    let p = Mempool::with_frame_room("rt_big_room", 63, 0, -1, 4038).expect("mempool");
+    let mut m = p.alloc().expect("mbuf");
+    assert!(PacketBuf::append(&mut m, 4038));
+    assert!(!PacketBuf::append(&mut m, 1));
 }
 
 #[test]
@@ -124,7 +144,7 @@ fn tx_keeps_what_the_driver_refuses() {
     let mut dropped = 0;
     for _ in 0..1040 {
         let mut m = p.alloc().expect("mbuf");
-        assert!(m.append(&[1; 60]));
+        assert!(m.extend_from_slice(&[1; 60]));
         let (s, d) = tx.push(m);
         sent += s;
         dropped += d;

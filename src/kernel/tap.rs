@@ -184,7 +184,7 @@ impl ControlTaps {
                     }
                 }
                 let sent = match pool.alloc() {
-                    Some(mut m) => m.append(frame) && send(t.port, m),
+                    Some(mut m) => m.extend_from_slice(frame) && send(t.port, m),
                     None => false,
                 };
                 if sent {

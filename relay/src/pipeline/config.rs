@@ -32,6 +32,12 @@
 //! peer_rate_pps = 20000
 //! other_rate_pps = 1000
 //!
+//! [pipeline.reassembly]        # outer IPv4 fragments to our tunnel endpoints, per worker
+//! max_datagram = 1520          # 1300..=65535 bytes (RFC 4213 3.6)
+//! max_in_flight = 1024         # datagrams; 0 = reassembly off
+//! timeout_ms = 2000
+//! memory = 4194304             # fragment bytes held
+//!
 //! [[pipeline.interface]]
 //! port = 1
 //! ipv6 = ["2002:c633:6407:1::1/64"]
@@ -109,6 +115,43 @@ pub struct Config {
     pub router_advert: Vec<super::neigh::RouterAdvertConfig>,
     /// `[pipeline.control_plane]`: policing of the control TAPs' traffic.
     pub control_plane: Option<ControlPlaneConfig>,
+    /// `[pipeline.reassembly]`: bounds of the outer IPv4 reassembly.
+    pub reassembly: Option<ReassemblyConfig>,
+}
+
+/// `[pipeline.reassembly]`: every field optional (see [`ReassemblySettings`]).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReassemblyConfig {
+    pub max_datagram: Option<u32>,
+    pub max_in_flight: Option<u32>,
+    pub timeout_ms: Option<u32>,
+    pub memory: Option<u32>,
+}
+
+impl ReassemblyConfig {
+    fn validate(&self) -> Result<ReassemblySettings, ConfigError> {
+        let max_datagram = self.max_datagram.unwrap_or(DEFAULT_REASSEMBLY_DATAGRAM);
+        if !(MIN_REASSEMBLY_DATAGRAM..=MAX_REASSEMBLY_DATAGRAM).contains(&max_datagram) {
+            return err(
+                "pipeline.reassembly.max_datagram",
+                format!("{max_datagram}: must be {MIN_REASSEMBLY_DATAGRAM}..={MAX_REASSEMBLY_DATAGRAM} (RFC 4213 3.6: at least 1280 + 20)"),
+            );
+        }
+        let max_in_flight = self.max_in_flight.unwrap_or(DEFAULT_REASSEMBLY_IN_FLIGHT);
+        if max_in_flight > 1 << 20 {
+            return err("pipeline.reassembly.max_in_flight", format!("{max_in_flight}: at most {} datagrams per worker", 1 << 20));
+        }
+        let timeout_ms = self.timeout_ms.unwrap_or(DEFAULT_REASSEMBLY_TIMEOUT_MS);
+        if !(1..=60_000).contains(&timeout_ms) {
+            return err("pipeline.reassembly.timeout_ms", format!("{timeout_ms}: must be 1..=60000"));
+        }
+        let memory = self.memory.unwrap_or(DEFAULT_REASSEMBLY_MEMORY);
+        if memory < max_datagram {
+            return err("pipeline.reassembly.memory", format!("{memory}: less than one datagram of max_datagram = {max_datagram} bytes"));
+        }
+        Ok(ReassemblySettings { max_datagram, max_in_flight, timeout_ms, memory })
+    }
 }
 
 /// `[pipeline.control_plane]`: what may reach the kernel through the control TAPs, per
@@ -191,6 +234,9 @@ impl Config {
             sixover4: &self.sixover4,
         };
         automatic.validate(&mut s)?;
+        if let Some(r) = &self.reassembly {
+            s.reassembly = r.validate()?;
+        }
         let tables = self.validate_table_entries(&mut s)?;
         Ok((s, tables))
     }

@@ -76,7 +76,7 @@ impl Mbuf {
 
     /// Appends bytes at the end (for packets the control core builds). False when the tailroom
     /// is too small; nothing changes then.
-    pub fn append(&mut self, bytes: &[u8]) -> bool {
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
         let Ok(n) = u16::try_from(bytes.len()) else { return false };
         // SAFETY: we own the mbuf; rte_pktmbuf_append returns NULL when there is no tailroom,
         // else a pointer to n writable bytes inside the buffer.
@@ -166,6 +166,13 @@ impl PacketBuf for Mbuf {
         // SAFETY: we own the mbuf; rte_pktmbuf_trim checks the length and changes nothing on
         // failure.
         unsafe { dpdk_sys::relay_pktmbuf_trim(self.as_ptr(), n) == 0 }
+    }
+
+    fn append(&mut self, n: usize) -> bool {
+        let Ok(n) = u16::try_from(n) else { return false };
+        // SAFETY: we own the mbuf; rte_pktmbuf_append returns NULL, changing nothing, when the
+        // tailroom is smaller than n.
+        !unsafe { dpdk_sys::relay_pktmbuf_append(self.as_ptr(), n) }.is_null()
     }
 
     #[inline(always)]

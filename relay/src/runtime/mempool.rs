@@ -20,6 +20,22 @@ impl Mempool {
     /// Creates a pool of `size` mbufs with a per-lcore cache of `cache` and the default
     /// 2176-byte data room (128 bytes headroom: room to prepend outer headers).
     pub fn new(name: &str, size: u32, cache: u32, socket: i32) -> Result<Mempool, EalError> {
+        Mempool::with_frame_room(name, size, cache, socket, 0)
+    }
+
+    /// The data room an mbuf needs so that a frame of `frame` bytes fits after the 128-byte
+    /// headroom: at least DPDK's default (2048 after the headroom), at most what the u16
+    /// `data_room_size` holds.
+    pub fn data_room_for(frame: usize) -> u16 {
+        let default = dpdk_sys::RTE_MBUF_DEFAULT_BUF_SIZE as usize;
+        let headroom = default - dpdk_sys::RTE_MBUF_DEFAULT_DATAROOM as usize;
+        (headroom + frame).max(default).min(usize::from(u16::MAX)) as u16
+    }
+
+    /// [`new`](Self::new) with mbufs that hold frames of `frame` bytes (a reassembled
+    /// datagram and its L2 header); 0 or less than the default: the default.
+    pub fn with_frame_room(name: &str, size: u32, cache: u32, socket: i32, frame: usize) -> Result<Mempool, EalError> {
+        let data_room = Mempool::data_room_for(frame);
         let cname = CString::new(name).map_err(|_| EalError {
             what: "mempool name".into(),
             errno: libc::EINVAL,
@@ -32,7 +48,7 @@ impl Mempool {
                 size,
                 cache,
                 0,
-                dpdk_sys::RTE_MBUF_DEFAULT_BUF_SIZE as u16,
+                data_room,
                 socket,
             )
         };

@@ -25,6 +25,9 @@ pub struct WorkerCounters {
     pub to_kernel: u64,
     /// Kernel ring overflow: the control core was behind writing to the TAPs.
     pub kernel_dropped: u64,
+    /// Outer IPv4 fragments the pipeline copied into a datagram being reassembled; their
+    /// mbufs were freed at once.
+    pub frag_held: u64,
     pub injected: u64,
     pub control_applied: u64,
     pub idle_sleeps: u64,
@@ -52,6 +55,7 @@ worker_counter_names!(
     punt_dropped => "Punted packets dropped because the worker's exception ring was full.",
     to_kernel => "Packets for the kernel's control-plane TAPs the workers queued (BGP, BFD, SSH, other ICMP).",
     kernel_dropped => "Packets for the kernel dropped because the worker's kernel ring was full.",
+    frag_held => "Outer IPv4 fragments copied into a datagram being reassembled (their mbufs freed at once).",
     injected => "Frames of the slow path the workers sent (replies, solicitations, released packets).",
     control_applied => "Control messages (table swaps, generation markers, audits) the workers applied.",
     idle_sleeps => "Times a worker slept after idle_after_polls empty polls.",

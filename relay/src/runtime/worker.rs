@@ -167,6 +167,9 @@ fn poll<const PASS_THROUGH: bool>(mut w: WorkerSpec) -> i32 {
         }
         if now.wrapping_sub(last_publish) >= publish_tsc {
             last_publish = now;
+            if let Forwarding::Pipeline(p) = &mut w.forwarding {
+                p.expire_fragments(now_ns);
+            }
             publish(&w, &c);
         }
         if let Some(idle) = w.idle {
@@ -259,6 +262,11 @@ fn dispatch(
                 drop(m);
                 c.kernel_dropped += 1;
             }
+        }
+        Verdict::Held => {
+            // The pipeline copied the fragment; the mbuf is free.
+            drop(m);
+            c.frag_held += 1;
         }
         Verdict::Drop(_) => {
             // The pipeline counted the reason.

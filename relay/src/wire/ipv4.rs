@@ -201,6 +201,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
         data.get(HEADER_LEN..end).unwrap_or(&[])
     }
 
+    /// The header, options included (`..header_len`, clamped to the buffer).
+    #[inline]
+    pub fn header(&self) -> &[u8] {
+        let data = self.buffer.as_ref();
+        &data[..self.header_len().min(data.len())]
+    }
+
     /// Bytes `header_len..total_len`, clamped to the buffer.
     #[inline]
     pub fn payload(&self) -> &[u8] {

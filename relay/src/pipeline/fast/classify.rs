@@ -203,12 +203,16 @@ impl Pipeline {
                     return dropped(DecapNotEndpoint);
                 };
                 if fragment {
-                    // Reassembly is the slow path's.
-                    return Done(Verdict::Punt);
+                    return self.reassemble(now, buf, l2, kind);
                 }
                 self.decap(buf, Outer { l2, ihl, total, src, dst, tos: h[1] }, kind)
             }
-            ip_proto::ICMP if !fragment => match ip.get(ihl) {
+            // Only tunnel datagrams are reassembled here; the kernel reassembles its own.
+            _ if fragment => match self.host.port(buf.rx_port()).is_some_and(|p| p.kernel) {
+                true => self.local4_other(now, buf.rx_port(), src),
+                false => dropped(FragNotTunnel),
+            },
+            ip_proto::ICMP => match ip.get(ihl) {
                 Some(8) => Done(Verdict::Punt),
                 Some(3 | 11 | 12) => Done(self.icmp4_error(tables, now, buf, l2, ihl, total)),
                 _ => self.local4_other(now, buf.rx_port(), src),

@@ -20,12 +20,14 @@ mod icmp_error;
 pub(crate) mod l2;
 mod pmtu;
 mod ratelimit;
+mod reassembly;
 
 pub(crate) use classify::{arp_kind, l2_accept, ArpKind};
 pub use ratelimit::TokenBucket;
 
 use classify::{Class, Origin};
 use pmtu::PmtuCache;
+use reassembly::Reassembly;
 
 use crate::lpm::Lpm6;
 use crate::pipeline::mech::Automatic;
@@ -63,6 +65,8 @@ pub struct Pipeline {
     kernel_peer: TokenBucket,
     kernel_other: TokenBucket,
     pmtu: PmtuCache,
+    /// Outer IPv4 datagrams being reassembled (this worker's table).
+    reassembly: Reassembly,
     ident: u16,
     clock_hz: u64,
 }
@@ -82,6 +86,7 @@ impl Pipeline {
             kernel_peer: peer_bucket(&settings, clock_hz),
             kernel_other: other_bucket(&settings, clock_hz),
             pmtu: PmtuCache::new(PMTU_LIFETIME_S * clock_hz),
+            reassembly: Reassembly::new(settings.reassembly, clock_hz),
             ident: 0,
             clock_hz,
             host,
@@ -98,6 +103,7 @@ impl Pipeline {
         self.kernel_peer = peer_bucket(&self.settings, self.clock_hz);
         self.kernel_other = other_bucket(&self.settings, self.clock_hz);
         self.pmtu = PmtuCache::new(PMTU_LIFETIME_S.saturating_mul(self.clock_hz));
+        self.reassembly = Reassembly::new(self.settings.reassembly, self.clock_hz);
     }
 
     /// Starting IPv4 identification, so that workers sending to the same endpoint
@@ -121,6 +127,7 @@ impl Pipeline {
     /// Decides every packet of `bufs`: `verdicts[i]` for `bufs[i]`, each buffer rewritten
     /// in place into what is to be sent. Only the first `min(len)` of each are used.
     pub fn process_burst<B: PacketBuf>(&mut self, tables: &Tables, now: u64, bufs: &mut [B], verdicts: &mut [Verdict]) {
+        self.expire_fragments(now);
         let n = bufs.len().min(verdicts.len());
         for (bufs, verdicts) in bufs[..n].chunks_mut(MAX_BURST).zip(verdicts[..n].chunks_mut(MAX_BURST)) {
             self.process_chunk(tables, now, bufs, verdicts);
@@ -172,6 +179,7 @@ impl Pipeline {
                 Verdict::Tx(_) => self.counters.count(Event::Tx),
                 Verdict::Punt => self.counters.count(Event::Punted),
                 Verdict::Kernel => self.counters.count(Event::ToKernel),
+                Verdict::Held => self.counters.count(Event::FragHeld),
                 Verdict::Drop(r) => self.counters.count_drop(r),
             }
         }

@@ -17,6 +17,10 @@ pub trait PacketBuf {
     fn adj(&mut self, n: usize) -> bool;
     /// Strips `n` bytes at the end; false, and nothing changed, if the data is shorter.
     fn trim(&mut self, n: usize) -> bool;
+    /// Grows the data by `n` bytes at the end (their content is unspecified); false, and
+    /// nothing changed, when the tailroom is smaller than `n`. Rare path: a reassembled
+    /// datagram written into its last fragment's buffer.
+    fn append(&mut self, n: usize) -> bool;
     /// The port the frame arrived on.
     fn rx_port(&self) -> u16;
     /// Hint that the headers will be read soon (`rte_prefetch0` on an mbuf). The burst loop
@@ -30,8 +34,9 @@ pub trait PacketBuf {
     fn prefetch_addr(_p: *const u8) {}
 }
 
-/// A `Vec`-backed [`PacketBuf`] with [`TestBuf::HEADROOM`] bytes of headroom, like an
-/// mbuf from a pool with `RTE_PKTMBUF_HEADROOM` 128.
+/// A `Vec`-backed [`PacketBuf`] with [`TestBuf::HEADROOM`] bytes of headroom and room for
+/// [`TestBuf::DATA_ROOM`] bytes after it, like an mbuf from a pool with
+/// `RTE_PKTMBUF_HEADROOM` 128 and the default 2048-byte data room.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestBuf {
     storage: Vec<u8>,
@@ -42,6 +47,7 @@ pub struct TestBuf {
 
 impl TestBuf {
     pub const HEADROOM: usize = 128;
+    pub const DATA_ROOM: usize = 2048;
 
     /// `frame` received on `port`, with the standard headroom.
     pub fn new(port: u16, frame: &[u8]) -> TestBuf {
@@ -113,6 +119,18 @@ impl PacketBuf for TestBuf {
             return false;
         }
         self.end -= n;
+        true
+    }
+
+    fn append(&mut self, n: usize) -> bool {
+        let room = self.start.max(Self::HEADROOM) + Self::DATA_ROOM;
+        if self.end + n > room.max(self.storage.len()) {
+            return false;
+        }
+        if self.storage.len() < self.end + n {
+            self.storage.resize(self.end + n, 0);
+        }
+        self.end += n;
         true
     }
 

@@ -30,6 +30,9 @@ events! {
     Dropped => "dropped", "packets dropped, all reasons";
     Punted => "punted", "packets handed to the slow path";
     ToKernel => "to_kernel", "packets for us handed to the kernel through the ingress port's control TAP";
+    FragHeld => "frag_held", "outer IPv4 fragments copied into a datagram being reassembled (their buffers freed)";
+    FragMerged => "frag_merged", "held fragments that became part of a reassembled datagram";
+    FragReassembled => "frag_reassembled", "outer IPv4 datagrams reassembled and passed on to decapsulation";
     Forwarded => "forwarded", "native IPv6 sent out of a port";
     Encapsulated => "encapsulated", "IPv6 sent into a tunnel";
     Decapsulated => "decapsulated", "IPv6 taken out of a tunnel";
@@ -121,6 +124,13 @@ impl Counters {
     pub(crate) fn count_drop(&mut self, r: DropReason) {
         self.drops[r as usize] += 1;
         self.events[Event::Dropped as usize] += 1;
+    }
+
+    /// Counts `n` for `r` without the `dropped` total: held fragments dropped with their
+    /// datagram (their verdict was `Held`).
+    #[inline(always)]
+    pub(crate) fn count_reason_n(&mut self, r: DropReason, n: u64) {
+        self.drops[r as usize] += n;
     }
 
     /// Counts `r` without the `dropped` total: the packet was turned into an ICMP error.

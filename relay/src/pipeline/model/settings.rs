@@ -28,6 +28,17 @@ pub const DEFAULT_PEER_PUNT_BURST: u32 = 2_000;
 /// Everything else to the kernel (SSH, other ICMP, TCP/UDP from anyone): an operator's trickle.
 pub const DEFAULT_OTHER_PUNT_PPS: u32 = 1_000;
 pub const DEFAULT_OTHER_PUNT_BURST: u32 = 100;
+/// Outer IPv4 reassembly (RFC 4213 section 3.6): a decapsulator must reassemble at least
+/// 1280 + 20 bytes and should 1500 + 20; the default is the latter, 65535 the most IPv4 has.
+pub const MIN_REASSEMBLY_DATAGRAM: u32 = 1300;
+pub const DEFAULT_REASSEMBLY_DATAGRAM: u32 = 1520;
+pub const MAX_REASSEMBLY_DATAGRAM: u32 = 65535;
+/// Datagrams being reassembled at once, per worker.
+pub const DEFAULT_REASSEMBLY_IN_FLIGHT: u32 = 1024;
+/// A datagram not complete this long after its first fragment is dropped (`frag_timeout`).
+pub const DEFAULT_REASSEMBLY_TIMEOUT_MS: u32 = 2000;
+/// Bytes of fragment data held at once, per worker.
+pub const DEFAULT_REASSEMBLY_MEMORY: u32 = 4 << 20;
 /// Linux interface names are at most 15 bytes (IFNAMSIZ - 1).
 pub const MAX_IFNAME: usize = 15;
 
@@ -109,6 +120,29 @@ impl Default for ControlPlaneSettings {
             peer_burst: DEFAULT_PEER_PUNT_BURST,
             other_rate_pps: DEFAULT_OTHER_PUNT_PPS,
             other_burst: DEFAULT_OTHER_PUNT_BURST,
+        }
+    }
+}
+
+/// `[pipeline.reassembly]`: bounds of the per-worker outer IPv4 reassembly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReassemblySettings {
+    /// Largest reassembled IPv4 datagram, header included (1300..=65535).
+    pub max_datagram: u32,
+    /// Datagrams in flight per worker; 0 turns reassembly off (`frag_table_full`).
+    pub max_in_flight: u32,
+    pub timeout_ms: u32,
+    /// Fragment bytes held per worker.
+    pub memory: u32,
+}
+
+impl Default for ReassemblySettings {
+    fn default() -> Self {
+        ReassemblySettings {
+            max_datagram: DEFAULT_REASSEMBLY_DATAGRAM,
+            max_in_flight: DEFAULT_REASSEMBLY_IN_FLIGHT,
+            timeout_ms: DEFAULT_REASSEMBLY_TIMEOUT_MS,
+            memory: DEFAULT_REASSEMBLY_MEMORY,
         }
     }
 }
@@ -200,6 +234,8 @@ pub struct Settings {
     pub router_adverts: Vec<RouterAdvertSettings>,
     /// `[pipeline.control_plane]`: policing of what goes to the control TAPs.
     pub control_plane: ControlPlaneSettings,
+    /// `[pipeline.reassembly]`: outer IPv4 reassembly before decapsulation.
+    pub reassembly: ReassemblySettings,
 }
 
 impl Settings {
@@ -222,6 +258,7 @@ impl Settings {
             automatic: AutomaticSettings::default(),
             router_adverts: Vec::new(),
             control_plane: ControlPlaneSettings::default(),
+            reassembly: ReassemblySettings::default(),
         }
     }
 

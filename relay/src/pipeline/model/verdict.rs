@@ -5,11 +5,14 @@
 pub enum Verdict {
     /// Send on this port; the buffer holds the complete frame (L2 header rewritten).
     Tx(u16),
-    /// Hand the unchanged frame to the slow path: ARP, ND, echo to us, outer fragments.
+    /// Hand the unchanged frame to the slow path: ARP, ND, echo to us, packets waiting for a next hop.
     Punt,
     /// Hand the unchanged frame to the kernel through the ingress port's control TAP:
     /// addressed to us, not answered by relayd (BGP, BFD, SSH, other ICMP).
     Kernel,
+    /// An outer IPv4 fragment, copied into the datagram being reassembled: the buffer is
+    /// free to go (`fast/reassembly.rs`).
+    Held,
     Drop(DropReason),
 }
 
@@ -71,6 +74,15 @@ drop_reasons! {
     Ipv4BadChecksum => "ipv4_bad_checksum", "IPv4 header checksum does not verify";
     Ipv4NotForUs => "ipv4_not_for_us", "IPv4 unicast not addressed to us (IPv4 is not routed)";
     Ipv4NoRoute => "ipv4_no_route", "no connected subnet or gateway reaches the tunnel endpoint";
+    // Outer IPv4 reassembly (RFC 4213 3.6, RFC 791): each drops the whole datagram.
+    FragOverlap => "frag_overlap", "IPv4 fragment overlaps one received before with different bytes";
+    FragTooBig => "frag_too_big", "IPv4 fragments reach past pipeline.reassembly.max_datagram";
+    FragTooMany => "frag_too_many", "more than 64 IPv4 fragments for one datagram";
+    FragMalformed => "frag_malformed", "IPv4 fragment empty, not a multiple of 8 bytes before the last, or contradicting the datagram's end";
+    FragTimeout => "frag_timeout", "IPv4 datagram not complete within pipeline.reassembly.timeout_ms of its first fragment";
+    FragTableFull => "frag_table_full", "pipeline.reassembly.max_in_flight datagrams already being reassembled (or reassembly off)";
+    FragMemoryFull => "frag_memory_full", "pipeline.reassembly.memory bytes of fragments already held";
+    FragNotTunnel => "frag_not_tunnel", "IPv4 fragment to us that is not protocol 41, on a port without a control TAP (only tunnel datagrams are reassembled)";
     // IPv6.
     Ipv6Malformed => "ipv6_malformed", "IPv6 header: bad version or payload length, or truncated";
     Ipv6SrcInvalid => "ipv6_src_invalid", "IPv6 source is multicast, unspecified or loopback";

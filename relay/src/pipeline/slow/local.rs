@@ -207,7 +207,7 @@ pub(crate) fn ipv4_header(d: &[u8], l2: usize) -> Result<(usize, usize), DropRea
         return Err(Ipv4BadChecksum);
     }
     if be16([h[6], h[7]]) & 0x3fff != 0 {
-        return Err(LocalUnsupported); // a fragment: reassembly is not ours to do here
+        return Err(LocalUnsupported); // a fragment: the workers reassemble tunnel datagrams only
     }
     Ok((ihl, total))
 }

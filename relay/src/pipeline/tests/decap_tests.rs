@@ -88,9 +88,11 @@ fn ecn_on_decapsulation() {
     }
 }
 
-/// Outer fragments go to the slow path for reassembly (spec 5), not dropped.
+/// Outer fragments are reassembled (spec 5), not dropped: the first is held, the second
+/// completes the datagram, which is decapsulated and forwarded bit-exact
+/// (reassembly_tests.rs has every bound).
 #[test]
-fn outer_fragments_are_punted() {
+fn outer_fragments_are_reassembled() {
     let mut lab = Lab::router_w();
     let inner = udp6("2002:c633:6407::1", "2002:cb00:7101::5", 63, 200);
     let whole = ipv4(V4 { df: false, ..V4::p41("198.51.100.7", "203.0.113.1") }, &inner);
@@ -109,13 +111,11 @@ fn outer_fragments_are_punted() {
     second.header_checksum = second.calc_header_checksum();
     let mut f2 = second.to_bytes().to_vec();
     f2.extend_from_slice(&inner[96..]);
-    for f in [f1, f2] {
-        let frame = eth(PORT0, GW4, ET_IPV4, &f);
-        let (v, out) = lab.run(0, &frame);
-        assert_eq!(v, Verdict::Punt);
-        assert_eq!(out, frame, "punted frames are unchanged");
-    }
-    assert_eq!(lab.count("punted"), 2);
+    assert_eq!(lab.run(0, &eth(PORT0, GW4, ET_IPV4, &f1)).0, Verdict::Held);
+    let (v, out) = lab.run(0, &eth(PORT0, GW4, ET_IPV4, &f2));
+    assert_eq!(v, Verdict::Tx(1));
+    assert_eq!(out, eth(HOST, PORT1, ET_IPV6, &hop_minus(&inner, 1)));
+    assert_eq!((lab.count("frag_held"), lab.count("frag_merged"), lab.count("frag_reassembled")), (1, 1, 1));
 }
 
 #[test]

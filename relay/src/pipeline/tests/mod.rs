@@ -39,6 +39,7 @@ mod loop_tests;
 mod neigh_tests;
 mod prop_tests;
 mod ra_tests;
+mod reassembly_tests;
 mod relay_tests;
 mod security_tests;
 mod slow_tests;

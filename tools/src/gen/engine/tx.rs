@@ -235,7 +235,7 @@ impl TxEngine {
             let tsc = rdtsc();
             let Some((stream, len)) = next_frame(&mut p.cfg.packets, &self.table, tsc, &mut self.scratch) else { break };
             let Some(frame) = self.scratch.get(..len) else { break };
-            if !m.append(frame) {
+            if !m.extend_from_slice(frame) {
                 p.res.alloc_failed += 1;
                 break;
             }

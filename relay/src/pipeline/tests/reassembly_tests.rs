@@ -1,0 +1,300 @@
+//! Outer IPv4 reassembly before decapsulation (RFC 4213 section 3.6, RFC 791): datagrams in
+//! fragments to the relay's endpoint, every bound and its drop reason, exact counters.
+use super::pkt::*;
+use super::*;
+
+const SRC4: &str = "198.51.100.7";
+const RELAY4: &str = "198.51.100.9";
+
+/// Fragment `[start, stop)` of the IPv4 payload `payload` (offsets in bytes), `more` for
+/// MF, in an Ethernet frame to port 0.
+fn fragment(h: V4, payload: &[u8], start: usize, stop: usize, more: bool) -> Vec<u8> {
+    let piece = &payload[start..stop];
+    let mut hdr = etherparse::Ipv4Header::new(piece.len() as u16, h.ttl, etherparse::IpNumber(h.proto), h.src, h.dst).expect("ipv4 header");
+    hdr.identification = h.id;
+    hdr.dont_fragment = false;
+    hdr.more_fragments = more;
+    hdr.fragment_offset = etherparse::IpFragOffset::try_new((start / 8) as u16).expect("offset");
+    hdr.ecn = etherparse::Ipv4Ecn::try_new(h.tos & 3).expect("ecn");
+    hdr.header_checksum = hdr.calc_header_checksum();
+    let mut ip = hdr.to_bytes().to_vec();
+    ip.extend_from_slice(piece);
+    eth(PORT0, GW4, ET_IPV4, &ip)
+}
+
+fn outer(id: u16) -> V4 {
+    V4 { id, df: false, ..V4::p41(SRC4, RELAY4) }
+}
+
+/// A 6to4 → native packet of `len` bytes (the inner IPv6 packet).
+fn inner(len: usize) -> Vec<u8> {
+    udp6("2002:c633:6407::1", "2001:db8::1", 64, len)
+}
+
+fn relay_with(extra: &str) -> Lab {
+    Lab::new(&(relay_config(false) + extra))
+}
+
+/// Runs `frame`, expects it dropped for `reason` together with `held` fragments taken in
+/// before: the reason counts all of them, `dropped` (verdicts) only this one.
+fn expect_datagram_drop(lab: &mut Lab, frame: &[u8], reason: DropReason, held: u64) {
+    let (before, dropped) = (lab.pipe.counters().drops(reason), lab.count("dropped"));
+    assert_eq!(lab.run(0, frame).0, Verdict::Drop(reason), "{}", reason.description());
+    assert_eq!(lab.pipe.counters().drops(reason), before + 1 + held, "counter drop_{}", reason.name());
+    assert_eq!(lab.count("dropped"), dropped + 1);
+}
+
+/// Every input is accounted for: a verdict, or held in the table until merged or dropped.
+fn assert_accounted(lab: &Lab, held_dropped: u64) {
+    let c = |n: &str| lab.count(n);
+    assert_eq!(c("rx"), c("tx") + c("punted") + c("to_kernel") + c("dropped") + c("frag_held"), "{:?}", lab.nonzero());
+    let in_flight = lab.pipe.fragments_in_flight() as u64;
+    assert!(c("frag_held") >= c("frag_merged") + held_dropped, "{:?}", lab.nonzero());
+    assert_eq!(c("frag_held") == c("frag_merged") + held_dropped, in_flight == 0, "{:?}", lab.nonzero());
+}
+
+/// RFC 4213 3.6: 1500 + 20 bytes in two fragments become the 1500-byte IPv6 packet,
+/// decapsulated and forwarded bit-exact, in either order.
+#[test]
+fn two_fragments_are_reassembled_and_forwarded_exact_bytes() {
+    let six = inner(1500);
+    for reversed in [false, true] {
+        let mut lab = Lab::relay(false);
+        let first = fragment(outer(7), &six, 0, 1000, true);
+        let last = fragment(outer(7), &six, 1000, 1500, false);
+        let (a, b) = if reversed { (last, first) } else { (first, last) };
+        assert_eq!(lab.run(0, &a).0, Verdict::Held);
+        assert_eq!(lab.pipe.fragments_in_flight(), 1);
+        let (v, out) = lab.run(0, &b);
+        assert_eq!(v, Verdict::Tx(1), "reversed {reversed}: {:?}", lab.nonzero());
+        assert_eq!(out, eth(GW6, PORT1, ET_IPV6, &hop_minus(&six, 1)));
+        assert_eq!(
+            lab.nonzero(),
+            vec![
+                ("rx", 2),
+                ("tx", 1),
+                ("frag_held", 1),
+                ("frag_merged", 1),
+                ("frag_reassembled", 1),
+                ("forwarded", 1),
+                ("decapsulated", 1),
+                ("decap_6to4", 1)
+            ]
+        );
+        assert_eq!(lab.pipe.fragments_in_flight(), 0);
+    }
+}
+
+/// Out of order, with an exact duplicate (a retransmission): reassembled once.
+#[test]
+fn out_of_order_with_a_duplicate_is_reassembled_once() {
+    let six = inner(1200);
+    let mut lab = Lab::relay(false);
+    let parts = [(800, 1200, false), (0, 400, true), (400, 800, true), (0, 400, true)];
+    for &(a, b, more) in &parts[..2] {
+        assert_eq!(lab.run(0, &fragment(outer(9), &six, a, b, more)).0, Verdict::Held);
+    }
+    // The duplicate of the first piece, then the middle that completes it.
+    assert_eq!(lab.run(0, &fragment(outer(9), &six, parts[3].0, parts[3].1, true)).0, Verdict::Held);
+    let (v, out) = lab.run(0, &fragment(outer(9), &six, parts[2].0, parts[2].1, true));
+    assert_eq!(v, Verdict::Tx(1));
+    assert_eq!(out, eth(GW6, PORT1, ET_IPV6, &hop_minus(&six, 1)));
+    assert_eq!((lab.count("frag_held"), lab.count("frag_merged"), lab.count("frag_reassembled")), (3, 3, 1));
+    assert_accounted(&lab, 0);
+}
+
+/// Datagrams are told apart by source, destination, protocol and identification.
+#[test]
+fn interleaved_datagrams_do_not_mix() {
+    let (x, y) = (inner(1100), inner(1300));
+    let mut lab = Lab::relay(false);
+    assert_eq!(lab.run(0, &fragment(outer(1), &x, 0, 800, true)).0, Verdict::Held);
+    assert_eq!(lab.run(0, &fragment(outer(2), &y, 0, 800, true)).0, Verdict::Held);
+    let (v, out) = lab.run(0, &fragment(outer(2), &y, 800, 1300, false));
+    assert_eq!((v, out), (Verdict::Tx(1), eth(GW6, PORT1, ET_IPV6, &hop_minus(&y, 1))));
+    let (v, out) = lab.run(0, &fragment(outer(1), &x, 800, 1100, false));
+    assert_eq!((v, out), (Verdict::Tx(1), eth(GW6, PORT1, ET_IPV6, &hop_minus(&x, 1))));
+    assert_accounted(&lab, 0);
+}
+
+/// Overlapping bytes that differ drop the whole datagram; the next fragment with the same
+/// id starts a new one.
+#[test]
+fn overlap_with_different_bytes_drops_the_datagram() {
+    let six = inner(1200);
+    let mut forged = six.clone();
+    forged[500] ^= 0xff;
+    let mut lab = Lab::relay(false);
+    assert_eq!(lab.run(0, &fragment(outer(3), &six, 0, 800, true)).0, Verdict::Held);
+    expect_datagram_drop(&mut lab, &fragment(outer(3), &forged, 400, 1200, false), DropReason::FragOverlap, 1);
+    // The held fragment is dropped with it: counted under the reason, not in `dropped`.
+    assert_eq!((lab.count("drop_frag_overlap"), lab.count("dropped")), (2, 1));
+    assert_eq!(lab.pipe.fragments_in_flight(), 0);
+    assert_eq!(lab.run(0, &fragment(outer(3), &six, 800, 1200, false)).0, Verdict::Held);
+    assert_accounted(&lab, 1);
+}
+
+/// Past `max_datagram` (default 1500 + 20): the whole datagram goes.
+#[test]
+fn fragments_past_the_maximum_drop_the_datagram() {
+    let six = inner(1504);
+    let mut lab = Lab::relay(false);
+    assert_eq!(lab.run(0, &fragment(outer(4), &six, 0, 1000, true)).0, Verdict::Held);
+    expect_datagram_drop(&mut lab, &fragment(outer(4), &six, 1000, 1504, false), DropReason::FragTooBig, 1);
+    assert_eq!(lab.count("drop_frag_too_big"), 2);
+    assert_accounted(&lab, 1);
+    // Configured larger, it is reassembled (the buffer has room for it) and then meets the
+    // egress MTU exactly as the same datagram unfragmented does.
+    let mut big = relay_with("[reassembly]\nmax_datagram = 1900\n");
+    assert_eq!(big.run(0, &fragment(outer(4), &six, 0, 1000, true)).0, Verdict::Held);
+    let (v, out) = big.run(0, &fragment(outer(4), &six, 1000, 1504, false));
+    let mut whole = relay_with("[reassembly]\nmax_datagram = 1900\n");
+    let (v1, out1) = whole.run(0, &eth(PORT0, GW4, ET_IPV4, &ipv4(outer(4), &six)));
+    assert_eq!((v, out), (v1, out1));
+    assert_eq!(v, Verdict::Drop(DropReason::MtuExceeded));
+    assert_eq!(big.count("frag_reassembled"), 1);
+}
+
+/// A datagram larger than the buffer that would carry it (the runtime sizes mbufs for
+/// `max_datagram`; a buffer that is not sized so) is dropped, not truncated.
+#[test]
+fn a_datagram_larger_than_its_buffer_is_dropped() {
+    let six = inner(3000);
+    let mut lab = relay_with("[reassembly]\nmax_datagram = 4000\n");
+    assert_eq!(lab.run(0, &fragment(outer(5), &six, 0, 1480, true)).0, Verdict::Held);
+    assert_eq!(lab.run(0, &fragment(outer(5), &six, 1480, 2960, true)).0, Verdict::Held);
+    expect_datagram_drop(&mut lab, &fragment(outer(5), &six, 2960, 3000, false), DropReason::FragTooBig, 2);
+    assert_eq!(lab.count("drop_frag_too_big"), 3);
+    assert_accounted(&lab, 2);
+}
+
+/// Not complete within the timeout (default 2 s) of its first fragment: dropped, whether
+/// another fragment arrives (the burst expires first) or not (the worker's tick).
+#[test]
+fn incomplete_datagrams_time_out() {
+    let six = inner(1200);
+    let mut lab = Lab::relay(false);
+    assert_eq!(lab.run_at(0, 0, &fragment(outer(6), &six, 0, 800, true)).0, Verdict::Held);
+    lab.pipe.expire_fragments(2_000_000_000 - 1);
+    assert_eq!(lab.pipe.fragments_in_flight(), 1);
+    // The last piece comes too late: the first is gone, this one starts a new datagram.
+    assert_eq!(lab.run_at(2_000_000_000, 0, &fragment(outer(6), &six, 800, 1200, false)).0, Verdict::Held);
+    assert_eq!(lab.count("drop_frag_timeout"), 1);
+    lab.pipe.expire_fragments(4_000_000_000);
+    assert_eq!(lab.count("drop_frag_timeout"), 2);
+    assert_eq!(lab.pipe.fragments_in_flight(), 0);
+    assert_accounted(&lab, 2);
+}
+
+/// `max_in_flight` datagrams at once; then new datagrams are refused until one completes.
+#[test]
+fn a_full_table_refuses_new_datagrams() {
+    let six = inner(1200);
+    let mut lab = relay_with("[reassembly]\nmax_in_flight = 2\n");
+    for id in [1, 2] {
+        assert_eq!(lab.run(0, &fragment(outer(id), &six, 0, 800, true)).0, Verdict::Held);
+    }
+    lab.expect_drop(0, &fragment(outer(3), &six, 0, 800, true), DropReason::FragTableFull);
+    assert_eq!(lab.run(0, &fragment(outer(1), &six, 800, 1200, false)).0, Verdict::Tx(1));
+    assert_eq!(lab.run(0, &fragment(outer(3), &six, 0, 800, true)).0, Verdict::Held);
+    assert_eq!(lab.count("drop_frag_table_full"), 1);
+    // Off: every fragment is refused.
+    let mut off = relay_with("[reassembly]\nmax_in_flight = 0\n");
+    off.expect_drop(0, &fragment(outer(1), &six, 0, 800, true), DropReason::FragTableFull);
+}
+
+/// The memory bound: fragment bytes held per worker.
+#[test]
+fn the_memory_bound_refuses_more_fragment_data() {
+    let six = inner(1480);
+    let mut lab = relay_with("[reassembly]\nmemory = 1600\n");
+    assert_eq!(lab.run(0, &fragment(outer(1), &six, 0, 1000, true)).0, Verdict::Held);
+    lab.expect_drop(0, &fragment(outer(2), &six, 0, 1000, true), DropReason::FragMemoryFull);
+    // Completing the first frees its bytes.
+    assert_eq!(lab.run(0, &fragment(outer(1), &six, 1000, 1480, false)).0, Verdict::Tx(1));
+    assert_eq!(lab.run(0, &fragment(outer(2), &six, 0, 1000, true)).0, Verdict::Held);
+    assert_accounted(&lab, 0);
+}
+
+/// Tiny fragments: more than 64 for one datagram drop it.
+#[test]
+fn more_than_64_fragments_drop_the_datagram() {
+    let six = inner(600);
+    let mut lab = Lab::relay(false);
+    for k in 0..64 {
+        assert_eq!(lab.run(0, &fragment(outer(8), &six, k * 8, k * 8 + 8, true)).0, Verdict::Held, "fragment {k}");
+    }
+    expect_datagram_drop(&mut lab, &fragment(outer(8), &six, 512, 520, true), DropReason::FragTooMany, 64);
+    assert_eq!(lab.count("drop_frag_too_many"), 65);
+    assert_accounted(&lab, 64);
+}
+
+/// RFC 791: only the last fragment may end off an 8-byte boundary, and the datagram has
+/// one end.
+#[test]
+fn fragments_that_contradict_the_datagram_are_malformed() {
+    let six = inner(1200);
+    let mut lab = Lab::relay(false);
+    lab.expect_drop(0, &fragment(outer(1), &six, 0, 804, true), DropReason::FragMalformed);
+    assert_eq!(lab.run(0, &fragment(outer(2), &six, 800, 1200, false)).0, Verdict::Held);
+    // A second "last" fragment with another end.
+    expect_datagram_drop(&mut lab, &fragment(outer(2), &six, 800, 1000, false), DropReason::FragMalformed, 1);
+    assert_eq!(lab.count("drop_frag_malformed"), 3);
+    // Data past the end the last fragment set.
+    assert_eq!(lab.run(0, &fragment(outer(3), &six, 400, 800, false)).0, Verdict::Held);
+    expect_datagram_drop(&mut lab, &fragment(outer(3), &six, 0, 1200, true), DropReason::FragMalformed, 1);
+    assert_eq!(lab.count("drop_frag_malformed"), 5);
+    assert_accounted(&lab, 2);
+}
+
+/// RFC 3168 5.3: CE on any fragment marks the datagram, and RFC 6040 carries it inward.
+#[test]
+fn congestion_experienced_on_one_fragment_marks_the_datagram() {
+    let six = with_tclass(inner(1200), 0b10); // ECT(0)
+    let mut lab = Lab::relay(false);
+    let ce = V4 { tos: 0b11, ..outer(1) };
+    assert_eq!(lab.run(0, &fragment(outer(1), &six, 0, 800, true)).0, Verdict::Held);
+    let (v, out) = lab.run(0, &fragment(ce, &six, 800, 1200, false));
+    assert_eq!(v, Verdict::Tx(1));
+    assert_eq!(out, eth(GW6, PORT1, ET_IPV6, &hop_minus(&with_tclass(six, 0b11), 1)));
+    assert_eq!(lab.count("ecn_ce_marked"), 1);
+}
+
+/// The decapsulation table decides before reassembly: a fragment no tunnel of ours
+/// accepts costs no memory.
+#[test]
+fn fragments_to_no_endpoint_are_refused_before_reassembly() {
+    let six = inner(1200);
+    let mut lab = Lab::relay(false);
+    let stranger = V4 { dst: a4("198.51.100.99"), ..outer(1) };
+    lab.expect_drop(0, &fragment(stranger, &six, 0, 800, true), DropReason::Ipv4NotForUs);
+    let martian = V4 { src: a4("10.0.0.1"), ..outer(1) };
+    lab.expect_drop(0, &fragment(martian, &six, 0, 800, true), DropReason::Ipv4SrcMartian);
+    assert_eq!(lab.pipe.fragments_in_flight(), 0);
+}
+
+/// Fragments to us that are not protocol 41 (a fragmented ping): not reassembled here —
+/// dropped with their reason, or the kernel's on a port with a control TAP.
+#[test]
+fn non_tunnel_fragments_are_dropped_or_the_kernels() {
+    let echo = icmp4(SRC4, RELAY4, 8, 0, [0, 1, 0, 1], &[0x5a; 1600]);
+    let payload = &echo[20..];
+    let icmp = V4 { proto: 1, ..outer(1) };
+    let mut lab = Lab::relay(false);
+    lab.expect_drop(0, &fragment(icmp, payload, 0, 800, true), DropReason::FragNotTunnel);
+    let tap = relay_config(false).replace("ipv4 = \"198.51.100.9/24\"\n", "ipv4 = \"198.51.100.9/24\"\ncontrol_tap = \"cp0\"\n");
+    let mut lab = Lab::new(&tap);
+    assert_eq!(lab.run(0, &fragment(icmp, payload, 0, 800, true)).0, Verdict::Kernel);
+}
+
+#[test]
+fn reassembly_settings_are_validated_by_field() {
+    let bad = |extra: &str| Config::from_toml(&(relay_config(false) + extra)).expect("parses").validate(2).expect_err(extra);
+    assert_eq!(bad("[reassembly]\nmax_datagram = 1299\n").path, "pipeline.reassembly.max_datagram");
+    assert_eq!(bad("[reassembly]\nmax_datagram = 65536\n").path, "pipeline.reassembly.max_datagram");
+    assert_eq!(bad("[reassembly]\ntimeout_ms = 0\n").path, "pipeline.reassembly.timeout_ms");
+    assert_eq!(bad("[reassembly]\nmemory = 1000\n").path, "pipeline.reassembly.memory");
+    assert!(Config::from_toml("[reassembly]\nmax_fragments = 3\n").is_err(), "unknown fields are refused");
+    let s = Lab::relay(false).pipe.settings().reassembly;
+    assert_eq!((s.max_datagram, s.max_in_flight, s.timeout_ms, s.memory), (1520, 1024, 2000, 4 << 20));
+}
