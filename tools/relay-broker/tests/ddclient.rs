@@ -63,6 +63,7 @@ async fn ddclient(dir: &Path, conf: &str, force: bool) -> (bool, String) {
             return (st.success(), std::fs::read_to_string(&out).unwrap_or_default());
         }
         if start.elapsed() > LIMIT {
+            // SIGKILL: ddclient catches SIGTERM and SIGINT and keeps reading.
             let _ = child.kill();
             let _ = child.wait();
             panic!("ddclient still running after {LIMIT:?}; its output:\n{}", std::fs::read_to_string(&out).unwrap_or_default());
