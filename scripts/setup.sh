@@ -11,6 +11,8 @@ PKGS=(
   tshark tcpdump python3-scapy       # independent decoders and packet builders in tests
   valgrind                           # instruction counts in the benchmark suite
   bird2                              # the routing daemon of the BGP tests (tests/bgp.rs)
+  postgresql                         # PostgreSQL 15: the broker's storage tests start their own cluster
+  ddclient                           # the dyndns2 client of the broker's endpoint-update test
 )
 
 missing=()
@@ -22,8 +24,27 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   # tshark asks whether non-root users may capture; answer for it.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  # ddclient: not a daemon (only on PPP connect, which never happens here): the broker's test
+  # runs it by hand; its default configuration would update a public dynamic-DNS service.
+  debconf-set-selections <<'EOF'
+ddclient ddclient/method select Network interface
+ddclient ddclient/interface string ppp0
+ddclient ddclient/run_mode select On PPP connect
+EOF
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ddclient installed earlier as a daemon (or by hand): never left enabled or running. The tests
+# start their own PostgreSQL cluster; the system's is left as Debian set it up.
+if [ -e /etc/init.d/ddclient ]; then
+  update-rc.d ddclient disable >/dev/null 2>&1 || true
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now ddclient.service >/dev/null 2>&1 || true
+  else
+    rm -f /etc/systemd/system/multi-user.target.wants/ddclient.service
+    invoke-rc.d ddclient stop >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -2,6 +2,12 @@
 //! PostgreSQL through sqlx's `Any` driver; the URL picks the database. Allocation runs in a
 //! transaction and the UNIQUE constraints are the final word: a transaction that loses a race
 //! fails on a constraint (or on SQLite's write lock) and is retried from the start.
+//!
+//! SQLite's transactions see one snapshot throughout, and a write after a concurrent commit
+//! fails, so allocations are serializable there. PostgreSQL's default (READ COMMITTED) gives
+//! each statement a new snapshot: the server chosen from one view and the indexes from a later
+//! one commit without conflict, and the load drifts off balance. There an allocation first
+//! takes a lock on `tunnels` that only allocations (and writers) wait for; readers do not.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -130,6 +136,7 @@ pub struct Resources<'a> {
 
 pub struct Db {
     pool: AnyPool,
+    postgres: bool,
 }
 
 /// SHA-256, hex: for high-entropy secrets (API tokens, update keys) a fast hash is enough and
@@ -223,7 +230,7 @@ impl Db {
             .connect(&url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Db { pool })
+        Ok(Db { pool, postgres: !sqlite })
     }
 
     pub async fn add_user(&self, name: &str, password: &str, role: Role) -> Result<(), DbError> {
@@ -317,6 +324,10 @@ impl Db {
 
     async fn try_allocate(&self, req: &NewTunnel<'_>, res: &Resources<'_>, now: i64, key_hash: &str) -> Result<Tunnel, DbError> {
         let mut tx = self.pool.begin().await?;
+        if self.postgres {
+            // SHARE ROW EXCLUSIVE conflicts with itself and with writers, not with SELECT.
+            sqlx::query("LOCK TABLE tunnels IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+        }
         // Least loaded server under capacity; ties go to the one listed first.
         let mut best: Option<(&Server, i64)> = None;
         for s in res.servers {

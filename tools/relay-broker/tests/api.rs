@@ -1,6 +1,5 @@
 //! The HTTP API and /nic/update over real TCP against a live relayd.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use base64::Engine;
@@ -9,28 +8,11 @@ use relay_broker::broker::Broker;
 use relay_broker::config::Config;
 use relay_broker::db::{Db, Role};
 use relay_broker::relayd;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-use common::{one_server_config, Relayd};
+use common::{http, one_server_config, Relayd};
 
 const OPERATOR: &str = "0 local 198.51.100.20 remote 203.0.113.50 name operator\n";
-
-/// One HTTP/1.1 request; (status, body).
-async fn http(addr: SocketAddr, method: &str, path: &str, auth: &str, body: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: broker\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.expect("read");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))

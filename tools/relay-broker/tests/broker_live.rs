@@ -1,5 +1,6 @@
 //! The broker's operations against a live relayd: create (active / pending), martian endpoint
-//! refused naming the field, delete, expiry with quarantine, kill -9 + restart + reconcile.
+//! refused naming the field, delete, expiry with quarantine, kill -9 + restart + reconcile;
+//! each on SQLite and on PostgreSQL.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use relay_broker::db::{Db, Role, State};
 use relay_broker::relayd;
 
 mod common;
+use common::postgres::Postgres;
 use common::Relayd;
 
 const OPERATOR: &str = "0 local 198.51.100.20 remote 203.0.113.50 name operator\n";
@@ -22,9 +24,10 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-async fn broker(dir: &Path) -> Broker {
+/// A broker on `url` (a database of its own) with the relayd of `dir` as its one server.
+async fn broker(dir: &Path, url: &str) -> Broker {
     let text = format!(
-        "database = \"sqlite://{d}/b.db\"\nlease_secs = 100\nquarantine_secs = 50\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
+        "database = \"{url}\"\nlease_secs = 100\nquarantine_secs = 50\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
          [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n",
         d = dir.display()
     );
@@ -38,12 +41,28 @@ async fn ask(b: &Broker, what: &str) -> String {
     relayd::request(&b.cfg.servers[0].control, what).await.expect(what)
 }
 
+fn sqlite(dir: &Path) -> String {
+    format!("sqlite://{}/b.db", dir.display())
+}
+
 #[tokio::test]
 async fn create_delete_martian_and_expiry() {
     let dir = scratch("life");
-    let mut r = Relayd::start(&dir);
+    create_delete_martian_and_expiry_on(&dir, &sqlite(&dir)).await;
+}
+
+/// The same on PostgreSQL 15 (a cluster of the test's own, see tests/common/postgres.rs).
+#[tokio::test]
+async fn postgresql_create_delete_martian_and_expiry() {
+    let dir = scratch("life-pg");
+    let pg = Postgres::start("life");
+    create_delete_martian_and_expiry_on(&dir, &pg.database("broker")).await;
+}
+
+async fn create_delete_martian_and_expiry_on(dir: &Path, url: &str) {
+    let mut r = Relayd::start(dir);
     r.wait_up().await;
-    let b = broker(&dir).await;
+    let b = broker(dir, url).await;
 
     let e = b.create("alice", Ipv4Addr::new(10, 1, 2, 3), false, 1000).await;
     assert!(matches!(&e, Err(BrokerError::Field { field: "client_ipv4", reason }) if reason == "10.1.2.3 is not a global unicast address"), "{e:?}");
@@ -72,17 +91,28 @@ async fn create_delete_martian_and_expiry() {
     assert_eq!(b.db.quarantined(1101).await.expect("q"), vec![("2001:db8:1000:1::/64".to_string(), 1151)]);
     assert_eq!(b.db.tunnels(None).await.expect("list"), vec![]);
     drop(r);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn pending_while_down_then_kill9_and_reconcile() {
     let dir = scratch("recon");
-    let b = broker(&dir).await;
+    pending_then_kill9_and_reconcile_on(&dir, &sqlite(&dir)).await;
+}
+
+#[tokio::test]
+async fn postgresql_pending_while_down_then_kill9_and_reconcile() {
+    let dir = scratch("recon-pg");
+    let pg = Postgres::start("recon");
+    pending_then_kill9_and_reconcile_on(&dir, &pg.database("broker")).await;
+}
+
+async fn pending_then_kill9_and_reconcile_on(dir: &Path, url: &str) {
+    let b = broker(dir, url).await;
     // No relayd yet: the tunnel is allocated but pending, nothing half-made.
     let (t, _) = b.create("alice", Ipv4Addr::new(203, 0, 113, 90), true, 1000).await.expect("create");
     assert_eq!(t.state, State::Pending);
-    let mut r = Relayd::start(&dir);
+    let mut r = Relayd::start(dir);
     r.wait_up().await;
     assert_eq!(b.retry_pending().await.expect("retry"), vec![1]);
     assert_eq!(b.db.tunnel(1).await.expect("get").expect("t").state, State::Active);
@@ -92,7 +122,7 @@ async fn pending_while_down_then_kill9_and_reconcile() {
     // relayd dies hard and comes back with its static config only.
     r.kill9();
     drop(r);
-    let mut r = Relayd::start(&dir);
+    let mut r = Relayd::start(dir);
     r.wait_up().await;
     assert_eq!(ask(&b, "tunnels").await, OPERATOR);
     // A stray tunnel in the broker's range that the database does not know, and an operator's.
@@ -113,5 +143,5 @@ async fn pending_while_down_then_kill9_and_reconcile() {
     r.kill9();
     assert_eq!(b.reconcile().await.expect("reconcile").unreachable, vec!["t1".to_string()]);
     drop(r);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

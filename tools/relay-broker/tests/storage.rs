@@ -1,4 +1,5 @@
-//! Storage and configuration, on a real SQLite file (no mocks).
+//! Storage and configuration, on a real SQLite file and on a real PostgreSQL 15 cluster started
+//! by the test (no mocks). Each case is one function of the database URL, run on both.
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -8,6 +9,9 @@ use std::sync::Arc;
 use relay_broker::config::{Config, ConfigError, Server};
 use relay_broker::db::{Db, DbError, NewTunnel, Resources, Role, State, BROKER_TID_FIRST};
 
+mod common;
+use common::postgres::Postgres;
+
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("relay-broker-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -15,10 +19,14 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn config(dir: &std::path::Path, servers: &str) -> Config {
+/// A fresh SQLite database file for the case `name`.
+fn sqlite(name: &str) -> String {
+    format!("sqlite://{}/b.db", scratch(name).display())
+}
+
+fn config(url: &str, servers: &str) -> Config {
     let text = format!(
-        "database = \"sqlite://{}/b.db\"\nlease_secs = 100\nquarantine_secs = 50\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n{servers}",
-        dir.display()
+        "database = \"{url}\"\nlease_secs = 100\nquarantine_secs = 50\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n{servers}"
     );
     Config::parse("test.toml", &text).expect("config")
 }
@@ -30,10 +38,8 @@ fn res(cfg: &Config) -> Resources<'_> {
     Resources { servers: &cfg.servers, link: cfg.link_pool(), routed: cfg.routed_pool(), lease_secs: cfg.lease_secs }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hundred_concurrent_allocations_never_share_a_prefix_or_id() {
-    let dir = scratch("concurrent");
-    let cfg = Arc::new(config(&dir, TWO_SERVERS));
+async fn hundred_concurrent_allocations(url: &str) {
+    let cfg = Arc::new(config(url, TWO_SERVERS));
     let db = Arc::new(Db::connect(&cfg.database).await.expect("db"));
     db.add_user("alice", "pw", Role::User).await.expect("user");
     let mut tasks = Vec::new();
@@ -64,10 +70,8 @@ async fn hundred_concurrent_allocations_never_share_a_prefix_or_id() {
     assert!(all.iter().all(|t| t.state == State::Pending && t.server_tid >= BROKER_TID_FIRST));
 }
 
-#[tokio::test]
-async fn first_tunnel_gets_the_first_prefixes_and_release_quarantines_them() {
-    let dir = scratch("quarantine");
-    let cfg = config(&dir, TWO_SERVERS);
+async fn first_prefixes_and_quarantine(url: &str) {
+    let cfg = config(url, TWO_SERVERS);
     let db = Db::connect(&cfg.database).await.expect("db");
     db.add_user("bob", "pw", Role::User).await.expect("user");
     let req = NewTunnel { owner: "bob", client_ipv4: Ipv4Addr::new(192, 0, 2, 7), routed48: true };
@@ -95,10 +99,8 @@ async fn first_tunnel_gets_the_first_prefixes_and_release_quarantines_them() {
     assert_eq!(db.quarantined(1060).await.expect("q"), vec![]);
 }
 
-#[tokio::test]
-async fn expiry_marks_only_ended_leases() {
-    let dir = scratch("expiry");
-    let cfg = config(&dir, TWO_SERVERS);
+async fn expiry(url: &str) {
+    let cfg = config(url, TWO_SERVERS);
     let db = Db::connect(&cfg.database).await.expect("db");
     db.add_user("carol", "pw", Role::User).await.expect("user");
     let req = NewTunnel { owner: "carol", client_ipv4: Ipv4Addr::new(192, 0, 2, 9), routed48: false };
@@ -110,11 +112,9 @@ async fn expiry_marks_only_ended_leases() {
     assert_eq!(db.tunnel(2).await.expect("get").expect("t2").state, State::Pending);
 }
 
-#[tokio::test]
-async fn full_servers_and_pools_are_typed_errors() {
-    let dir = scratch("full");
+async fn full_server(url: &str) {
     let one = "[[server]]\nname = \"a\"\nipv4 = \"198.51.100.1\"\ncontrol = \"/tmp/a.sock\"\ncapacity = 1\n";
-    let cfg = config(&dir, one);
+    let cfg = config(url, one);
     let db = Db::connect(&cfg.database).await.expect("db");
     db.add_user("dave", "pw", Role::User).await.expect("user");
     let req = NewTunnel { owner: "dave", client_ipv4: Ipv4Addr::new(192, 0, 2, 9), routed48: false };
@@ -122,10 +122,8 @@ async fn full_servers_and_pools_are_typed_errors() {
     assert!(matches!(db.allocate(&req, &res(&cfg), 1000).await, Err(DbError::NoServer)));
 }
 
-#[tokio::test]
-async fn users_passwords_and_tokens() {
-    let dir = scratch("users");
-    let cfg = config(&dir, TWO_SERVERS);
+async fn users_passwords_and_tokens(url: &str) {
+    let cfg = config(url, TWO_SERVERS);
     let db = Db::connect(&cfg.database).await.expect("db");
     db.add_user("root", "s3cret", Role::Admin).await.expect("user");
     assert!(matches!(db.add_user("root", "x", Role::User).await, Err(DbError::UserExists(n)) if n == "root"));
@@ -137,6 +135,50 @@ async fn users_passwords_and_tokens() {
     assert_eq!(db.token_user(&tok).await.expect("lookup"), Some(("root".to_string(), Role::Admin)));
     assert_eq!(db.token_user("0000").await.expect("lookup"), None);
     assert!(matches!(db.add_token("ghost", 5).await, Err(DbError::NoUser(n)) if n == "ghost"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_hundred_concurrent_allocations_never_share_a_prefix_or_id() {
+    hundred_concurrent_allocations(&sqlite("concurrent")).await;
+}
+
+#[tokio::test]
+async fn sqlite_first_tunnel_gets_the_first_prefixes_and_release_quarantines_them() {
+    first_prefixes_and_quarantine(&sqlite("quarantine")).await;
+}
+
+#[tokio::test]
+async fn sqlite_expiry_marks_only_ended_leases() {
+    expiry(&sqlite("expiry")).await;
+}
+
+#[tokio::test]
+async fn sqlite_full_servers_and_pools_are_typed_errors() {
+    full_server(&sqlite("full")).await;
+}
+
+#[tokio::test]
+async fn sqlite_users_passwords_and_tokens() {
+    users_passwords_and_tokens(&sqlite("users")).await;
+}
+
+/// The same cases on PostgreSQL 15, one cluster, one fresh database per case; first the
+/// migration itself: the schema it makes, and that a second start leaves it as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_migration_and_every_storage_case() {
+    let pg = Postgres::start("storage");
+    let url = pg.database("migration");
+    Db::connect(&url).await.expect("migrate");
+    Db::connect(&url).await.expect("migrate again");
+    let tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename";
+    assert_eq!(pg.psql("migration", tables), "_sqlx_migrations\napi_tokens\nquarantine\ntunnels\nusers\n");
+    assert_eq!(pg.psql("migration", "SELECT version, success FROM _sqlx_migrations"), "1|t\n");
+
+    hundred_concurrent_allocations(&pg.database("concurrent")).await;
+    first_prefixes_and_quarantine(&pg.database("quarantine")).await;
+    expiry(&pg.database("expiry")).await;
+    full_server(&pg.database("full")).await;
+    users_passwords_and_tokens(&pg.database("users")).await;
 }
 
 #[test]

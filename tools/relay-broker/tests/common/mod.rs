@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use relay_broker::relayd;
 
+pub mod postgres;
+
 /// relayd: $RELAYD, else the release build in this test's target directory
 /// (`cargo build -j1 --release -p relayd` with the same CARGO_TARGET_DIR).
 fn relayd_bin() -> PathBuf {
@@ -124,4 +126,20 @@ pub fn one_server_config(dir: &std::path::Path) -> String {
          [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n",
         d = dir.display()
     )
+}
+
+/// One HTTP/1.1 request; (status, body).
+pub async fn http(addr: std::net::SocketAddr, method: &str, path: &str, auth: &str, body: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: broker\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes()).await.expect("send");
+    let mut out = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut s, &mut out).await.expect("read");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
 }
