@@ -281,3 +281,143 @@ fn fragmented_tunnel_packets_are_reassembled_on_real_mbufs() {
         assert_eq!(run.counter("rx_packets"), run.counter("tx_packets") + run.counter("pipeline_dropped") + run.counter("frag_held"));
     }
 }
+
+/// An IPv4 header (etherparse, checksum right) with `payload`, then `edit` applied to the
+/// whole IPv4 packet (to break it on purpose), in a frame from the gateway to R's WAN.
+fn wan_ipv4(src4: &str, proto: u8, payload: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    let mut h = etherparse::Ipv4Header::new(payload.len() as u16, 64, etherparse::IpNumber(proto), v4(src4), v4("198.51.100.7")).unwrap();
+    h.header_checksum = h.calc_header_checksum();
+    let mut ip = [&h.to_bytes()[..], payload].concat();
+    edit(&mut ip);
+    [&R_WAN[..], &GW4, &[0x08, 0x00], &ip].concat()
+}
+
+/// Recomputes the IPv4 header checksum of `ip` (after an edit that should not be caught by it).
+fn refresh_checksum(ip: &mut [u8]) {
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    ip[10..12].copy_from_slice(&[0, 0]);
+    let sum: u32 = ip[..ihl.min(ip.len())].chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]))).sum();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    ip[10..12].copy_from_slice(&(!((sum & 0xffff) + (sum >> 16)) as u16).to_be_bytes());
+}
+
+/// Issue 18 §3 (the short test): valid 6to4 traffic both ways, interleaved with every class
+/// of bad input — truncated and lying headers, bad checksums, martians, hop limits, broken
+/// fragment sets, ICMPv4 errors quoting garbage, lying ARP, oversize frames, 802.1Q stacks.
+/// Every valid packet leaves bit-exact (tshark verifies every checksum), every bad one is
+/// counted under its own reason exactly as many times as it was sent, nothing else happens.
+#[test]
+fn malformed_traffic_beside_valid_traffic_is_counted_by_reason() {
+    const COPIES: usize = 5;
+    const VALID: usize = 20;
+    let dir = Scratch::new("offline-malformed");
+    let good_in = |i: usize| udp6(&format!("2002:cb00:7101::{:x}", i + 1), "2002:c633:6407:1::5", 64, 100);
+    let good_out = |i: usize| udp6("2002:c633:6407:1::5", &format!("2002:cb00:7101::{:x}", i + 1), 64, 100);
+    let inner = udp6("2002:cb00:7101::5", "2002:c633:6407:1::5", 64, 100);
+    let quote_garbage = {
+        // An ICMPv4 unreachable quoting 28 random-looking bytes that are no packet of ours.
+        let mut m = vec![3, 1, 0, 0, 0, 0, 0, 0];
+        m.extend((0..28u8).map(|i| i.wrapping_mul(37)));
+        let sum: u32 = m.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+        let c = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        m[2..4].copy_from_slice(&c.to_be_bytes());
+        m
+    };
+    // (reason, one bad frame, the port it arrives on: 0 WAN, 1 LAN)
+    let mut arp_lie = arp_request();
+    arp_lie[38..42].copy_from_slice(&v4("198.51.100.77")); // asks for an address not ours
+    let mut arp_bad = arp_request();
+    arp_bad[14..16].copy_from_slice(&[0, 6]); // hardware type IEEE 802, not Ethernet
+    let mut vlan = lan_frame(&good_out(0));
+    vlan.splice(12..12, [0x81, 0x00, 0x00, 0x64]);
+    let mut qinq = lan_frame(&good_out(0));
+    qinq.splice(12..12, [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x65]);
+    let frag = |id: u16, start: usize, stop: usize, more: bool| wan_fragment("203.0.113.1", id, &inner, start, stop, more);
+    let bad: Vec<(&str, Vec<Vec<u8>>, u16)> = vec![
+        ("l2_truncated", vec![[&R_WAN[..], &GW4].concat()], 0),
+        ("ipv4_malformed", vec![wan_ipv4("203.0.113.1", 41, &inner, |ip| ip.truncate(12))], 0),
+        ("ipv4_malformed", vec![wan_ipv4("203.0.113.1", 41, &inner, |ip| { ip[0] = 0x44; refresh_checksum(ip) })], 0),
+        ("ipv4_malformed", vec![wan_ipv4("203.0.113.1", 41, &inner, |ip| { ip[2..4].copy_from_slice(&400u16.to_be_bytes()); refresh_checksum(ip) })], 0),
+        ("ipv4_bad_checksum", vec![wan_ipv4("203.0.113.1", 41, &inner, |ip| ip[10] ^= 0x55)], 0),
+        ("decap_inner_malformed", vec![wan_ipv4("203.0.113.1", 41, &inner, |ip| ip[24..26].copy_from_slice(&900u16.to_be_bytes()))], 0),
+        ("ipv4_src_martian", vec![wan_frame("10.1.2.3", &inner)], 0),
+        ("decap_src_v4_mismatch", vec![wan_frame("203.0.113.99", &inner)], 0),
+        ("ipv6_malformed", vec![{ let mut p = good_out(0); p[4..6].copy_from_slice(&2000u16.to_be_bytes()); lan_frame(&p) }], 1),
+        ("ipv6_dst_martian", vec![lan_frame(&udp6("2002:c633:6407:1::5", "2002:a00:1::1", 64, 100))], 1),
+        ("hop_limit_exceeded", vec![lan_frame(&udp6("2002:c633:6407:1::5", "2002:cb00:7101::5", 1, 100))], 1),
+        ("hop_limit_exceeded", vec![lan_frame(&udp6("2002:c633:6407:1::5", "2002:cb00:7101::5", 0, 100))], 1),
+        ("mtu_exceeded", vec![lan_frame(&udp6("2002:c633:6407:1::5", "2002:cb00:7101::5", 64, 1452))], 1),
+        ("frag_overlap", vec![frag(100, 0, 64, true), { let mut f = frag(100, 56, inner.len(), false); f[34] ^= 0xff; f }], 0),
+        ("frag_malformed", vec![frag(101, 0, 60, true)], 0),
+        ("frag_not_tunnel", vec![wan_ipv4("203.0.113.1", 17, &[0x11; 64], |ip| { ip[6] = 0x20; refresh_checksum(ip) })], 0),
+        ("icmp4_not_ours", vec![wan_ipv4("203.0.113.1", 1, &quote_garbage, |_| ())], 0),
+        ("arp_not_for_us", vec![arp_lie], 0),
+        ("arp_malformed", vec![arp_bad], 0),
+        ("vlan_mismatch", vec![vlan], 1),
+        ("unknown_ethertype", vec![qinq], 1),
+    ];
+    // Valid and bad frames interleaved on each port.
+    let (mut wan_in, mut lan_in) = (Vec::new(), Vec::new());
+    for i in 0..VALID {
+        wan_in.push(wan_frame("203.0.113.1", &good_in(i)));
+        lan_in.push(lan_frame(&good_out(i)));
+        let copy = i / (VALID / COPIES);
+        if i % (VALID / COPIES) == 0 && copy < COPIES {
+            for (_, frames, port) in &bad {
+                let port_in = if *port == 0 { &mut wan_in } else { &mut lan_in };
+                for f in frames {
+                    let mut f = f.clone();
+                    let fragment = f.len() > 40 && f[12..14] == [0x08, 0x00] && f[23] == 41 && u16::from_be_bytes([f[20], f[21]]) & 0x3fff != 0;
+                    if fragment {
+                        // Each copy of a fragment set is its own datagram.
+                        let id = u16::from_be_bytes([f[18], f[19]]).wrapping_add((copy * 1000) as u16);
+                        f[18..20].copy_from_slice(&id.to_be_bytes());
+                        refresh_checksum(&mut f[14..]);
+                    }
+                    port_in.push(f);
+                }
+            }
+        }
+    }
+    write_pcap(&dir.path("wan-in.pcap"), &wan_in);
+    write_pcap(&dir.path("lan-in.pcap"), &lan_in);
+    let cfg = std::fs::read_to_string(config(&dir)).unwrap().replace("file_prefix = \"offline-mixed\"", "file_prefix = \"offline-malformed\"");
+    let path = dir.write("relayd.toml", &cfg);
+    let run = run_relayd(&["-c", path.to_str().unwrap(), "--offline"]);
+    run.assert_clean();
+
+    // Every bad class: exactly its count, under its reason.
+    let mut expected: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (reason, frames, _) in &bad {
+        // A datagram drop counts each of its fragments.
+        *expected.entry(format!("pipeline.drop_{reason}")).or_default() += (frames.len() * COPIES) as u64;
+    }
+    let got: std::collections::BTreeMap<String, u64> =
+        run.counters.iter().filter(|(k, _)| k.starts_with("pipeline.drop_")).map(|(k, v)| (k.clone(), *v)).collect();
+    assert_eq!(got, expected, "{}", run.stdout);
+    // The valid part: all forwarded, decapsulated bit-exact onto the LAN.
+    let mut lan: Vec<Vec<u8>> = read_pcap(&dir.path("lan-out.pcap"));
+    let mut want: Vec<Vec<u8>> = (0..VALID)
+        .map(|i| {
+            let mut p = good_in(i);
+            p[7] -= 1;
+            [&HOST[..], &R_LAN, &[0x86, 0xdd], &p].concat()
+        })
+        .collect();
+    let errors = lan.len() - lan.iter().filter(|f| f[20] == 17).count();
+    lan.retain(|f| f[20] == 17);
+    lan.sort();
+    want.sort();
+    assert!(lan == want, "{} valid decapsulated packets arrived bit-exact out of {VALID}", lan.iter().filter(|f| want.contains(f)).count());
+    assert_eq!(errors as u64, run.counter("pipeline.icmp6_time_exceeded") + run.counter("pipeline.icmp6_packet_too_big"));
+    assert_eq!(run.counter("pipeline.encap_6to4"), VALID as u64);
+    assert_eq!(run.counter("pipeline.decap_6to4"), VALID as u64);
+    assert_eq!(tshark_problems(&dir.path("lan-out.pcap")), Vec::<String>::new());
+    assert_eq!(tshark_problems(&dir.path("wan-out.pcap")), Vec::<String>::new());
+    let sent = (wan_in.len() + lan_in.len()) as u64;
+    assert_eq!(run.counter("rx_packets"), sent);
+    // Nothing unaccounted: an ICMP error leaves in its packet's buffer (a tx), a held fragment
+    // is a verdict of its own.
+    let c = |n: &str| run.counter(n);
+    assert_eq!(c("rx_packets") + c("injected"), c("tx_packets") + c("tx_dropped") + c("pipeline_dropped") + c("punted") + c("frag_held"));
+}
