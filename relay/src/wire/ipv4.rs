@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::checksum::{fold, internet_checksum, sum};
+use super::checksum::{fold, internet_checksum};
 use super::{array, be16, Error, Result};
 
 mod field {
@@ -184,13 +184,21 @@ impl<T: AsRef<[u8]>> Packet<T> {
         array(&self.buffer.as_ref()[field::DST])
     }
 
-    /// Whether the header checksum is correct (false if the header is cut short).
+    /// Whether the header checksum is correct (false if the header is cut short). The sum of
+    /// the fixed 20 bytes is taken 32 bits at a time (`checksum::ipv4_header_ok`): this runs
+    /// for every received IPv4 packet.
     #[inline]
     pub fn verify_checksum(&self) -> bool {
         match self.buffer.as_ref().get(..self.header_len()) {
-            Some(header) => fold(sum(header)) == 0xffff,
+            Some(header) => super::checksum::ipv4_header_ok(header),
             None => false,
         }
+    }
+
+    /// The type-of-service byte: DSCP and ECN as they are in the header.
+    #[inline]
+    pub fn tos(&self) -> u8 {
+        self.buffer.as_ref()[field::DSCP_ECN]
     }
 
     /// Options: the header bytes after the first 20 (clamped to the buffer).

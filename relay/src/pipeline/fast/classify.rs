@@ -6,8 +6,7 @@ use crate::pipeline::model::host::{Host, PortView};
 use crate::pipeline::model::tables::Tables;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::wire::bytes::{arr, be16, v4_at, v6_at};
-use crate::wire::checksum::ipv4_header_ok;
-use crate::wire::{ethertype, ip_proto, Ipv6Packet};
+use crate::wire::{ethertype, ip_proto, Ipv4Packet, Ipv6Packet};
 
 use super::decap::Outer;
 use super::{PacketBuf, Pipeline};
@@ -160,30 +159,25 @@ impl Pipeline {
     #[inline]
     fn classify4<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, l2: usize) -> Class {
         let d = buf.data();
-        let ip = d.get(l2..).unwrap_or_default();
-        let Some(h) = arr::<20>(ip, 0) else { return dropped(Ipv4Malformed) };
-        let ihl = usize::from(h[0] & 0x0f) * 4;
-        let total = usize::from(be16([h[2], h[3]]));
-        if h[0] >> 4 != 4 || ihl < 20 || total < ihl || total > ip.len() {
-            return dropped(Ipv4Malformed);
-        }
-        if !ipv4_header_ok(ip.get(..ihl).unwrap_or_default()) {
+        let Ok(ip) = Ipv4Packet::new_checked(d.get(l2..).unwrap_or_default()) else { return dropped(Ipv4Malformed) };
+        if !ip.verify_checksum() {
             return dropped(Ipv4BadChecksum);
         }
-        let (src, dst) = (v4_at(h, 12), v4_at(h, 16));
-        let fragment = be16([h[6], h[7]]) & 0x3fff != 0;
+        let (ihl, total) = (ip.header_len(), usize::from(ip.total_len()));
+        let (src, dst) = (u32::from(ip.src_addr()), u32::from(ip.dst_addr()));
+        let (proto, fragment, tos) = (ip.next_header(), ip.is_fragment(), ip.tos());
         if !self.host.is_own_v4(dst) {
             // 6over4 (RFC 2529): IPv6 multicast in the port's 239.192.0.0/16 groups.
-            let group = self.auto.sixover4_group(buf.rx_port(), dst).filter(|_| h[9] == ip_proto::IPV6 && !fragment);
+            let group = self.auto.sixover4_group(buf.rx_port(), dst).filter(|_| proto == ip_proto::IPV6 && !fragment);
             if let Some(kind) = group {
-                return self.decap(buf, Outer { l2, ihl, total, src, dst, tos: h[1] }, kind);
+                return self.decap(buf, Outer { l2, ihl, total, src, dst, tos }, kind);
             }
             if dst >= 0xe000_0000 || self.host.is_broadcast_v4(dst) {
                 return dropped(MulticastIgnored);
             }
             return dropped(Ipv4NotForUs);
         }
-        match h[9] {
+        match proto {
             ip_proto::IPV6 => {
                 // The decapsulation table: configured tunnels by exact ends, then the one
                 // automatic mechanism bound to the local address, 6to4 first (RFC 3964
@@ -205,14 +199,14 @@ impl Pipeline {
                 if fragment {
                     return self.reassemble(now, buf, l2, kind);
                 }
-                self.decap(buf, Outer { l2, ihl, total, src, dst, tos: h[1] }, kind)
+                self.decap(buf, Outer { l2, ihl, total, src, dst, tos }, kind)
             }
             // Only tunnel datagrams are reassembled here; the kernel reassembles its own.
             _ if fragment => match self.host.port(buf.rx_port()).is_some_and(|p| p.kernel) {
                 true => self.local4_other(now, buf.rx_port(), src),
                 false => dropped(FragNotTunnel),
             },
-            ip_proto::ICMP => match ip.get(ihl) {
+            ip_proto::ICMP => match ip.payload().first() {
                 Some(8) => Done(Verdict::Punt),
                 Some(3 | 11 | 12) => Done(self.icmp4_error(tables, now, buf, l2, ihl, total)),
                 _ => self.local4_other(now, buf.rx_port(), src),
