@@ -73,6 +73,24 @@ pub fn check(data: &[u8]) {
     counters_add_up(pipe.counters(), &verdicts);
 }
 
+/// Every frame's port, verdict and bytes in and out, for `examples/explain.rs`.
+pub fn explain(data: &[u8]) -> Vec<String> {
+    let (Some(&pick), Some(&ms)) = (data.first(), data.get(1)) else { return Vec::new() };
+    let (settings, tables, ports) = lab(usize::from(pick));
+    let macs: Vec<[u8; 6]> = (0..*ports).map(|p| [0x02, 0, 0, 0, 0, 0xa0 + p as u8]).collect();
+    let mut pipe = Pipeline::new(settings.clone(), &macs);
+    let inputs = frames(data.get(2..).unwrap_or_default(), *ports);
+    let mut bufs: Vec<TestBuf> = inputs.iter().map(|(port, f)| TestBuf::new(*port, f)).collect();
+    let mut verdicts = vec![UNWRITTEN; bufs.len()];
+    pipe.process_burst(tables, u64::from(ms) * 1_000_000, &mut bufs, &mut verdicts);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut lines = vec![format!("config {}, {} frames, counters {:?}", usize::from(pick) % CONFIGS.len(), inputs.len(), pipe.counters().nonzero())];
+    for (k, ((input, buf), v)) in inputs.iter().zip(&bufs).zip(&verdicts).enumerate() {
+        lines.push(format!("{k}: port {} {v:?}\n    in  {}\n    out {}", input.0, hex(&input.1), hex(&buf.to_vec())));
+    }
+    lines
+}
+
 /// Splits the input into (port, frame) pairs.
 fn frames(mut rest: &[u8], ports: usize) -> Vec<(u16, Vec<u8>)> {
     let mut out = Vec::new();
