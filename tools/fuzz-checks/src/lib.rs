@@ -15,9 +15,12 @@ pub mod pcap;
 
 pub mod check;
 
+/// A target's property: panics on an input for which it fails.
+pub type Check = fn(&[u8]);
+
 /// Every fuzz target: its name (the `fuzz/fuzz_targets/<name>.rs` file and the
 /// `fuzz/corpus/<name>/` directory) and its property.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("wire", check::wire::check),
     ("pipeline", check::pipeline::check),
     ("ctl", check::ctl::check),

@@ -95,7 +95,7 @@ pub fn explain(data: &[u8]) -> Vec<String> {
 fn frames(mut rest: &[u8], ports: usize) -> Vec<(u16, Vec<u8>)> {
     let mut out = Vec::new();
     while out.len() < MAX_FRAMES {
-        let Some((&[ctl, hi, lo], tail)) = rest.split_first_chunk::<3>().map(|(h, t)| (h, t)) else { break };
+        let Some((&[ctl, hi, lo], tail)) = rest.split_first_chunk::<3>() else { break };
         let len = usize::from(u16::from_be_bytes([hi, lo])).min(tail.len());
         let (frame, after) = tail.split_at(len);
         let mut frame = frame.to_vec();
