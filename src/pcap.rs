@@ -19,6 +19,9 @@ pub fn count_in(data: &[u8]) -> Result<u64, String> {
         [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => true,
         _ => return Err("not a pcap file (pcapng is not supported by net_pcap)".into()),
     };
+    if data.len() < 24 {
+        return Err("truncated pcap header".into());
+    }
     let mut off = 24usize;
     let mut n = 0u64;
     while off < data.len() {
@@ -67,6 +70,16 @@ mod tests {
         assert_eq!(count_in(&p), Err("truncated record".into()));
         assert!(count_in(b"\x0a\x0d\x0d\x0a....").is_err());
         assert!(count_in(b"ab").is_err());
+    }
+
+    #[test]
+    fn a_magic_without_the_rest_of_the_header_is_no_empty_file() {
+        // Counted as 0 records before (the pcap fuzzer's find, fuzz/crashers/pcap/).
+        let empty = pcap(&[]);
+        for len in [4, 13, 23] {
+            assert_eq!(count_in(&empty[..len]), Err("truncated pcap header".into()), "{len} bytes");
+        }
+        assert_eq!(count_in(&empty), Ok(0));
     }
 
     #[test]

@@ -87,6 +87,15 @@ pub(crate) fn local6_on(host: &Host, sends_ra: bool, ip: &[u8], dst: u128) -> Ve
     }
 }
 
+/// Payload length 0 with a Hop-by-Hop header: an RFC 2675 jumbogram, whose length is in a
+/// Jumbo Payload option. No Ethernet link carries one, and without its option the packet is
+/// a bare header that claims an extension header it does not hold; the wire views refuse it
+/// too ([`Ipv6Packet::check_header`]). Found by the pipeline fuzzer (docs/fuzzing.md).
+#[inline]
+pub(super) fn is_jumbogram(h: &[u8; 40]) -> bool {
+    h[4] == 0 && h[5] == 0 && h[6] == ip_proto::HOP_BY_HOP
+}
+
 impl Pipeline {
     #[inline]
     pub(crate) fn classify<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B) -> Class {
@@ -120,7 +129,7 @@ impl Pipeline {
         let ip = d.get(l2..).unwrap_or_default();
         let Some(h) = arr::<40>(ip, 0) else { return dropped(Ipv6Malformed) };
         let total = 40 + usize::from(be16([h[4], h[5]]));
-        if h[0] >> 4 != 6 || total > ip.len() {
+        if h[0] >> 4 != 6 || total > ip.len() || is_jumbogram(h) {
             return dropped(Ipv6Malformed);
         }
         let (src, dst) = (v6_at(h, 8), v6_at(h, 24));

@@ -8,7 +8,7 @@ use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::wire::bytes::{arr, v6_at};
 use crate::wire::ecn;
 
-use super::classify::{local6, Class, Origin};
+use super::classify::{is_jumbogram, local6, Class, Origin};
 use super::Pipeline;
 
 /// The validated outer IPv4 header of a received frame.
@@ -38,7 +38,7 @@ impl Pipeline {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         };
         let inner_len = 40 + usize::from(u16::from_be_bytes([h[4], h[5]]));
-        if h[0] >> 4 != 6 || inner_len > inner.len() {
+        if h[0] >> 4 != 6 || inner_len > inner.len() || is_jumbogram(h) {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         }
         let (src, dst) = (v6_at(h, 8), v6_at(h, 24));

@@ -30,6 +30,7 @@ mod config_tests;
 mod counters_tests;
 mod decap_tests;
 mod encap_tests;
+mod fuzz_tests;
 mod icmp4_tests;
 mod icmp_error_tests;
 mod kernel_tests;
