@@ -26,4 +26,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("ctl", check::ctl::check),
     ("config", check::config::check),
     ("pcap", check::pcap::check),
+    ("reassembly", check::reassembly::check),
 ];

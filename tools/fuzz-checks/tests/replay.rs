@@ -31,7 +31,7 @@ fn replay(target: &str) -> usize {
 #[test]
 fn every_target_has_a_test_and_a_corpus() {
     let names: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["wire", "pipeline", "ctl", "config", "pcap"]);
+    assert_eq!(names, ["wire", "pipeline", "ctl", "config", "pcap", "reassembly"]);
     for name in names {
         let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/fuzz_targets").join(format!("{name}.rs"));
         assert!(target.is_file(), "{} is missing", target.display());
@@ -54,4 +54,5 @@ replay_tests! {
     replays_ctl => "ctl", 20;
     replays_config => "config", 20;
     replays_pcap => "pcap", 5;
+    replays_reassembly => "reassembly", 5;
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod ctl;
 pub mod pcap;
 pub mod pipeline;
+pub mod reassembly;
 pub mod wire;
 
 mod configs;

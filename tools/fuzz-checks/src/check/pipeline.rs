@@ -58,16 +58,20 @@ pub fn check(data: &[u8]) {
     let mut verdicts = vec![UNWRITTEN; bufs.len()];
     pipe.process_burst(tables, u64::from(ms) * 1_000_000, &mut bufs, &mut verdicts);
 
+    // A fragment that completes a datagram carries all of it: its bound is every fragment
+    // byte of the burst (the table starts empty).
+    let fragment_bytes: usize = inputs.iter().filter(|(_, f)| is_ipv4_fragment(f)).map(|(_, f)| f.len()).sum();
     for ((input, buf), v) in inputs.iter().zip(&bufs).zip(&verdicts) {
         let out = buf.to_vec();
         match *v {
             UNWRITTEN => panic!("no verdict for a frame on port {}", input.0),
             Verdict::Tx(port) => {
                 assert!(usize::from(port) < *ports, "Tx to port {port} of {ports}");
-                emitted(&input.1, &out);
+                let bound = if is_ipv4_fragment(&input.1) { fragment_bytes } else { input.1.len() };
+                emitted(&input.1, bound, &out);
             }
             Verdict::Kernel => assert_eq!(out, input.1, "a frame for the kernel goes unchanged"),
-            Verdict::Punt | Verdict::Drop(_) => {}
+            Verdict::Punt | Verdict::Held | Verdict::Drop(_) => {}
         }
     }
     counters_add_up(pipe.counters(), &verdicts);
@@ -165,7 +169,15 @@ fn icmpv6_of(ipv6: &[u8]) -> Option<([u8; 16], [u8; 16], &[u8])> {
 }
 
 /// What holds for a frame the pipeline sends, built from `input`.
-fn emitted(input: &[u8], out: &[u8]) {
+/// An IPv4 fragment (MF set or a non-zero offset) in an Ethernet frame.
+fn is_ipv4_fragment(frame: &[u8]) -> bool {
+    let Some((et, l2)) = l2_len(frame) else { return false };
+    et == ethertype::IPV4 && frame.get(l2..).and_then(|ip| Ipv4Packet::new_checked(ip).ok()).is_some_and(|ip| ip.is_fragment())
+}
+
+/// `bound`: the bytes the output may grow from by at most 20 (the input, or a burst's
+/// fragments for a reassembled datagram).
+fn emitted(input: &[u8], bound: usize, out: &[u8]) {
     let Some(v6) = ipv6_in(out, true) else {
         let (et, _) = l2_len(out).expect("an emitted frame has an Ethernet header");
         panic!("emitted frame is neither IPv6 nor IPv6 in IPv4 (EtherType {et:#06x})");
@@ -173,8 +185,8 @@ fn emitted(input: &[u8], out: &[u8]) {
     let ip = Ipv6Packet::new_checked(v6).expect("an emitted IPv6 header parses");
     let icmp = icmpv6_of(v6);
     let is_error = icmp.is_some_and(|(_, _, m)| m.first().is_some_and(|&t| (1..=4).contains(&t)));
-    if out.len() > input.len() + 20 {
-        assert!(is_error, "emitted {} bytes from {}: more than 20 more, and no ICMPv6 error", out.len(), input.len());
+    if out.len() > bound + 20 {
+        assert!(is_error, "emitted {} bytes from {bound}: more than 20 more, and no ICMPv6 error", out.len());
         assert!(ip.total_len() <= 1280 && out.len() <= MAX_ICMP_ERROR_FRAME, "ICMPv6 error of {} bytes", ip.total_len());
     }
     if let Some((src, dst, msg)) = icmp {
@@ -193,16 +205,26 @@ fn counters_add_up(c: &Counters, verdicts: &[Verdict]) {
     let punt = tally(|v| matches!(v, Verdict::Punt));
     let kernel = tally(|v| matches!(v, Verdict::Kernel));
     let dropped = tally(|v| matches!(v, Verdict::Drop(_)));
+    let held = tally(|v| matches!(v, Verdict::Held));
     assert_eq!(c.event(Event::Rx), n, "rx");
-    assert_eq!((c.event(Event::Tx), c.event(Event::Punted), c.event(Event::ToKernel), c.event(Event::Dropped)), (tx, punt, kernel, dropped));
-    assert_eq!(tx + punt + kernel + dropped, n, "one outcome per input");
-    let mut answered = 0;
+    assert_eq!(
+        (c.event(Event::Tx), c.event(Event::Punted), c.event(Event::ToKernel), c.event(Event::Dropped), c.event(Event::FragHeld)),
+        (tx, punt, kernel, dropped, held)
+    );
+    assert_eq!(tx + punt + kernel + dropped + held, n, "one outcome per input");
+    let (mut answered, mut held_dropped) = (0, 0);
     for &r in DropReason::ALL {
         let verdicts_r = verdicts.iter().filter(|&&v| v == Verdict::Drop(r)).count() as u64;
         let count = c.drops(r);
         assert!(count >= verdicts_r, "drop_{}: {count} counted, {verdicts_r} dropped", r.name());
-        answered += count - verdicts_r;
+        // A datagram's drop reason also counts the fragments held before (not verdicts).
+        if r.name().starts_with("frag_") {
+            held_dropped += count - verdicts_r;
+        } else {
+            answered += count - verdicts_r;
+        }
     }
+    assert!(c.event(Event::FragMerged) + held_dropped <= held, "held fragments end once: {:?}", c.nonzero());
     let errors = c.event(Event::Icmp6TimeExceeded) + c.event(Event::Icmp6DestUnreachable) + c.event(Event::Icmp6PacketTooBig);
     assert_eq!(answered + c.event(Event::Icmp4Translated), errors, "drops answered with ICMPv6 errors: {:?}", c.nonzero());
 }
