@@ -27,6 +27,10 @@ pub enum Request {
     Generation,
     Audit,
     Reload,
+    /// `healthy` or `unhealthy: …` (src/health.rs).
+    Health,
+    /// Report unhealthy from now on, so the health agent withdraws the anycast routes.
+    Drain,
     /// `route add|del …` or `tunnel set|del …`, as text for the pipeline's grammar.
     Route(String),
     /// Several route and tunnel changes applied all-or-nothing.
@@ -48,7 +52,9 @@ commands:
                             add or replace a configured tunnel (RFC 4213)
   tunnel del <id>           delete a configured tunnel no route uses
   batch                     then one `route …` or `tunnel …` per line, then `end`: all or nothing
-  reload                    re-read the config file's tables (routes, neighbours)";
+  reload                    re-read the config file's tables (routes, neighbours)
+  health                    `healthy`, or `unhealthy: <what is wrong>` (workers, ports, tables, drain)
+  drain                     report unhealthy from now on (the health agent withdraws the routes)";
 
 /// Max bytes of one request line (without its `\n`); max lines of one batch.
 pub const MAX_LINE: usize = 4096;
@@ -112,6 +118,8 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
         "generation" => no_args(Request::Generation),
         "audit" => no_args(Request::Audit),
         "reload" => no_args(Request::Reload),
+        "health" => no_args(Request::Health),
+        "drain" => no_args(Request::Drain),
         "route" => match rest.first() {
             Some(&"add") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
             _ => Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()),
@@ -714,6 +722,9 @@ mod tests {
     fn parses_commands() {
         assert_eq!(parse("stats"), Ok(Request::Stats));
         assert_eq!(parse("tunnels"), Ok(Request::Tunnels));
+        assert_eq!(parse("health"), Ok(Request::Health));
+        assert_eq!(parse("drain"), Ok(Request::Drain));
+        assert_eq!(parse("health now"), Err("health takes no arguments".into()));
         assert_eq!(parse("tunnel del 3"), Ok(Request::Route("tunnel del 3".into())));
         assert_eq!(
             parse("batch\ntunnel set 1 local 198.51.100.7 remote 203.0.113.9\nroute add 2001:db8::/32 tunnel 1\nend"),
