@@ -346,6 +346,9 @@ fn control_loop(
         let now = Instant::now();
         if r.health.due(now) {
             r.health.observe(&worker_views(r), r.control.generation(), now);
+            if plan.config.control.telemetry {
+                telemetry::set_health(&crate::health::verdict(&health(r)));
+            }
         }
         let mut busy = slow_path(r);
         if let Some(f) = &mut r.fib {

@@ -245,6 +245,9 @@ fn telemetry_and_prometheus_show_the_counters() {
     assert!(drops.contains("\"drop_ipv4_src_martian\""), "every drop reason is listed: {drops}");
     let worker = t.query("/relay/workers,0").unwrap();
     assert_eq!(json_u64(&worker, "lcore"), Some(1), "{worker}");
+    let health = t.query("/relay/health").unwrap();
+    assert_eq!(json_u64(&health, "healthy"), Some(1), "{health}");
+    assert!(health.replace(" ", "").contains("\"status\":\"healthy\""), "{health}");
     let bad = t.query("/relay/workers,9").unwrap();
     assert!(bad.contains("null"), "{bad}");
     let port = t.query("/ethdev/stats,0").unwrap();
