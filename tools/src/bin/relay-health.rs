@@ -28,8 +28,9 @@ struct Cli {
     /// BIRD's control socket.
     #[arg(long, default_value = "/run/bird/bird.ctl")]
     bird: PathBuf,
-    /// The BIRD protocol to enable while healthy (repeat for several).
-    #[arg(long = "protocol", default_value = "anycast")]
+    /// A BIRD protocol to enable while healthy (repeat for several; a BIRD pattern such as
+    /// `anycast*` works too). The default names those of deploy/bird/relay.conf.
+    #[arg(long = "protocol", default_values = ["anycast4", "anycast6"])]
     protocols: Vec<String>,
     /// How often relayd is asked.
     #[arg(long, default_value_t = 200)]
