@@ -103,7 +103,10 @@ pub struct HealthTracker {
 impl HealthTracker {
     /// Whether an observation is due (every [`OBSERVE_EVERY`]).
     pub fn due(&self, now: Instant) -> bool {
-        self.last.map_or(true, |t| now.saturating_duration_since(t) >= OBSERVE_EVERY)
+        match self.last {
+            Some(t) => now.saturating_duration_since(t) >= OBSERVE_EVERY,
+            None => true,
+        }
     }
 
     /// Records the workers as seen at `now`; `latest` is the control core's generation.
