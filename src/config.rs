@@ -153,6 +153,10 @@ pub struct Control {
     /// The Prometheus text endpoint: a port (on 127.0.0.1), or `addr:port`; empty: off.
     pub prometheus: String,
     pub telemetry: bool,
+    /// On SIGTERM/SIGINT: report `unhealthy: draining` for this long (so the health agent
+    /// withdraws the anycast routes and the upstreams move the flows), then stop. 0: stop at
+    /// once. A second signal stops at once.
+    pub drain_s: u64,
 }
 
 impl Default for Control {
@@ -163,6 +167,7 @@ impl Default for Control {
             client_timeout_s: 60,
             prometheus: String::new(),
             telemetry: true,
+            drain_s: 0,
         }
     }
 }

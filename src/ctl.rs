@@ -393,6 +393,9 @@ mod tests {
     fn parses_commands() {
         assert_eq!(parse("stats"), Ok(Request::Stats));
         assert_eq!(parse("tunnels"), Ok(Request::Tunnels));
+        assert_eq!(parse("health"), Ok(Request::Health));
+        assert_eq!(parse("drain"), Ok(Request::Drain));
+        assert_eq!(parse("health now"), Err("health takes no arguments".into()));
         assert_eq!(parse("tunnel del 3"), Ok(Request::Route("tunnel del 3".into())));
         assert_eq!(
             parse("batch\ntunnel set 1 local 198.51.100.7 remote 203.0.113.9\nroute add 2001:db8::/32 tunnel 1\nend"),

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use relay::runtime::worker::{self, Forwarding, IdleBackoff, WorkerSpec};
 use relay::runtime::{launch_on_lcore, telemetry, wait_lcore, Eal, Mbuf, Mempool, Port, PortSpec};
 
 use crate::config::{Mode, Plan, PUNT_RING};
+use crate::health::{HealthTracker, LinkView, Problem, WorkerView};
 use crate::ctl::{Access, ControlSocket, Request, Response, SocketCounters, HELP};
 use crate::kernel::fib::{routes_with_origin, FibMirror};
 use crate::kernel::tap::ControlTaps;
@@ -61,6 +62,9 @@ struct Running {
     fib: Option<FibMirror>,
     settings: pipeline::Settings,
     config_path: Option<PathBuf>,
+    health: HealthTracker,
+    /// `relayctl drain` or a signal with `[control] drain_s`: unhealthy from then on.
+    draining: bool,
 }
 
 pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
@@ -136,12 +140,15 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
 
     let stop = Arc::new(AtomicBool::new(false));
+    // Signals are counted, not acted on here: the control loop drains first when
+    // `[control] drain_s` asks for it, and a second signal stops at once.
+    let signals = Arc::new(AtomicU32::new(0));
     {
-        let stop = stop.clone();
-        // The flag first: the note may block on a stdout nobody reads, and must not panic on
-        // one that is closed. Every signal after the first only repeats the request.
+        let signals = signals.clone();
+        // The count first: the note may block on a stdout nobody reads, and must not panic
+        // on one that is closed.
         ctrlc::set_handler(move || {
-            stop.store(true, SeqCst);
+            signals.fetch_add(1, SeqCst);
             let _ = writeln!(std::io::stdout(), "relayd: signal received, stopping");
         })
         .map_err(|e| format!("signal handler: {e}"))?;
@@ -242,8 +249,10 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         fib,
         settings,
         config_path: opts.config_path.clone(),
+        health: HealthTracker::default(),
+        draining: false,
     };
-    let outcome = control_loop(&plan, &opts, &mut running, &stop, socket, exporter);
+    let outcome = control_loop(&plan, &opts, &mut running, &signals, socket, exporter);
 
     // Shutdown: workers finish their burst and free what they hold, then ports stop (drivers
     // free their rings), then every queue we own is emptied; the pool must be full again.
@@ -305,7 +314,7 @@ fn control_loop(
     plan: &Plan,
     opts: &Options,
     r: &mut Running,
-    stop: &AtomicBool,
+    signals: &AtomicU32,
     mut socket: ControlSocket,
     mut exporter: Option<Exporter>,
 ) -> Result<(), String> {
@@ -319,8 +328,31 @@ fn control_loop(
     let mut offline_done_at: Option<Instant> = None;
     let mut nap = NAP_MIN;
     let mut route_count = crate::prom::RouteCount::default();
+    let drain_for = Duration::from_secs(plan.config.control.drain_s);
+    let mut stop_at: Option<Instant> = None;
 
-    while !stop.load(SeqCst) {
+    loop {
+        match signals.load(SeqCst) {
+            0 => {}
+            1 if !drain_for.is_zero() => {
+                if stop_at.is_none() {
+                    r.draining = true;
+                    stop_at = Some(Instant::now() + drain_for);
+                    println!("relayd: draining for {} s before stopping (unhealthy: draining)", drain_for.as_secs());
+                }
+            }
+            _ => break,
+        }
+        if stop_at.is_some_and(|t| Instant::now() >= t) {
+            break;
+        }
+        let now = Instant::now();
+        if r.health.due(now) {
+            r.health.observe(&worker_views(r), r.control.generation(), now);
+            if plan.config.control.telemetry {
+                telemetry::set_health(&crate::health::verdict(&health(r)));
+            }
+        }
         let mut busy = slow_path(r);
         if let Some(f) = &mut r.fib {
             busy |= f.poll(&mut r.control);
@@ -372,7 +404,26 @@ fn metrics(r: &Running, routes: &mut crate::prom::RouteCount) -> String {
             inject: &r.inject,
             fib: r.fib.as_ref(),
         };
-    r.hub.snapshot().to_prometheus() + &figures.to_prometheus(routes)
+    r.hub.snapshot().to_prometheus() + &figures.to_prometheus(routes) + &crate::health::to_prometheus(&health(r))
+}
+
+fn worker_views(r: &Running) -> Vec<WorkerView> {
+    r.hub
+        .workers
+        .iter()
+        .map(|w| WorkerView {
+            running: w.running.load(SeqCst),
+            polls: w.get("polls").unwrap_or(0),
+            generation: w.generation.load(SeqCst),
+        })
+        .collect()
+}
+
+/// What is wrong with this relay now (empty: healthy).
+fn health(r: &Running) -> Vec<Problem> {
+    let links: Vec<LinkView> =
+        r.hub.ports.iter().map(|(id, name)| LinkView { name: name.clone(), up: Port::link_of(*id).up }).collect();
+    r.health.judge(&worker_views(r), &links, r.control.generation(), r.draining, Instant::now())
 }
 
 fn slow_path_dropped(r: &Running) -> u64 {
@@ -421,6 +472,13 @@ fn handle(r: &mut Running, req: Request, socket: &SocketCounters) -> Response {
         Request::Route(line) => route_changes(r, &[line]),
         Request::Batch(lines) => route_changes(r, &lines),
         Request::Reload => reload(r),
+        Request::Health => Response::ok(crate::health::verdict(&health(r))),
+        Request::Drain => {
+            // Set before the answer goes out: once `drain` returns, every later `health`
+            // says `unhealthy: draining`.
+            r.draining = true;
+            Response::ok("draining")
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 mod config;
 mod ctl;
 mod daemon;
+mod health;
 mod kernel;
 mod pcap;
 mod pinning;

@@ -6,6 +6,10 @@
 //! Two namespaces: `up` (the upstream router: BIRD on the far end of relayd's port, a DPDK
 //! TAP moved there) and `rly` (relayd's host: relayd, its control TAP `cp0` and BIRD).
 //! Root only; bird2 from scripts/setup.sh.
+//!
+//! The second test runs the shipped deploy/bird/relay.conf and deploy/bird/upstream.conf
+//! with the health agent (tools/src/bin/relay-health.rs; `cargo build --release -p
+//! relay-tools` first): the anycast routes reach the upstream only while relayd is healthy.
 mod common;
 
 use std::process::{Child, Command, Stdio};
@@ -122,7 +126,7 @@ ipv4 = "198.51.100.7/24"
 ipv6 = ["2001:db8:ff::2/64"]
 control_tap = "cp0"
 [pipeline.control_plane]
-peers = ["2001:db8:ff::1"]
+peers = ["2001:db8:ff::1", "198.51.100.1"]
 "#,
             d = dir.0.display()
         ),
@@ -205,6 +209,195 @@ fn bird_peers_through_relayd_and_its_routes_reach_relayds_tables() {
         assert!(s.get(counter).copied().unwrap_or(0) > 0, "{counter} in {s:?}");
     }
     assert_eq!(s.get("pipeline.drop_local_unsupported").copied().unwrap_or(0), 0, "nothing for us dropped");
+    drop(relay_bird);
+    drop(upstream);
+    d.stop().assert_clean();
+}
+
+/// The health agent, killed on drop; its output goes to a file the assertions show.
+struct Agent {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &Scratch, relayd_socket: &std::path::Path, bird_socket: &str) -> Agent {
+        let log = dir.path("agent.log");
+        let out = std::fs::File::create(&log).expect("agent log");
+        let err = out.try_clone().expect("agent log");
+        let bin = sibling_bin("relay-health");
+        let child = Command::new(&bin)
+            .arg("--relayd")
+            .arg(relayd_socket)
+            .args(["--bird", bird_socket, "--protocol", "anycast4", "--protocol", "anycast6", "--interval-ms", "200"])
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e} (cargo build --release -p relay-tools)", bin.display()));
+        Agent { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls the upstream's table until `prefix` is there (`present`) or gone; the time it took.
+fn until_route(upstream: &Bird, prefix: &str, present: bool, limit: Duration) -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        let t = upstream.birdc(&format!("show route {prefix}"));
+        if t.contains(prefix) == present {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return Err(t);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn deploy_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bird").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_health_agent_announces_the_anycast_routes_only_while_relayd_is_healthy() {
+    let tag = std::process::id() % 100_000;
+    let up = Netns::new(&format!("hgu{tag}"));
+    let rly = Netns::new(&format!("hgr{tag}"));
+    for ns in [&up, &rly] {
+        ns.ip("link set lo up");
+    }
+    // relayd's TAP port stays in relayd's namespace (net_tap reads its link state there),
+    // on a bridge with a veth to the upstream. The upstream's interface outlives relayd, as
+    // a switch port would: a dead relay must be found by BFD, not by an interface vanishing.
+    let bridge = format!("hgb{tag}");
+    let (veth_r, veth_u) = (format!("hgv{tag}r"), format!("hgv{tag}u"));
+    // No multicast snooping: the relay kernel's neighbour solicitations are flooded.
+    rly.ip(&format!("link add {bridge} type bridge mcast_snooping 0"));
+    rly.ip(&format!("link add {veth_r} type veth peer name {veth_u}"));
+    rly.ip(&format!("link set {veth_u} netns {}", up.0));
+    rly.ip(&format!("link set {veth_r} master {bridge}"));
+    // Pure layer 2 in relayd's namespace: its kernel owns 198.51.100.7 (on cp0) and would
+    // answer ARP for it on any interface (arp_ignore 0), drawing the upstream's IPv4 to the
+    // bridge instead of relayd.
+    let l2_only = |dev: &str| {
+        let out = rly.exec(&format!("sysctl -qw net.ipv4.conf.{dev}.arp_ignore=8"));
+        assert!(out.status.success(), "sysctl arp_ignore on {dev}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    l2_only(&bridge);
+    l2_only(&veth_r);
+    rly.ip(&format!("link set {veth_r} up"));
+    rly.ip(&format!("link set {bridge} up"));
+    up.ip(&format!("addr add 198.51.100.1/24 dev {veth_u}"));
+    up.ip(&format!("-6 addr add 2001:db8:ff::1/64 dev {veth_u} nodad"));
+    up.ip(&format!("link set {veth_u} up"));
+    let dir = Scratch::new("health-bgp");
+    let data_tap = format!("hgd{tag}");
+    let cfg = relay_config(&dir, &format!("hg{tag}"), &data_tap);
+    let attach = || {
+        l2_only(&data_tap);
+        rly.ip(&format!("link set {data_tap} master {bridge}"));
+        rly.ip(&format!("link set {data_tap} up"));
+    };
+    let d = Daemon::start_in_netns(&rly.0, &cfg, &dir.path("ctl.sock"));
+    attach();
+
+    let upstream = Bird::start(&up, &dir, "upstream", &deploy_file("upstream.conf"));
+    let relay_bird = Bird::start(&rly, &dir, "relay", &deploy_file("relay.conf"));
+    let agent = Agent::start(&dir, &dir.path("ctl.sock"), &relay_bird.socket);
+
+    // Healthy: the agent enables anycast4/6, the upstream learns them over the sessions.
+    let announced = until_route(&upstream, "192.88.99.0/24", true, Duration::from_secs(60));
+    assert!(
+        announced.is_ok(),
+        "192.88.99.0/24 never reached the upstream: {:?}\nrelay:\n{}\nagent:\n{}",
+        announced,
+        relay_bird.birdc("show protocols"),
+        agent.log()
+    );
+    let v4 = upstream.birdc("show route 192.88.99.0/24");
+    assert!(v4.contains("via 198.51.100.7"), "{v4}");
+    let v6 = until_route(&upstream, "2002::/16", true, Duration::from_secs(60));
+    assert!(v6.is_ok(), "{v6:?}\nrelay:\n{}\n{}", relay_bird.birdc("show protocols all upstream_a6"), rly.ip("-6 neigh"));
+    assert!(upstream.birdc("show route 2002::/16").contains("via 2001:db8:ff::2"));
+    assert_eq!(d.ok("health"), "healthy\n");
+
+    // kill -9: nothing withdraws politely; the upstream's BFD finds the relay dead.
+    let killed = Command::new("kill").args(["-KILL", &d.pid().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let gone = until_route(&upstream, "192.88.99.0/24", false, Duration::from_secs(10));
+    match &gone {
+        Ok(t) => println!("withdraw after kill -9 of relayd: {} ms", t.as_millis()),
+        Err(t) => panic!("192.88.99.0/24 still at the upstream 10 s after kill -9:\n{t}"),
+    }
+    drop(d);
+    // With relayd gone the agent has disabled the anycast protocols, so a restarted relayd
+    // is announced only once the agent finds it healthy.
+    let disabled = wait_for(Duration::from_secs(5), || {
+        let p = relay_bird.birdc("show protocols \"anycast*\"");
+        (p.contains("anycast4") && p.matches(" down ").count() == 2, p)
+    });
+    assert!(disabled.0, "anycast protocols after relayd died:\n{}\nagent:\n{}", disabled.1, agent.log());
+    assert!(agent.log().contains("relay-health: relayd unhealthy: relayd unreachable at"), "{}", agent.log());
+
+    let d = Daemon::start_in_netns(&rly.0, &cfg, &dir.path("ctl.sock"));
+    attach();
+    // Slow (tens of seconds, not timed): the sessions come back through BIRD's and the
+    // kernels' retry timers after the TAP went and came back.
+    let back = until_route(&upstream, "192.88.99.0/24", true, Duration::from_secs(120));
+    assert!(
+        back.is_ok(),
+        "not announced again after the restart: {back:?}\nagent:\n{}\nrelay:\n{}\nupstream:\n{}\nbfd:\n{}",
+        agent.log(),
+        relay_bird.birdc("show protocols all upstream_a4")
+            + &rly.ip("neigh")
+            + &up.ip("neigh")
+            + &d.ok("neigh")
+            + &String::from_utf8_lossy(&rly.exec("ping -c 2 -W 1 198.51.100.1").stdout),
+        upstream.birdc("show protocols all \"r3a*\""),
+        upstream.birdc("show bfd sessions")
+    );
+    println!("announced again {} ms after relayd's TAP was attached", back.as_ref().map_or(0, |t| t.as_millis()));
+    assert_eq!(d.ok("health"), "healthy\n");
+    let sessions = wait_for(Duration::from_secs(120), || {
+        let s = relay_bird.birdc("show protocols \"upstream_a*\"");
+        (s.matches("Established").count() == 2, s)
+    });
+    assert!(sessions.0, "both sessions back after the restart:\n{}", sessions.1);
+    assert!(until_route(&upstream, "2002::/16", true, Duration::from_secs(10)).is_ok());
+
+    // Drain: unhealthy from the answer on, the agent withdraws, relayd still forwards.
+    assert_eq!(d.ok("drain"), "draining\n");
+    assert_eq!(d.ok("health"), "unhealthy: draining\n");
+    let drained = until_route(&upstream, "192.88.99.0/24", false, Duration::from_secs(10));
+    match &drained {
+        Ok(t) => println!("withdraw after relayctl drain: {} ms", t.as_millis()),
+        Err(t) => panic!("192.88.99.0/24 still at the upstream 10 s after drain:\n{t}\nagent:\n{}", agent.log()),
+    }
+    assert!(until_route(&upstream, "2002::/16", false, Duration::from_secs(10)).is_ok());
+    let s = relay_bird.birdc("show protocols \"upstream_a*\"");
+    assert_eq!(
+        s.matches("Established").count(),
+        2,
+        "drain withdraws routes, not sessions:\n{s}\n{}\n{}\n{}\n{}",
+        relay_bird.birdc("show protocols all upstream_a6"),
+        rly.ip("-6 neigh"),
+        rly.ip("-6 addr"),
+        String::from_utf8_lossy(&rly.exec("ping -c 2 -W 1 2001:db8:ff::1").stdout)
+    );
+    let ping = rly.exec("ping -c 1 -W 2 2001:db8:ff::1");
+    assert!(ping.status.success(), "a draining relayd still forwards: {}", String::from_utf8_lossy(&ping.stdout));
+    drop(agent);
     drop(relay_bird);
     drop(upstream);
     d.stop().assert_clean();

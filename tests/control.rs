@@ -245,6 +245,9 @@ fn telemetry_and_prometheus_show_the_counters() {
     assert!(drops.contains("\"drop_ipv4_src_martian\""), "every drop reason is listed: {drops}");
     let worker = t.query("/relay/workers,0").unwrap();
     assert_eq!(json_u64(&worker, "lcore"), Some(1), "{worker}");
+    let health = t.query("/relay/health").unwrap();
+    assert_eq!(json_u64(&health, "healthy"), Some(1), "{health}");
+    assert!(health.replace(" ", "").contains("\"status\":\"healthy\""), "{health}");
     let bad = t.query("/relay/workers,9").unwrap();
     assert!(bad.contains("null"), "{bad}");
     let port = t.query("/ethdev/stats,0").unwrap();
@@ -664,4 +667,51 @@ fn the_threat_model_says_what_every_drop_reason_defends_against() {
     let missing: Vec<&str> =
         relay::pipeline::DropReason::ALL.iter().map(|r| r.name()).filter(|n| !doc.contains(&format!("`{n}`"))).collect();
     assert!(missing.is_empty(), "docs/security.md does not list {missing:?}");
+}
+
+#[test]
+fn a_running_relayd_is_healthy_until_drained() {
+    let dir = Scratch::new("health");
+    let cfg = router_config(&dir, "ctl-health", "", false);
+    let d = Daemon::start(&cfg, &dir.path("ctl.sock"));
+    // Heartbeats advance, net_null and net_pcap links are up, the tables are applied.
+    assert_eq!(d.ok("health"), "healthy\n");
+    // A route change reaches the workers within the grace: still healthy after it.
+    d.ok("route add 2001:db8:7::/48 blackhole");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    assert_eq!(d.ok("health"), "healthy\n");
+    assert_eq!(d.request("health now").unwrap(), Err("health takes no arguments".into()));
+    assert_eq!(d.ok("drain"), "draining\n");
+    assert_eq!(d.ok("health"), "unhealthy: draining\n");
+    // Draining does not stop forwarding.
+    let before = d.stats()["tx_packets"];
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(d.stats()["tx_packets"] > before);
+    d.stop().assert_clean();
+}
+
+#[test]
+fn sigterm_with_drain_s_reports_draining_then_stops() {
+    let dir = Scratch::new("drain");
+    let cfg = config_with_control(&dir, "ctl-drain", "drain_s = 2");
+    let d = Daemon::start(&cfg, &dir.path("ctl.sock"));
+    assert_eq!(d.ok("health"), "healthy\n");
+    let pid = d.pid().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let mut seen = None;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if let Ok(Ok(h)) = d.request("health") {
+            let draining = h.contains("draining");
+            seen = Some(h);
+            if draining {
+                break;
+            }
+        }
+    }
+    assert_eq!(seen.as_deref(), Some("unhealthy: draining\n"));
+    // No second signal (that would stop at once): relayd stops by itself after drain_s.
+    let run = d.signal_stop("0", std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("relayd did not stop"));
+    assert!(run.stdout.contains("relayd: draining for 2 s before stopping"), "{}", run.stdout);
+    run.assert_clean();
 }

@@ -15,6 +15,10 @@ pub enum Request {
     Generation,
     Audit,
     Reload,
+    /// `healthy` or `unhealthy: …` (src/health.rs).
+    Health,
+    /// Report unhealthy from now on, so the health agent withdraws the anycast routes.
+    Drain,
     /// `route add|del …` or `tunnel set|del …`, as text for the pipeline's grammar.
     Route(String),
     /// Several route and tunnel changes applied all-or-nothing.
@@ -36,7 +40,9 @@ commands:
                             add or replace a configured tunnel (RFC 4213)
   tunnel del <id>           delete a configured tunnel no route uses
   batch                     then one `route …` or `tunnel …` per line, then `end`: all or nothing
-  reload                    re-read the config file's tables (routes, neighbours)";
+  reload                    re-read the config file's tables (routes, neighbours)
+  health                    `healthy`, or `unhealthy: <what is wrong>` (workers, ports, tables, drain)
+  drain                     report unhealthy from now on (the health agent withdraws the routes)";
 
 /// Max bytes of one request line (without its `\n`); max lines of one batch.
 pub const MAX_LINE: usize = 4096;
@@ -87,6 +93,8 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
         "generation" => no_args(Request::Generation),
         "audit" => no_args(Request::Audit),
         "reload" => no_args(Request::Reload),
+        "health" => no_args(Request::Health),
+        "drain" => no_args(Request::Drain),
         "route" => match rest.first() {
             Some(&"add") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
             _ => Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()),

@@ -194,9 +194,15 @@ impl Port {
     }
 
     pub fn link(&self) -> LinkStatus {
+        Self::link_of(self.id)
+    }
+
+    /// The link by port id, without waiting (safe from the control core while workers poll:
+    /// rte_eth_link_get_nowait only reads the device's status).
+    pub fn link_of(id: u16) -> LinkStatus {
         let mut link = dpdk_sys::rte_eth_link::default();
-        // SAFETY: valid port; link is writable. On failure it stays zeroed (down).
-        unsafe { dpdk_sys::rte_eth_link_get_nowait(self.id, &mut link) };
+        // SAFETY: link is writable. On failure (no such port) it stays zeroed (down).
+        unsafe { dpdk_sys::rte_eth_link_get_nowait(id, &mut link) };
         LinkStatus {
             up: link.link_status() != 0,
             speed_mbps: link.link_speed,
