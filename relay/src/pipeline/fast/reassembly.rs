@@ -210,8 +210,8 @@ impl Reassembly {
         let payload = ip.payload();
         let (start, more) = (usize::from(ip.frag_offset()), ip.more_frags());
         let stop = start + payload.len();
-        let slot = match self.index.get(&key) {
-            Some(&slot) => slot,
+        let (slot, new) = match self.index.get(&key) {
+            Some(&slot) => (slot, false),
             None if self.index.len() >= self.limits.max_in_flight as usize => {
                 return Taken::Dropped { reason: DropReason::FragTableFull, held: 0 };
             }
@@ -223,19 +223,41 @@ impl Reassembly {
                 let d = &mut self.slots[slot];
                 d.key = Some(key);
                 d.serial = d.serial.wrapping_add(1);
-                self.deadlines.push_back((now.saturating_add(self.timeout), slot, d.serial));
-                self.index.insert(key, slot);
-                slot
+                (slot, true)
             }
         };
-        match self.add(slot, ip, start, stop, more) {
-            Ok(()) if self.slots[slot].complete() => Taken::Complete(slot),
-            Ok(()) => Taken::Held,
-            Err(reason) => {
-                let held = u64::from(self.slots[slot].fragments);
-                self.release(slot);
-                Taken::Dropped { reason, held }
-            }
+        if let Err(reason) = self.add(slot, ip, start, stop, more) {
+            let held = u64::from(self.slots[slot].fragments);
+            self.release(slot);
+            return Taken::Dropped { reason, held };
+        }
+        if new {
+            // Only a datagram that took its first fragment is indexed and given a deadline:
+            // refused first fragments leave nothing behind.
+            self.index.insert(key, slot);
+            self.deadlines.push_back((now.saturating_add(self.timeout), slot, self.slots[slot].serial));
+            self.compact_deadlines();
+        }
+        if !self.slots[slot].complete() {
+            return Taken::Held;
+        }
+        // The first fragment's header may be longer than the ones the bound was checked with.
+        if self.datagram_len(slot) > self.limits.max_datagram as usize {
+            let held = u64::from(self.slots[slot].fragments) - 1;
+            self.release(slot);
+            return Taken::Dropped { reason: DropReason::FragTooBig, held };
+        }
+        Taken::Complete(slot)
+    }
+
+    /// Datagrams that completed or were dropped leave their deadline behind until it reaches
+    /// the front; past twice the table's size those are dropped at once, so the queue stays
+    /// bounded however fast datagrams come and go.
+    fn compact_deadlines(&mut self) {
+        let bound = 2 * (self.limits.max_in_flight as usize).max(64);
+        if self.deadlines.len() > bound {
+            let slots = &self.slots;
+            self.deadlines.retain(|&(_, slot, serial)| slots.get(slot).is_some_and(|d| d.serial == serial && d.key.is_some()));
         }
     }
 
@@ -388,7 +410,43 @@ fn insert_range(ranges: &mut Vec<(usize, usize)>, start: usize, stop: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::insert_range;
+    use super::*;
+    use crate::wire::ip_proto;
+
+    /// A fragment of datagram `ident`: `payload` at `offset`.
+    fn fragment(ident: u16, offset: u16, more: bool, payload: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; 20 + payload.len()];
+        b[20..].copy_from_slice(payload);
+        let mut ip = Ipv4Packet::new_unchecked(&mut b[..]);
+        ip.set_version(4);
+        ip.set_header_len(20);
+        ip.set_total_len((20 + payload.len()) as u16);
+        ip.set_ident(ident);
+        ip.set_more_frags(more);
+        ip.set_frag_offset(offset);
+        ip.set_next_header(ip_proto::IPV6);
+        b
+    }
+
+    /// Datagrams that come and go faster than they time out leave a bounded deadline queue.
+    #[test]
+    fn the_deadline_queue_stays_bounded() {
+        let limits = ReassemblySettings { max_in_flight: 4, ..ReassemblySettings::default() };
+        let mut r = Reassembly::new(limits, 1_000_000_000);
+        for ident in 0..10_000u16 {
+            let (a, b) = (fragment(ident, 0, true, &[7; 16]), fragment(ident, 16, false, &[7; 8]));
+            assert_eq!(r.take(0, &Ipv4Packet::new_checked(&a[..]).expect("valid")), Taken::Held);
+            let Taken::Complete(slot) = r.take(0, &Ipv4Packet::new_checked(&b[..]).expect("valid")) else { panic!("complete") };
+            let mut out = vec![0; r.datagram_len(slot)];
+            assert_eq!(r.write_into(slot, &mut out), 2);
+            // Refused first fragments (malformed) leave nothing behind at all.
+            let bad = fragment(ident, 0, true, &[7; 12]);
+            assert_eq!(r.take(0, &Ipv4Packet::new_checked(&bad[..]).expect("valid")), Taken::Dropped { reason: DropReason::FragMalformed, held: 0 });
+        }
+        assert!(r.deadlines.len() <= 2 * 64, "{} deadlines queued", r.deadlines.len());
+        assert_eq!((r.in_flight(), r.memory), (0, 0));
+        assert!(r.slots.len() <= 4, "slots are reused: {}", r.slots.len());
+    }
 
     #[test]
     fn ranges_merge_where_they_touch_or_overlap() {

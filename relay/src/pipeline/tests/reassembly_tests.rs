@@ -399,3 +399,21 @@ mod properties {
         }
     }
 }
+
+/// The bound holds for the datagram as rebuilt: a first fragment with 40 bytes of options
+/// makes the header longer than the later fragments' were checked with.
+#[test]
+fn a_long_first_header_counts_against_the_maximum() {
+    let six = inner(1480);
+    let mut lab = Lab::relay(false);
+    let mut first = fragment(outer(9), &six, 0, 1000, true);
+    // Rebuild the first fragment's header with 40 bytes of options (no-ops).
+    let mut h = etherparse::Ipv4Header::from_slice(&first[14..]).expect("header").0;
+    h.options = [1u8; 40].into();
+    h.set_payload_len(1000).expect("payload length");
+    h.header_checksum = h.calc_header_checksum();
+    first = [&first[..14], &h.to_bytes()[..], &six[..1000]].concat();
+    assert_eq!(lab.run(0, &first).0, Verdict::Held);
+    expect_datagram_drop(&mut lab, &fragment(outer(9), &six, 1000, 1480, false), DropReason::FragTooBig, 1);
+    assert_accounted(&lab, 1);
+}
