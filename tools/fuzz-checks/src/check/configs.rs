@@ -3,6 +3,34 @@
 //! configured tunnels, IPv4-compatible, ISATAP, 6rd, 6over4), 802.1Q, uRPF and the control
 //! TAP's policing. The fuzz input's first byte picks one.
 
+/// The anycast 6to4 relay of the pipeline tests (tests/mod.rs relay_config(true)): WAN port 0
+/// on 198.51.100.9, native port 1; the reassembly target runs on it too.
+pub const ANYCAST_RELAY: &str = r#"
+[[interface]]
+port = 0
+ipv4 = "198.51.100.9/24"
+gateway = "198.51.100.1"
+
+[[interface]]
+port = 1
+ipv6 = ["2001:db8:ff::9/64"]
+
+[relay]
+ipv4 = "198.51.100.9"
+anycast = true
+
+[[neighbour]]
+ip = "198.51.100.1"
+mac = "02:00:00:00:01:01"
+
+[[neighbour]]
+ip = "2001:db8:ff::1"
+mac = "02:00:00:00:03:01"
+
+[[route]]
+add = "::/0 via 2001:db8:ff::1 port 1"
+"#;
+
 /// `(TOML, ports)`.
 pub const CONFIGS: &[(&str, usize)] = &[
     // 6to4 router R (relay/src/pipeline/tests/mod.rs ROUTER_R)
@@ -43,31 +71,7 @@ add = "2002:c633:6407::/48 port 1"
     ),
     // anycast 6to4 relay (tests/mod.rs relay_config(true))
     (
-        r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.9/24"
-gateway = "198.51.100.1"
-
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:ff::9/64"]
-
-[relay]
-ipv4 = "198.51.100.9"
-anycast = true
-
-[[neighbour]]
-ip = "198.51.100.1"
-mac = "02:00:00:00:01:01"
-
-[[neighbour]]
-ip = "2001:db8:ff::1"
-mac = "02:00:00:00:03:01"
-
-[[route]]
-add = "::/0 via 2001:db8:ff::1 port 1"
-"#,
+        ANYCAST_RELAY,
         2,
     ),
     // every automatic mechanism and a configured tunnel (tests/auto_config_tests.rs ALL)

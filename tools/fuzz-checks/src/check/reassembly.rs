@@ -10,26 +10,15 @@ use std::sync::OnceLock;
 use relay::pipeline::{Config, DropReason, Event, Pipeline, Settings, Tables, TestBuf, Verdict};
 use relay::wire::{Ipv4Packet, Ipv6Packet};
 
-const RELAY: &str = r#"
-[[interface]]
-port = 0
-ipv4 = "198.51.100.9/24"
-gateway = "198.51.100.1"
-[[interface]]
-port = 1
-ipv6 = ["2001:db8:ff::9/64"]
-[relay]
-ipv4 = "198.51.100.9"
-[[neighbour]]
-ip = "2001:db8:ff::1"
-mac = "02:00:00:00:03:01"
-[[route]]
-add = "::/0 via 2001:db8:ff::1 port 1"
+use super::configs::ANYCAST_RELAY;
+
+/// Small bounds, so that a short input reaches every one of them.
+const LIMITS: &str = "
 [reassembly]
 max_in_flight = 4
 memory = 6000
 timeout_ms = 2000
-"#;
+";
 
 /// The datagram's payload: a 6to4 → native IPv6 packet of this many bytes.
 const INNER_LEN: usize = 1200;
@@ -38,7 +27,8 @@ const MACS: [[u8; 6]; 2] = [[0x02, 0, 0, 0, 0, 0xa0], [0x02, 0, 0, 0, 0, 0xa1]];
 fn lab() -> &'static (Settings, Tables, Vec<u8>) {
     static LAB: OnceLock<(Settings, Tables, Vec<u8>)> = OnceLock::new();
     LAB.get_or_init(|| {
-        let (settings, tables) = Config::from_toml(RELAY).expect("parses").build(2).expect("validates");
+        let text = format!("{ANYCAST_RELAY}{LIMITS}");
+        let (settings, tables) = Config::from_toml(&text).expect("parses").build(2).expect("validates");
         let mut inner = vec![0x60, 0, 0, 0];
         inner.extend_from_slice(&((INNER_LEN - 40) as u16).to_be_bytes());
         inner.extend_from_slice(&[59, 64]);
