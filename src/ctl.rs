@@ -415,7 +415,7 @@ mod tests {
         assert_eq!(parse("stats now"), Err("stats takes no arguments".into()));
         assert_eq!(parse("route flip"), Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()));
         assert_eq!(parse("batch\nroute add ::/0 6to4"), Err("batch: connection ended before `end`".into()));
-        assert_eq!(parse("batch\nreload\nend"), Err("batch line 1: only `route add|del` and `tunnel set|del` may be batched".into()));
+        assert_eq!(parse("batch\nreload\nend"), Err("batch line 1: only `route add|del`, `tunnel set|del` and `group set|del` may be batched".into()));
         assert_eq!(parse("batch now"), Err("batch takes no arguments".into()));
         assert_eq!(parse("tunnel flip 1"), Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()));
         assert_eq!(parse("tunnels now"), Err("tunnels takes no arguments".into()));
@@ -452,7 +452,7 @@ mod tests {
     fn a_refused_batch_is_read_to_its_end_and_none_of_it_applied() {
         // Nothing of the batch reaches the handler: its route lines are not taken one by one.
         let answers = session_answers(b"batch\nreload\nroute add ::/0 6to4\nend\nping\n", 5);
-        assert_eq!(answers, "error: batch line 1: only `route add|del` and `tunnel set|del` may be batched\npong\nok\n");
+        assert_eq!(answers, "error: batch line 1: only `route add|del`, `tunnel set|del` and `group set|del` may be batched\npong\nok\n");
         let mut long = b"batch\nroute add ::/0 6to4\n".to_vec();
         long.extend_from_slice(&[b'r'; 5000]);
         long.extend_from_slice(b"\n\xff\nroute del ::/0\nend\nping\n");

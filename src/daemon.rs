@@ -459,6 +459,7 @@ fn handle(r: &mut Running, req: Request, socket: &SocketCounters) -> Response {
         }
         Request::Routes => Response::ok(routes_with_origin(r.control.tables(), r.fib.as_ref())),
         Request::Tunnels => Response::ok(r.control.tables().tunnels_text()),
+        Request::Groups => Response::ok(r.control.tables().groups_text()),
         Request::Neigh => Response::ok(r.slow_path.neighbours_text(r.control.tables())),
         Request::Generation => Response::ok(format!(
             "generation {}\napplied {}",

@@ -204,7 +204,28 @@ fn bird_peers_through_relayd_and_its_routes_reach_relayds_tables() {
     d.ok("route del 2001:db8:c0::/44");
     assert!(d.ok("routes").lines().any(|l| l == want), "{}", d.ok("routes"));
 
+    // A multipath kernel route (written here with `ip route`, as a daemon with two paths
+    // writes it): relayd's own next-hop group, with the kernel's weights, gone with the route.
+    up.ip(&format!("-6 addr add 2001:db8:ff::3/64 dev {data_tap} nodad"));
+    rly.ip("-6 route add 2001:db8:e0::/48 table 100 proto static nexthop via 2001:db8:ff::3 dev cp0 weight 3 nexthop via 2001:db8:ff::1 dev cp0");
+    let want = "2001:db8:e0::/48 group 32768 origin kernel/static";
+    let grouped = wait_for(Duration::from_secs(10), || {
+        let r = d.ok("routes");
+        (r.lines().any(|l| l == want), r)
+    });
+    assert!(grouped.0, "{want:?} in relayd's routes:\n{}\nkernel:\n{}", grouped.1, rly.ip("-6 route show table 100"));
+    assert_eq!(d.ok("groups"), "32768 nexthop via 2001:db8:ff::1 port 0 nexthop via 2001:db8:ff::3 port 0 weight 3\n");
+    rly.ip("-6 route del 2001:db8:e0::/48 table 100");
+    let ungrouped = wait_for(Duration::from_secs(10), || {
+        let (r, g) = (d.ok("routes"), d.ok("groups"));
+        (!r.contains("2001:db8:e0::/48") && g.is_empty(), format!("{r}groups:\n{g}"))
+    });
+    assert!(ungrouped.0, "the route and its group are gone:\n{}", ungrouped.1);
+
     let s = d.stats();
+    for (counter, want) in [("fib.multipath", 1), ("fib.groups_added", 1), ("fib.groups_removed", 1), ("fib.multipath_reduced", 0)] {
+        assert_eq!(s.get(counter).copied(), Some(want), "{counter} in {s:?}");
+    }
     for counter in ["pipeline.to_kernel", "tap.to_kernel", "tap.from_kernel"] {
         assert!(s.get(counter).copied().unwrap_or(0) > 0, "{counter} in {s:?}");
     }

@@ -393,7 +393,7 @@ fn over_long_and_non_utf8_lines_get_one_answer_each() {
     let batch = b"batch\nroute add 2001:db8:5::/48 via 2002:c058:6301::\nreload\nroute add 2001:db8:6::/48 via 2002:c058:6301::\nend\nping\n";
     assert_eq!(
         String::from_utf8(d.raw(batch)).unwrap(),
-        "error: batch line 2: only `route add|del` and `tunnel set|del` may be batched\npong\nok\n"
+        "error: batch line 2: only `route add|del`, `tunnel set|del` and `group set|del` may be batched\npong\nok\n"
     );
     let mut batch = b"batch\nroute add 2001:db8:5::/48 via 2002:c058:6301::\n".to_vec();
     batch.extend_from_slice(&[b'r'; 6000]);
@@ -531,8 +531,15 @@ fn a_thousand_parallel_connections_are_answered_or_refused() {
     drop(conns);
 
     // relayd notices the closes on its next turns and serves new clients again.
+    // Until it has, a ping may still be refused (answered `too many connections`, or closed
+    // before our request was written): each failed ping is at most one refusal more.
     let start = std::time::Instant::now();
-    while d.request("ping").ok().and_then(Result::ok).is_none() {
+    let mut failed_pings = 0;
+    loop {
+        if let Ok(Ok(_)) = d.request("ping") {
+            break;
+        }
+        failed_pings += 1;
         assert!(start.elapsed() < std::time::Duration::from_secs(10), "relayd serves again");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -543,7 +550,8 @@ fn a_thousand_parallel_connections_are_answered_or_refused() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let after = d.stats();
-    assert_eq!(after["control.refused"] - before["control.refused"], refused as u64);
+    let counted = after["control.refused"] - before["control.refused"];
+    assert!((refused as u64..=(refused + failed_pings) as u64).contains(&counted), "refused {counted}: {refused} + up to {failed_pings} pings");
     assert!(after["control.accepted"] - before["control.accepted"] >= served as u64);
     d.stop().assert_clean();
 }

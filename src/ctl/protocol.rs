@@ -12,6 +12,8 @@ pub enum Request {
     Neigh,
     /// The configured tunnels.
     Tunnels,
+    /// The next-hop groups.
+    Groups,
     Generation,
     Audit,
     Reload,
@@ -19,9 +21,10 @@ pub enum Request {
     Health,
     /// Report unhealthy from now on, so the health agent withdraws the anycast routes.
     Drain,
-    /// `route add|del …` or `tunnel set|del …`, as text for the pipeline's grammar.
+    /// `route add|del …`, `tunnel set|del …` or `group set|del …`, as text for the
+    /// pipeline's grammar.
     Route(String),
-    /// Several route and tunnel changes applied all-or-nothing.
+    /// Several route, tunnel and group changes applied all-or-nothing.
     Batch(Vec<String>),
 }
 
@@ -32,6 +35,7 @@ commands:
   routes                    the IPv6 route table
   neigh                     the neighbour tables
   tunnels                   the configured tunnels
+  groups                    the next-hop groups (ECMP)
   generation                control generation sent / applied by every worker
   audit                     check every worker's tables equal the control copy
   route add <prefix> <nexthop>   add or replace a route (see docs/control-protocol.md)
@@ -39,7 +43,10 @@ commands:
   tunnel set <id> local <v4> remote <v4> [name N] [mtu M] [ttl T] [dscp copy|D]
                             add or replace a configured tunnel (RFC 4213)
   tunnel del <id>           delete a configured tunnel no route uses
-  batch                     then one `route …` or `tunnel …` per line, then `end`: all or nothing
+  group set <id> nexthop <hop> [weight W] [nexthop <hop> [weight W]]...
+                            add or replace a next-hop group; `route add <prefix> group <id>`
+  group del <id>            delete a next-hop group no route uses
+  batch                     then one `route …`, `tunnel …` or `group …` per line, then `end`: all or nothing
   reload                    re-read the config file's tables (routes, neighbours)
   health                    `healthy`, or `unhealthy: <what is wrong>` (workers, ports, tables, drain)
   drain                     report unhealthy from now on (the health agent withdraws the routes)";
@@ -90,6 +97,7 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
         "routes" => no_args(Request::Routes),
         "neigh" => no_args(Request::Neigh),
         "tunnels" => no_args(Request::Tunnels),
+        "groups" => no_args(Request::Groups),
         "generation" => no_args(Request::Generation),
         "audit" => no_args(Request::Audit),
         "reload" => no_args(Request::Reload),
@@ -102,6 +110,10 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
         "tunnel" => match rest.first() {
             Some(&"set") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
             _ => Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()),
+        },
+        "group" => match rest.first() {
+            Some(&"set") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
+            _ => Err("usage: group set <id> nexthop <hop> [weight W] [nexthop …] | group del <id>".into()),
         },
         "batch" if rest.is_empty() => Ok(Line::Batch),
         "batch" => Err("batch takes no arguments".into()),
@@ -145,8 +157,8 @@ impl Batch {
         if self.error.is_some() {
             return None;
         }
-        if !text.starts_with("route ") && !text.starts_with("tunnel ") {
-            self.fail(format!("batch line {}: only `route add|del` and `tunnel set|del` may be batched", self.seen));
+        if !["route ", "tunnel ", "group "].iter().any(|w| text.starts_with(w)) {
+            self.fail(format!("batch line {}: only `route add|del`, `tunnel set|del` and `group set|del` may be batched", self.seen));
         } else if self.lines.len() == MAX_BATCH {
             self.fail(format!("batch: more than {MAX_BATCH} lines"));
         } else {

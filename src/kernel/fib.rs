@@ -15,7 +15,8 @@ use std::net::Ipv6Addr;
 
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
 use netlink_packet_route::AddressFamily;
-use relay::pipeline::{RouteTarget, TableUpdate, Tables};
+use netlink_packet_route::route::RouteNextHopFlags;
+use relay::pipeline::{GroupMember, NextHopGroup, RouteTarget, TableUpdate, Tables, KERNEL_GROUPS};
 use relay::runtime::control::ControlPlane;
 
 use super::netlink::{Events, NetlinkError, RouteEvent, RouteEvents, Rtnl};
@@ -27,10 +28,19 @@ const READS_PER_POLL: usize = 64;
 
 pub type Prefix = (Ipv6Addr, u8);
 
+/// Where a kernel route points: one next hop, or several (a multipath route), which
+/// relayd installs as a next-hop group of its own (ids from [`KERNEL_GROUPS`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KernelHop {
+    One(RouteTarget),
+    /// Two or more members, sorted, so that routes with the same members share a group.
+    Multi(Vec<GroupMember>),
+}
+
 /// A kernel route relayd can install: where it points and who put it in the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelRoute {
-    pub target: RouteTarget,
+    pub hop: KernelHop,
     pub protocol: RouteProtocol,
 }
 
@@ -67,7 +77,10 @@ fib_counters!(
     removed => "Kernel routes removed from relayd's tables (withdrawn, or gone at a resync).",
     shadowed => "Kernel routes not installed: relayd holds a static route for the prefix.",
     refused => "Kernel routes relayd's tables refused (bad prefix or next hop); logged.",
-    multipath_reduced => "Multipath kernel routes installed through their first usable next hop only.",
+    multipath => "Multipath kernel routes installed through a next-hop group.",
+    multipath_reduced => "Multipath kernel routes installed without some members (out of foreign interfaces, dead, non-IPv6 gateways).",
+    groups_added => "Next-hop groups created for multipath kernel routes.",
+    groups_removed => "Next-hop groups removed when their last kernel route went.",
     skipped_other_table => "Route notifications for other kernel tables, ignored.",
     skipped_ipv4 => "IPv4 kernel routes, ignored (no outer IPv4 route table yet).",
     skipped_type => "Local, broadcast, multicast, anycast, throw and NAT routes, ignored.",
@@ -91,6 +104,9 @@ pub struct FibMirror {
     kernel: HashMap<Prefix, BTreeMap<u32, KernelRoute>>,
     /// What relayd's tables hold from the kernel.
     installed: HashMap<Prefix, KernelRoute>,
+    /// The next-hop groups made for multipath routes, by members: their id and how many
+    /// installed routes use them.
+    groups: HashMap<Vec<GroupMember>, (u16, usize)>,
     counters: FibCounters,
     /// Kernel routes we could not install, logged once each until they change.
     logged: BTreeSet<Prefix>,
@@ -147,6 +163,8 @@ fn hop_target(gateway: Option<&RouteAddress>, oif: Option<u32>, ports: &[(u32, u
 
 /// What a kernel route means to relayd: its prefix and metric, and the route to install
 /// (with whether a multipath route lost members), or why it is not mirrored.
+/// `MAX_GROUP_MEMBERS` is not checked here: the tables refuse a larger group, counted as
+/// `refused`.
 pub fn translate(r: &RouteMessage, table: u32, ports: &[(u32, u16)]) -> Result<(Prefix, u32, KernelRoute, bool), Skip> {
     if table_of(r) != table {
         return Err(Skip::OtherTable);
@@ -156,10 +174,10 @@ pub fn translate(r: &RouteMessage, table: u32, ports: &[(u32, u16)]) -> Result<(
     }
     let prefix = prefix_of(r).ok_or(Skip::NoNextHop)?;
     let metric = metric_of(r);
-    let route = |target| KernelRoute { target, protocol: r.header.protocol };
+    let route = |hop| KernelRoute { hop, protocol: r.header.protocol };
     match r.header.kind {
         RouteType::BlackHole | RouteType::Unreachable | RouteType::Prohibit => {
-            return Ok((prefix, metric, route(RouteTarget::Blackhole), false))
+            return Ok((prefix, metric, route(KernelHop::One(RouteTarget::Blackhole)), false))
         }
         RouteType::Unicast => {}
         _ => return Err(Skip::Type),
@@ -176,24 +194,38 @@ pub fn translate(r: &RouteMessage, table: u32, ports: &[(u32, u16)]) -> Result<(
         RouteAttribute::MultiPath(m) => Some(m),
         _ => None,
     });
-    match members {
-        None => Ok((prefix, metric, route(hop_target(gateway, oif, ports)?), false)),
-        Some(members) => {
-            let mut first_err = Skip::NoNextHop;
-            let mut usable = members.iter().map(|m| {
-                let g = m.attributes.iter().find_map(|a| match a {
-                    RouteAttribute::Gateway(g) => Some(g),
-                    _ => None,
-                });
-                hop_target(g, Some(m.interface_index), ports)
-            });
-            let found = usable.by_ref().find_map(|t| t.map_err(|e| first_err = e).ok());
-            match found {
-                Some(t) => Ok((prefix, metric, route(t), members.len() > 1)),
-                None => Err(first_err),
+    let Some(members) = members else {
+        return Ok((prefix, metric, route(KernelHop::One(hop_target(gateway, oif, ports)?)), false));
+    };
+    // Members out of other interfaces, dead ones and IPv4 gateways are left out; the route
+    // goes through the rest, or is skipped (for the first member's reason) if none is left.
+    let mut first_err = None;
+    let mut usable: Vec<GroupMember> = Vec::new();
+    for m in members {
+        if m.flags.intersects(RouteNextHopFlags::Dead | RouteNextHopFlags::Linkdown) {
+            continue;
+        }
+        let g = m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Gateway(g) => Some(g),
+            _ => None,
+        });
+        match hop_target(g, Some(m.interface_index), ports) {
+            // rtnh_hops is the weight minus one.
+            Ok(target) if !usable.iter().any(|u| u.target == target) => usable.push(GroupMember { target, weight: u16::from(m.hops) + 1 }),
+            Ok(_) => {}
+            Err(e) => {
+                first_err.get_or_insert(e);
             }
         }
     }
+    let reduced = usable.len() < members.len();
+    usable.sort_by_key(|m| (m.target.to_string(), m.weight));
+    let hop = match usable.len() {
+        0 => return Err(first_err.unwrap_or(Skip::NoNextHop)),
+        1 => KernelHop::One(usable[0].target),
+        _ => KernelHop::Multi(usable),
+    };
+    Ok((prefix, metric, route(hop), reduced))
 }
 
 /// `kernel/<protocol>`: who put the route in the kernel.
@@ -233,6 +265,7 @@ impl FibMirror {
             events,
             kernel: HashMap::new(),
             installed: HashMap::new(),
+            groups: HashMap::new(),
             counters: FibCounters::default(),
             logged: BTreeSet::new(),
         };
@@ -296,7 +329,9 @@ impl FibMirror {
     /// After a reload rebuilt the tables from the configuration: the kernel's routes again
     /// (those the new configuration does not hold statically).
     pub fn reinstall(&mut self, control: &mut ControlPlane) {
+        // The new tables hold none of the kernel's routes and groups.
         self.installed.clear();
+        self.groups.clear();
         let touched = self.kernel.keys().copied().collect();
         self.sync(control, touched);
     }
@@ -305,7 +340,8 @@ impl FibMirror {
     /// kernel's route back where the static one was deleted.
     pub fn static_changed(&mut self, control: &mut ControlPlane, prefixes: &[Prefix]) {
         for p in prefixes {
-            self.installed.remove(p);
+            let old = self.installed.remove(p);
+            self.release_group(old);
         }
         self.sync(control, prefixes.iter().copied().collect());
     }
@@ -323,10 +359,13 @@ impl FibMirror {
                     touched.insert(prefix);
                     let at = self.kernel.entry(prefix).or_default();
                     if new {
-                        at.insert(metric, route);
+                        if let KernelHop::Multi(_) = route.hop {
+                            self.counters.multipath += 1;
+                        }
                         if reduced {
                             self.counters.multipath_reduced += 1;
                         }
+                        at.insert(metric, route);
                     } else {
                         at.remove(&metric);
                     }
@@ -366,70 +405,172 @@ impl FibMirror {
         }
     }
 
-    /// Brings relayd's tables to the kernel's for `touched`: one batch; if the tables refuse
-    /// it, change by change, so one bad route costs only itself (counted and logged).
+    /// Brings relayd's tables to the kernel's for `touched`, in three steps, each one batch:
+    /// the next-hop groups the new routes need; the routes (if the tables refuse the batch,
+    /// change by change, so one bad route costs only itself, counted and logged); the groups
+    /// no route uses any more. Each step is hitless on its own: a group exists before its
+    /// first route and goes after its last.
     fn sync(&mut self, control: &mut ControlPlane, touched: BTreeSet<Prefix>) {
-        let mut updates = Vec::new();
-        let mut next: Vec<(Prefix, Option<KernelRoute>)> = Vec::new();
+        let mut changes: Vec<(Prefix, Option<KernelRoute>)> = Vec::new();
         for prefix in touched {
-            let want = self.kernel.get(&prefix).and_then(|m| m.values().next().copied());
-            let have = self.installed.get(&prefix).copied();
+            let want = self.kernel.get(&prefix).and_then(|m| m.values().next().cloned());
+            let have = self.installed.get(&prefix);
             match (want, have) {
-                (Some(w), Some(h)) if w == h => {}
+                (Some(w), Some(h)) if w == *h => {}
                 (Some(w), have) => {
                     if have.is_none() && control.tables().route(prefix.0, prefix.1).is_some() {
                         self.counters.shadowed += 1;
                         continue;
                     }
-                    updates.push(TableUpdate::RouteAdd { prefix: prefix.0, len: prefix.1, target: w.target });
-                    next.push((prefix, Some(w)));
+                    changes.push((prefix, Some(w)));
                 }
-                (None, Some(_)) => {
-                    updates.push(TableUpdate::RouteDel { prefix: prefix.0, len: prefix.1 });
-                    next.push((prefix, None));
-                }
+                (None, Some(_)) => changes.push((prefix, None)),
                 (None, None) => {}
             }
         }
-        if updates.is_empty() {
-            return;
+        self.create_groups(control, &changes);
+        let mut updates = Vec::with_capacity(changes.len());
+        let mut next = Vec::with_capacity(changes.len());
+        for (prefix, route) in changes {
+            let update = match &route {
+                None => TableUpdate::RouteDel { prefix: prefix.0, len: prefix.1 },
+                Some(r) => match self.target_of(&r.hop) {
+                    Some(target) => TableUpdate::RouteAdd { prefix: prefix.0, len: prefix.1, target },
+                    // Its group was refused (logged there).
+                    None => {
+                        self.counters.refused += 1;
+                        continue;
+                    }
+                },
+            };
+            updates.push(update);
+            next.push((prefix, route));
         }
-        match control.apply(updates.clone()) {
-            Ok(_) => {
-                self.counters.batches += 1;
-                for (prefix, route) in next {
-                    self.record(prefix, route);
+        if !updates.is_empty() {
+            match control.apply(updates.clone()) {
+                Ok(_) => {
+                    self.counters.batches += 1;
+                    for (prefix, route) in next {
+                        self.record(prefix, route);
+                    }
                 }
-            }
-            Err(_) => {
-                for (u, (prefix, route)) in updates.into_iter().zip(next) {
-                    match control.apply(vec![u.clone()]) {
-                        Ok(_) => {
-                            self.counters.batches += 1;
-                            self.record(prefix, route);
-                        }
-                        Err(e) => {
-                            self.counters.refused += 1;
-                            if self.logged.insert(prefix) {
-                                println!("relayd: fib: kernel route not mirrored: {u}: {e}");
+                Err(_) => {
+                    for (u, (prefix, route)) in updates.into_iter().zip(next) {
+                        match control.apply(vec![u.clone()]) {
+                            Ok(_) => {
+                                self.counters.batches += 1;
+                                self.record(prefix, route);
+                            }
+                            Err(e) => {
+                                self.counters.refused += 1;
+                                if self.logged.insert(prefix) {
+                                    println!("relayd: fib: kernel route not mirrored: {u}: {e}");
+                                }
                             }
                         }
                     }
                 }
             }
         }
+        self.remove_unused_groups(control);
+    }
+
+    /// What relayd's route points at for `hop`: the group of a multipath route (None if it
+    /// could not be made).
+    fn target_of(&self, hop: &KernelHop) -> Option<RouteTarget> {
+        match hop {
+            KernelHop::One(t) => Some(*t),
+            KernelHop::Multi(m) => self.groups.get(m).map(|&(group, _)| RouteTarget::Group { group }),
+        }
+    }
+
+    /// Creates the groups `changes` need that do not exist yet, in one batch (one by one if
+    /// the tables refuse it).
+    fn create_groups(&mut self, control: &mut ControlPlane, changes: &[(Prefix, Option<KernelRoute>)]) {
+        let mut used: BTreeSet<u16> = self.groups.values().map(|&(id, _)| id).collect();
+        let mut created: Vec<(Vec<GroupMember>, u16, TableUpdate)> = Vec::new();
+        for (_, route) in changes {
+            let Some(KernelRoute { hop: KernelHop::Multi(members), .. }) = route else { continue };
+            if self.groups.contains_key(members) || created.iter().any(|(m, _, _)| m == members) {
+                continue;
+            }
+            let group = match NextHopGroup::new(members.clone()) {
+                Ok(g) => g,
+                Err(e) => {
+                    println!("relayd: fib: multipath route not mirrored: {e}");
+                    continue;
+                }
+            };
+            let Some(id) = KERNEL_GROUPS.into_iter().find(|id| !used.contains(id)) else {
+                println!("relayd: fib: multipath route not mirrored: every kernel group id is taken");
+                break;
+            };
+            used.insert(id);
+            created.push((members.clone(), id, TableUpdate::GroupSet { id, group }));
+        }
+        if created.is_empty() {
+            return;
+        }
+        let batch: Vec<TableUpdate> = created.iter().map(|(_, _, u)| u.clone()).collect();
+        let all_ok = control.apply(batch).is_ok();
+        for (members, id, u) in created {
+            let ok = all_ok || match control.apply(vec![u.clone()]) {
+                Ok(_) => true,
+                Err(e) => {
+                    println!("relayd: fib: next-hop group not created: {u}: {e}");
+                    false
+                }
+            };
+            if ok {
+                self.counters.groups_added += 1;
+                self.groups.insert(members, (id, 0));
+            }
+        }
+    }
+
+    /// Removes the groups whose last route went.
+    fn remove_unused_groups(&mut self, control: &mut ControlPlane) {
+        let unused: Vec<(Vec<GroupMember>, u16)> =
+            self.groups.iter().filter(|(_, &(_, routes))| routes == 0).map(|(m, &(id, _))| (m.clone(), id)).collect();
+        if unused.is_empty() {
+            return;
+        }
+        let batch = unused.iter().map(|&(_, id)| TableUpdate::GroupDel { id }).collect();
+        let all_ok = control.apply(batch).is_ok();
+        for (members, id) in unused {
+            // Left for the next sync if refused (it cannot be in use: only we route to it).
+            if all_ok || control.apply(vec![TableUpdate::GroupDel { id }]).is_ok() {
+                self.counters.groups_removed += 1;
+                self.groups.remove(&members);
+            }
+        }
     }
 
     fn record(&mut self, prefix: Prefix, route: Option<KernelRoute>) {
         self.logged.remove(&prefix);
-        match route {
+        if let Some(KernelHop::Multi(m)) = route.as_ref().map(|r| &r.hop) {
+            if let Some((_, routes)) = self.groups.get_mut(m) {
+                *routes += 1;
+            }
+        }
+        let old = match route {
             Some(r) => {
                 self.counters.added += 1;
-                self.installed.insert(prefix, r);
+                self.installed.insert(prefix, r)
             }
             None => {
                 self.counters.removed += 1;
-                self.installed.remove(&prefix);
+                self.installed.remove(&prefix)
+            }
+        };
+        self.release_group(old);
+    }
+
+    /// One route less on the group of `old`, if it had one.
+    fn release_group(&mut self, old: Option<KernelRoute>) {
+        if let Some(KernelRoute { hop: KernelHop::Multi(m), .. }) = old {
+            if let Some((_, routes)) = self.groups.get_mut(&m) {
+                *routes = routes.saturating_sub(1);
             }
         }
     }

@@ -51,8 +51,13 @@
 //! local = "198.51.100.7"
 //! remote = "203.0.113.50"
 //!
+//! [[pipeline.group]]           # next-hop group (ECMP): one member per flow
+//! id = 1
+//! nexthops = ["via fe80::1 port 0", "via fe80::2 port 0 weight 2"]
+//!
 //! [[pipeline.route]]           # the `route add` grammar of route_text.rs
 //! add = "::/0 via 2002:c058:6301::"
+//! # add = "2001:db8:c0::/44 group 1"
 //!
 //! [[pipeline.router_advert]]   # RAs for SLAAC on a LAN port (neigh/ra.rs)
 //! port = 1
@@ -69,9 +74,9 @@ use crate::pipeline::mech::{
 };
 use crate::pipeline::model::addr::{mask4, Ipv4Prefix};
 use crate::pipeline::model::error::{at, err, ConfigError};
-use crate::pipeline::model::route_text::parse_route;
+use crate::pipeline::model::route_text::{parse_group, parse_route};
 use crate::pipeline::model::settings::*;
-use crate::pipeline::model::tables::{TableUpdate, Tables};
+use crate::pipeline::model::tables::{TableError, TableUpdate, Tables, KERNEL_GROUPS};
 use crate::wire::EthernetAddress;
 
 /// `[pipeline]`, as written. Every field but `interface` is optional.
@@ -103,6 +108,8 @@ pub struct Config {
     pub neighbour: Vec<NeighbourConfig>,
     #[serde(default)]
     pub tunnel: Vec<TunnelConfig>,
+    #[serde(default)]
+    pub group: Vec<GroupConfig>,
     /// `[pipeline.ipv4_compatible]`: present turns the `::V` tunnel on.
     pub ipv4_compatible: Option<Ipv4CompatibleConfig>,
     #[serde(default)]
@@ -193,6 +200,15 @@ pub struct InterfaceConfig {
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     pub add: String,
+}
+
+/// `[[pipeline.group]] id = 1  nexthops = ["via fe80::1 port 0", "via fe80::2 port 1 weight 2"]`:
+/// each member in the `nexthop` grammar of `group set` (see [`parse_group`]).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub id: u16,
+    pub nexthops: Vec<String>,
 }
 
 /// `[[pipeline.neighbour]] ip = "198.51.100.1"  mac = "02:00:00:00:00:01"`.
@@ -370,7 +386,7 @@ impl Config {
         Ok(())
     }
 
-    /// Neighbours, tunnels and routes: parsed, then applied in that order to tables built
+    /// Neighbours, tunnels, groups and routes: parsed, then applied in that order to tables built
     /// from the rest, reporting the first entry that does not apply.
     fn validate_table_entries(&self, s: &mut Settings) -> Result<Tables, ConfigError> {
         for (k, n) in self.neighbour.iter().enumerate() {
@@ -382,17 +398,31 @@ impl Config {
         for (k, tc) in self.tunnel.iter().enumerate() {
             s.tunnels.push(tc.validate(k)?);
         }
+        for (k, g) in self.group.iter().enumerate() {
+            if KERNEL_GROUPS.contains(&g.id) {
+                return err(&format!("pipeline.group[{k}].id"), TableError::GroupIdReserved(g.id).to_string());
+            }
+            if self.group[..k].iter().any(|o| o.id == g.id) {
+                return err(&format!("pipeline.group[{k}].id"), format!("{}: group {} is configured twice", g.id, g.id));
+            }
+            let members: String = g.nexthops.iter().map(|n| format!(" nexthop {}", n.trim())).collect();
+            let u = at(&format!("pipeline.group[{k}].nexthops"), parse_group(&format!("group set {}{members}", g.id)))?;
+            s.groups.push(u);
+        }
         for (k, r) in self.route.iter().enumerate() {
             let u = at(&format!("pipeline.route[{k}].add"), parse_route(&format!("add {}", r.add.trim())))?;
             s.routes.push(u);
         }
-        let base = Settings { routes: Vec::new(), neighbours: Vec::new(), tunnels: Vec::new(), ..s.clone() };
+        let base = Settings { routes: Vec::new(), neighbours: Vec::new(), tunnels: Vec::new(), groups: Vec::new(), ..s.clone() };
         let mut t = at("pipeline.interface", Tables::new(&base))?;
         for (k, u) in s.neighbours.iter().enumerate() {
             at(&format!("pipeline.neighbour[{k}]"), u.apply(&mut t))?;
         }
         for (k, u) in s.tunnels.iter().enumerate() {
             at(&format!("pipeline.tunnel[{k}]"), u.apply(&mut t))?;
+        }
+        for (k, u) in s.groups.iter().enumerate() {
+            at(&format!("pipeline.group[{k}]"), u.apply(&mut t))?;
         }
         for (k, u) in s.routes.iter().enumerate() {
             at(&format!("pipeline.route[{k}].add"), u.apply(&mut t))?;

@@ -54,7 +54,7 @@ pub enum ControlMsg {
     Audit,
 }
 
-/// A digest of a table set's contents (routes, neighbours, tunnels): equal contents give equal
+/// A digest of a table set's contents (routes, neighbours, tunnels, next-hop groups): equal contents give equal
 /// fingerprints, whatever order the changes came in.
 pub fn fingerprint(t: &Tables) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -62,6 +62,7 @@ pub fn fingerprint(t: &Tables) -> u64 {
     t.routes_text().hash(&mut h);
     t.neighbours_text().hash(&mut h);
     format!("{:?}", t.tunnels()).hash(&mut h);
+    t.groups_text().hash(&mut h);
     h.finish()
 }
 

@@ -16,6 +16,7 @@ pub mod icmpv4;
 pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
+pub mod ports;
 #[cfg(test)]
 mod testdata;
 
@@ -25,6 +26,7 @@ pub use icmpv4::Packet as Icmpv4Packet;
 pub use icmpv6::Packet as Icmpv6Packet;
 pub use ipv4::Packet as Ipv4Packet;
 pub use ipv6::Packet as Ipv6Packet;
+pub use ports::Packet as PortsPacket;
 
 /// Why a buffer is not a valid header of the requested kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -4,7 +4,7 @@
 use std::net::Ipv6Addr;
 
 use netlink_packet_route::route::RouteProtocol;
-use relay::pipeline::RouteTarget;
+use relay::pipeline::{GroupMember, RouteTarget};
 
 use super::*;
 use crate::kernel::netlink::{decode_events, RouteEvent};
@@ -48,8 +48,8 @@ fn v6(s: &str) -> Ipv6Addr {
 #[test]
 fn a_route_via_a_control_tap_becomes_a_via_route_with_its_protocol() {
     let got = translate(&new_route(ADD_VIA), 100, PORTS);
-    let route = KernelRoute { target: RouteTarget::Via { gateway: v6("2001:db8:ff::1"), port: 0 }, protocol: RouteProtocol::Bird };
-    assert_eq!(got, Ok(((v6("2001:db8:c0::"), 44), 1024, route, false)));
+    let route = KernelRoute { hop: KernelHop::One(RouteTarget::Via { gateway: v6("2001:db8:ff::1"), port: 0 }), protocol: RouteProtocol::Bird };
+    assert_eq!(got, Ok(((v6("2001:db8:c0::"), 44), 1024, route.clone(), false)));
     assert_eq!(origin_name(route.protocol), "kernel/bird");
 }
 
@@ -71,18 +71,43 @@ fn other_tables_and_the_local_table_are_skipped() {
 #[test]
 fn blackhole_routes_become_blackholes() {
     let (prefix, _, route, _) = translate(&new_route(BLACKHOLE), 100, PORTS).expect("taken");
-    assert_eq!((prefix, route.target), ((v6("2001:db8:dead::"), 48), RouteTarget::Blackhole));
+    assert_eq!((prefix, route.hop), ((v6("2001:db8:dead::"), 48), KernelHop::One(RouteTarget::Blackhole)));
 }
 
 #[test]
-fn a_multipath_route_goes_through_its_first_usable_member_and_says_so() {
+fn a_multipath_route_becomes_a_group_of_its_members_sorted_with_their_weights() {
     let (prefix, _, route, reduced) = translate(&new_route(MULTIPATH), 100, PORTS).expect("taken");
     assert_eq!(prefix, (v6("2001:db8:e0::"), 48));
-    assert_eq!(route.target, RouteTarget::Via { gateway: v6("2001:db8:ff::1"), port: 0 });
+    let member = |gw: &str, port| GroupMember { target: RouteTarget::Via { gateway: v6(gw), port }, weight: 1 };
+    assert_eq!(route.hop, KernelHop::Multi(vec![member("2001:db8:fe::1", 1), member("2001:db8:ff::1", 0)]));
+    assert!(!reduced);
+}
+
+#[test]
+fn a_multipath_route_with_one_member_of_ours_goes_through_it_and_says_so() {
+    let (_, _, route, reduced) = translate(&new_route(MULTIPATH), 100, &[(2, 1)]).expect("taken");
+    assert_eq!(route.hop, KernelHop::One(RouteTarget::Via { gateway: v6("2001:db8:fe::1"), port: 1 }));
     assert!(reduced);
-    // Only the second member on a port of ours: that one.
-    let (_, _, route, _) = translate(&new_route(MULTIPATH), 100, &[(2, 1)]).expect("taken");
-    assert_eq!(route.target, RouteTarget::Via { gateway: v6("2001:db8:fe::1"), port: 1 });
+}
+
+#[test]
+fn dead_members_and_weights_are_read_from_the_next_hop_header() {
+    let mut msg = new_route(MULTIPATH);
+    for a in &mut msg.attributes {
+        if let RouteAttribute::MultiPath(m) = a {
+            m[0].hops = 2; // weight 3 (va, 2001:db8:ff::1)
+        }
+    }
+    let (_, _, route, _) = translate(&msg, 100, PORTS).expect("taken");
+    let KernelHop::Multi(m) = route.hop else { panic!("a group: {route:?}") };
+    assert_eq!(m.iter().map(|m| m.weight).collect::<Vec<_>>(), [1, 3]);
+    for a in &mut msg.attributes {
+        if let RouteAttribute::MultiPath(m) = a {
+            m[1].flags = RouteNextHopFlags::Dead;
+        }
+    }
+    let (_, _, route, reduced) = translate(&msg, 100, PORTS).expect("taken");
+    assert_eq!((route.hop, reduced), (KernelHop::One(RouteTarget::Via { gateway: v6("2001:db8:ff::1"), port: 0 }), true));
 }
 
 #[test]

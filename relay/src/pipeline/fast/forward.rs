@@ -8,6 +8,7 @@ use crate::wire::bytes::{arr, v6_at};
 use crate::wire::ethertype;
 
 use super::classify::Origin;
+use super::ecmp::flow_hash;
 use super::encap::{self, OuterHeader, OUTER_LEN};
 use super::l2;
 use super::{PacketBuf, Pipeline, TokenBucket};
@@ -65,8 +66,7 @@ impl Pipeline {
     pub(crate) fn act<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, hop: u32, src_hop: u32) -> Verdict {
         let rx = buf.rx_port();
         if self.urpf && origin == Origin::Native {
-            let back = tables.hop(src_hop).is_some_and(|h| matches!(h.target, RouteTarget::Via { .. } | RouteTarget::Connected { .. }) && h.port == rx);
-            if !back {
+            if !tables.hop(src_hop).is_some_and(|h| leads_back(tables, h, rx)) {
                 return Verdict::Drop(DropReason::UrpfFailed);
             }
         }
@@ -97,9 +97,14 @@ impl Pipeline {
     pub(crate) fn route<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, rx: u16, hop: u32) -> Result<u16, Fail> {
         let h = arr::<40>(buf.data(), 0).ok_or(drop(DropReason::Ipv6Malformed))?;
         let p = Ipv6Fields { src: v6_at(h, 8), dst: v6_at(h, 24), hop_limit: h[7], len: buf.data().len(), origin, rx };
-        let hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
+        let mut hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
+        if let RouteTarget::Group { .. } = hop.target {
+            hop = tables.group_member(hop.group, flow_hash(buf.data())).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
+        }
         match hop.target {
             RouteTarget::Blackhole => Err(drop(DropReason::RouteBlackhole)),
+            // A member is never a group (NextHopGroup::new).
+            RouteTarget::Group { .. } => Err(Icmp(IcmpError::NoRoute, DropReason::NoRoute)),
             RouteTarget::Via { .. } | RouteTarget::Connected { .. } => self.forward_native(tables, now, buf, &p, hop),
             RouteTarget::SixToFour
             | RouteTarget::Tunnel { .. }
@@ -178,6 +183,16 @@ impl Pipeline {
         let sent = self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)?;
         self.counters.count(event);
         Ok(sent)
+    }
+}
+
+/// Strict uRPF (RFC 3704 section 2.2): the route back to the source leaves by the port the
+/// packet came in on — for a group, one of its members does.
+fn leads_back(tables: &Tables, h: &NextHop, rx: u16) -> bool {
+    let native_on_rx = |h: &NextHop| matches!(h.target, RouteTarget::Via { .. } | RouteTarget::Connected { .. }) && h.port == rx;
+    match h.target {
+        RouteTarget::Group { .. } => tables.group_members(h.group).any(native_on_rx),
+        _ => native_on_rx(h),
     }
 }
 

@@ -8,11 +8,13 @@
 //! worker, not on the control core: they are rate-limited per worker and answer the packet
 //! in the buffer that holds it, without a trip over the exception ring.
 //!
-//! Owns: [`Pipeline`] and its stages, the outer-header writer, the L2 rewrite, path MTUs,
+//! Owns: [`Pipeline`] and its stages, the outer-header writer, the L2 rewrite, the ECMP
+//! flow hash, path MTUs,
 //! the token bucket. May import: `model`, `mech`, `crate::lpm`, `crate::wire` — never
 //! `slow`.
 mod classify;
 mod decap;
+pub(crate) mod ecmp;
 pub(crate) mod encap;
 pub(crate) mod forward;
 mod icmp4;

@@ -13,25 +13,31 @@
 //!           | "6rd" PREFIX            the 6rd domain PREFIX (RFC 5969)
 //!           | "ipv4-compatible"       to the V of ::V (within ::/96)
 //!           | "6over4" IPV4           the 6over4 link on our IPV4 (RFC 2529)
+//!           | "group" N               next-hop group N: one member per flow (ECMP)
 //!           | "blackhole"             drop
 //! neighbour = ("neighbour" | "neighbor" | "neigh") "set" IP MAC
 //!           | ("neighbour" | "neighbor" | "neigh") "del" IP
 //! tunnel    = "tunnel" "set" N "local" IPV4 "remote" IPV4 option*
 //!           | "tunnel" "del" N
 //! option    = "name" NAME | "mtu" 1280..1480 | "ttl" 1..255 | "dscp" ("copy" | 0..63)
+//! group     = "group" "set" N ("nexthop" member ["weight" 1..256])+
+//!           | "group" "del" N
+//! member    = "via" IPV6 "port" N | "port" N | "via" IPV6 | "tunnel" N   (as in a target)
 //! PREFIX    = IPV6 "/" 0..128         no host bits past the length
 //! ```
 //! Words are separated by whitespace. Examples: `route add 2001:db8::/32 via fe80::1
 //! port 1`, `route add 2002::/16 6to4`, `route add ::/0 via 2002:c058:6301::`,
 //! `route del 2001:db8::/32`, `neighbour set 198.51.100.1 02:00:00:00:00:01`,
 //! `tunnel set 0 local 198.51.100.7 remote 203.0.113.50 name to-b mtu 1400`,
-//! `route add 2001:db8:50::/48 tunnel 0`, `route add 2001:db8::/32 6rd 2001:db8::/32`.
+//! `route add 2001:db8:50::/48 tunnel 0`, `route add 2001:db8::/32 6rd 2001:db8::/32`,
+//! `group set 1 nexthop via fe80::1 port 0 nexthop via fe80::2 port 1 weight 2`,
+//! `route add 2001:db8:c0::/44 group 1`.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::wire::{AddrParseError, EthernetAddress};
 
 use super::settings::{DscpPolicy, Settings};
-use super::tables::{check_prefix, tunnel_remote, ConfiguredTunnel, RouteTarget, TableError, TableUpdate, TunnelName};
+use super::tables::{check_prefix, tunnel_remote, ConfiguredTunnel, GroupMember, NextHopGroup, RouteTarget, KERNEL_GROUPS, TableError, TableUpdate, TunnelName};
 
 /// Why a line of the route grammar does not parse, or names a table entry that cannot be
 /// (a bad prefix, a next hop that is no 6to4 address). `Display` is the operator's text.
@@ -60,8 +66,12 @@ pub enum RouteTextError {
     NotNumber { text: String, what: String },
     #[error("unexpected {0:?} after the next hop: expected `port N`")]
     UnexpectedAfterNextHop(String),
-    #[error("unexpected {0:?}: expected `via`, `port`, `6to4`, `tunnel`, `isatap`, `6rd`, `ipv4-compatible`, `6over4` or `blackhole`")]
+    #[error("unexpected {0:?}: expected `via`, `port`, `6to4`, `tunnel`, `isatap`, `6rd`, `ipv4-compatible`, `6over4`, `group` or `blackhole`")]
     UnexpectedTarget(String),
+    #[error("unexpected {0:?}: expected `nexthop`")]
+    ExpectedNexthop(String),
+    #[error("unexpected {0:?} in a group member: expected `via`, `port` or `tunnel`")]
+    UnexpectedMember(String),
     #[error("unexpected {0:?}: expected `local`, `remote`, `name`, `mtu`, `ttl` or `dscp`")]
     UnexpectedTunnelOption(String),
     #[error("unexpected {0:?} at the end")]
@@ -114,9 +124,10 @@ pub fn parse_route(s: &str) -> Result<TableUpdate, RouteTextError> {
                 }
                 Some("ipv4-compatible") => RouteTarget::Ipv4Compatible,
                 Some("6over4") => RouteTarget::SixOver4 { local: parse_v4(w.next(), "6over4")? },
+                Some("group") => RouteTarget::Group { group: parse_num(w.next(), "group")? },
                 Some("blackhole") => RouteTarget::Blackhole,
                 Some(other) => return Err(RouteTextError::UnexpectedTarget(other.to_string())),
-                None => return Err(RouteTextError::Expected("`add` needs a target: `via …`, `port N`, `6to4`, `tunnel N`, `isatap V`, `6rd PREFIX`, `ipv4-compatible`, `6over4 V` or `blackhole`")),
+                None => return Err(RouteTextError::Expected("`add` needs a target: `via …`, `port N`, `6to4`, `tunnel N`, `isatap V`, `6rd PREFIX`, `ipv4-compatible`, `6over4 V`, `group N` or `blackhole`")),
             };
             TableUpdate::RouteAdd { prefix, len, target }
         }
@@ -211,22 +222,93 @@ fn parse_tunnel_options<'a>(w: &mut impl Iterator<Item = &'a str>) -> Result<Con
     Ok(t)
 }
 
+/// Parses a next-hop group change (`group set N nexthop … [nexthop …]` / `group del N`).
+pub fn parse_group(s: &str) -> Result<TableUpdate, RouteTextError> {
+    let mut w = s.split_whitespace().peekable();
+    if w.next() != Some("group") {
+        return Err(RouteTextError::Expected("expected `group set N nexthop …` or `group del N`"));
+    }
+    let verb = w.next().ok_or(RouteTextError::Expected("expected `set` or `del`"))?;
+    let id = parse_num(w.next(), "group")?;
+    let update = match verb {
+        "set" => {
+            let mut members = Vec::new();
+            loop {
+                match w.next() {
+                    Some("nexthop") => members.push(parse_member(&mut w)?),
+                    Some(other) => return Err(RouteTextError::ExpectedNexthop(other.to_string())),
+                    None => break,
+                }
+            }
+            TableUpdate::GroupSet { id, group: NextHopGroup::new(members)? }
+        }
+        "del" => TableUpdate::GroupDel { id },
+        other => return Err(RouteTextError::UnknownCommand { what: "group", word: other.to_string(), expected: "`set` or `del`" }),
+    };
+    if let Some(extra) = w.next() {
+        return Err(RouteTextError::TrailingWord(extra.to_string()));
+    }
+    Ok(update)
+}
+
+/// One member after its `nexthop`: a next hop as in a route's target, then its weight.
+fn parse_member<'a>(w: &mut std::iter::Peekable<impl Iterator<Item = &'a str>>) -> Result<GroupMember, RouteTextError> {
+    let target = match w.next() {
+        Some("via") => {
+            let gw_text = w.next().ok_or(RouteTextError::Expected("`via` needs an IPv6 next hop"))?;
+            let gateway: Ipv6Addr = gw_text.parse().map_err(|_| RouteTextError::NotIpv6(gw_text.to_string()))?;
+            if w.next_if_eq(&"port").is_some() {
+                RouteTarget::Via { gateway, port: parse_port(w.next())? }
+            } else {
+                tunnel_remote(gateway)?;
+                RouteTarget::Tunnel { via: gateway }
+            }
+        }
+        Some("port") => RouteTarget::Connected { port: parse_port(w.next())? },
+        Some("tunnel") => RouteTarget::Configured { tunnel: parse_num(w.next(), "tunnel")? },
+        Some(other) => return Err(RouteTextError::UnexpectedMember(other.to_string())),
+        None => return Err(RouteTextError::Expected("`nexthop` needs a next hop: `via IPV6 port N`, `port N`, `via 2002:…` or `tunnel N`")),
+    };
+    let weight = match w.next_if_eq(&"weight") {
+        Some(_) => parse_num(w.next(), "weight")?,
+        None => 1,
+    };
+    Ok(GroupMember { target, weight })
+}
+
 /// Any form, chosen by the first word.
 pub fn parse_update(s: &str) -> Result<TableUpdate, RouteTextError> {
     match s.split_whitespace().next() {
         Some("neighbour" | "neighbor" | "neigh") => parse_neighbour(s),
         Some("tunnel") => parse_tunnel(s),
+        Some("group") => parse_group(s),
         _ => parse_route(s),
     }
 }
 
-/// A control command (`add …`, `del …`, `neighbour …`, `tunnel …`; a leading `route`
-/// allowed), checked against the ports `settings` configures.
+/// A control command (`add …`, `del …`, `neighbour …`, `tunnel …`, `group …`; a leading `route`
+/// allowed), checked against the ports `settings` configures; the kernel mirror's group
+/// ids are not the operator's to change or route to.
 pub fn parse_route_command(s: &str, settings: &Settings) -> Result<TableUpdate, RouteTextError> {
     let u = parse_update(s)?;
-    if let TableUpdate::RouteAdd { target: RouteTarget::Via { port, .. } | RouteTarget::Connected { port }, .. } = u {
-        if !settings.ports.get(usize::from(port)).is_some_and(|p| p.configured) {
-            return Err(TableError::PortUnconfigured(port).into());
+    match u {
+        TableUpdate::GroupSet { id, .. } | TableUpdate::GroupDel { id } | TableUpdate::RouteAdd { target: RouteTarget::Group { group: id }, .. }
+            if KERNEL_GROUPS.contains(&id) =>
+        {
+            return Err(TableError::GroupIdReserved(id).into())
+        }
+        _ => {}
+    }
+    let targets: Vec<RouteTarget> = match &u {
+        TableUpdate::RouteAdd { target, .. } => vec![*target],
+        TableUpdate::GroupSet { group, .. } => group.members().iter().map(|m| m.target).collect(),
+        _ => Vec::new(),
+    };
+    for t in targets {
+        if let RouteTarget::Via { port, .. } | RouteTarget::Connected { port } = t {
+            if !settings.ports.get(usize::from(port)).is_some_and(|p| p.configured) {
+                return Err(TableError::PortUnconfigured(port).into());
+            }
         }
     }
     Ok(u)

@@ -228,6 +228,8 @@ pub struct Settings {
     pub neighbours: Vec<TableUpdate>,
     /// `TunnelSet`s from `[[pipeline.tunnel]]`.
     pub tunnels: Vec<TableUpdate>,
+    /// `GroupSet`s from `[[pipeline.group]]`.
+    pub groups: Vec<TableUpdate>,
     /// IPv4-compatible, ISATAP, 6rd and 6over4 (all off by default).
     pub automatic: AutomaticSettings,
     /// `[[pipeline.router_advert]]`, one per port at most.
@@ -255,6 +257,7 @@ impl Settings {
             routes: Vec::new(),
             neighbours: Vec::new(),
             tunnels: Vec::new(),
+            groups: Vec::new(),
             automatic: AutomaticSettings::default(),
             router_adverts: Vec::new(),
             control_plane: ControlPlaneSettings::default(),
@@ -262,10 +265,10 @@ impl Settings {
         }
     }
 
-    /// Equal apart from the table contents (routes, neighbours, tunnels): a reload that
+    /// Equal apart from the table contents (routes, neighbours, tunnels, groups): a reload that
     /// changes only those can swap tables under running workers.
     pub fn same_forwarding(&self, other: &Settings) -> bool {
-        let strip = |s: &Settings| Settings { routes: Vec::new(), neighbours: Vec::new(), tunnels: Vec::new(), ..s.clone() };
+        let strip = |s: &Settings| Settings { routes: Vec::new(), neighbours: Vec::new(), tunnels: Vec::new(), groups: Vec::new(), ..s.clone() };
         strip(self) == strip(other)
     }
 

@@ -24,6 +24,7 @@ use crate::pipeline::mech::Automatic;
 use crate::wire::bytes::{arr, be16, v4_at};
 use crate::pipeline::model::addr::{is_link_local6, is_multicast6};
 use crate::pipeline::model::counters::{Counters, Event};
+use crate::pipeline::fast::ecmp::route_of_packet;
 use crate::pipeline::fast::forward::awaiting_port;
 use crate::pipeline::mech::AWAITING_V4;
 use crate::pipeline::model::host::Host;
@@ -331,7 +332,7 @@ impl<B: PacketBuf> SlowPath<B> {
         match be16(*arr::<2>(frame, l2 - 2)?) {
             ethertype::IPV6 => {
                 let dst = Ipv6Addr::from(*arr::<16>(frame, l2 + 24)?);
-                match tables.lookup(dst)? {
+                match route_of_packet(tables, frame.get(l2..)?)? {
                     RouteTarget::Connected { port: p } if p == port => Some(IpAddr::V6(dst)),
                     RouteTarget::Via { gateway, port: p } if p == port => Some(IpAddr::V6(gateway)),
                     _ => None,

@@ -29,6 +29,7 @@ mod checks_tests;
 mod config_tests;
 mod counters_tests;
 mod decap_tests;
+mod ecmp_tests;
 mod encap_tests;
 mod fuzz_tests;
 mod icmp4_tests;

@@ -34,7 +34,7 @@ fn route_grammar_errors() {
     let cases = [
         ("", "empty route command: expected `add` or `del`"),
         ("route add", "`add` needs a prefix like 2001:db8::/32"),
-        ("route add 2001:db8::/32", "`add` needs a target: `via …`, `port N`, `6to4`, `tunnel N`, `isatap V`, `6rd PREFIX`, `ipv4-compatible`, `6over4 V` or `blackhole`"),
+        ("route add 2001:db8::/32", "`add` needs a target: `via …`, `port N`, `6to4`, `tunnel N`, `isatap V`, `6rd PREFIX`, `ipv4-compatible`, `6over4 V`, `group N` or `blackhole`"),
         ("route add 2001:db8::1/32 port 1", "2001:db8::1/32 has host bits set (the network is 2001:db8::/32)"),
         ("route add 2001:db8::/129 port 1", "prefix length 129 is over 128"),
         ("route add 2001:db8:: port 1", "\"2001:db8::\": expected a prefix like 2001:db8::/32"),
@@ -45,7 +45,7 @@ fn route_grammar_errors() {
         ("route add 2001:db8::/32 via fe80::1 port x", "\"x\": not a port number"),
         ("route add 2001:db8::/32 via fe80::1 dev 1", "unexpected \"dev\" after the next hop: expected `port N`"),
         ("route add 2001:db8::/32 port 1 now", "unexpected \"now\" at the end"),
-        ("route add 2001:db8::/32 gateway 1", "unexpected \"gateway\": expected `via`, `port`, `6to4`, `tunnel`, `isatap`, `6rd`, `ipv4-compatible`, `6over4` or `blackhole`"),
+        ("route add 2001:db8::/32 gateway 1", "unexpected \"gateway\": expected `via`, `port`, `6to4`, `tunnel`, `isatap`, `6rd`, `ipv4-compatible`, `6over4`, `group` or `blackhole`"),
         ("route add 2001:db8::/32 isatap", "`isatap` needs an IPv4 address"),
         ("route add 2001:db8::/32 6rd 2001:db8::", "\"2001:db8::\": expected a prefix like 2001:db8::/32"),
         ("route add 2001:db8::/32 6over4 x", "\"x\": not an IPv4 address"),

@@ -7,7 +7,7 @@ use crate::lpm::LpmError;
 use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::wire::EthernetAddress;
 
-use super::{TableUpdate, TunnelName};
+use super::{RouteTarget, TableUpdate, TunnelName};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TableError {
@@ -78,6 +78,25 @@ pub enum TableError {
     TunnelInUse(u16),
     #[error("no tunnel {0}")]
     NoTunnel(u16),
+    // Next-hop groups.
+    #[error("a next-hop group needs at least one `nexthop`")]
+    GroupEmpty,
+    #[error("{members} next hops: a group has at most {max}")]
+    GroupTooLarge { members: usize, max: usize },
+    #[error("`{0}` cannot be a group member: give `via IPV6 port N`, `port N`, `via 2002:…` or `tunnel N`")]
+    GroupMemberKind(RouteTarget),
+    #[error("weight {0}: a member's weight is 1..=256")]
+    GroupWeight(u16),
+    #[error("`nexthop {0}` given twice")]
+    GroupMemberTwice(RouteTarget),
+    #[error("next-hop group table full")]
+    GroupTableFull,
+    #[error("group {0} is in use by routes")]
+    GroupInUse(u16),
+    #[error("no next-hop group {0}")]
+    NoGroup(u16),
+    #[error("group {0}: ids 32768..=65535 are the kernel mirror's; give 0..=32767")]
+    GroupIdReserved(u16),
     /// A configured entry that does not apply, with the entry.
     #[error("{update}: {reason}")]
     Entry { update: Box<TableUpdate>, reason: Box<TableError> },

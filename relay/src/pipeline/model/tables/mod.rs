@@ -20,10 +20,13 @@ use crate::wire::EthernetAddress;
 
 mod automatic;
 mod error;
+mod group;
 mod tunnel;
 mod update;
 
 pub use error::TableError;
+pub use group::{GroupMember, NextHopGroup, KERNEL_GROUPS, MAX_GROUP_MEMBERS, MAX_WEIGHT};
+use group::GroupSlot;
 pub use tunnel::{ConfiguredTunnel, TunnelName};
 pub use update::{RouteTarget, TableUpdate};
 pub(crate) use update::{check_prefix, tunnel_remote};
@@ -50,6 +53,8 @@ pub(crate) struct NextHop {
     pub mtu: u16,
     pub ttl: u8,
     pub dscp: DscpPolicy,
+    /// Group: its slot in the group table, whose members are next hops of their own.
+    pub group: u32,
 }
 
 const UNRESOLVED: NextHop = NextHop {
@@ -64,6 +69,7 @@ const UNRESOLVED: NextHop = NextHop {
     mtu: 1280,
     ttl: 64,
     dscp: DscpPolicy::Copy,
+    group: u32::MAX,
 };
 
 /// What a tunnel next hop uses unless its tunnel says otherwise: the pipeline's settings.
@@ -126,6 +132,11 @@ pub struct Tables {
     /// Our IPv4 addresses (a configured tunnel's local end must be one).
     own_v4: Vec<u32>,
     tunnels: BTreeMap<u16, ConfiguredTunnel>,
+    /// Next-hop groups by slot (a group next hop holds its slot), their ids' slots, and
+    /// the slots free for reuse.
+    groups: Vec<Option<GroupSlot>>,
+    group_index: BTreeMap<u16, u32>,
+    free_groups: Vec<u32>,
     /// `(local, remote)` → tunnel id, for decapsulation.
     tunnel_ends: IntMap<(u32, u32), u16>,
     /// The remote ends in `tunnel_ends`: most protocol-41 packets come from elsewhere
@@ -139,7 +150,7 @@ pub struct Tables {
 impl Tables {
     /// Tables for `settings`: connected routes and subnets of every port, the default
     /// gateway, `2002::/16 6to4` when a 6to4 role is on (unless configured otherwise),
-    /// then the configured neighbours and routes.
+    /// then the configured neighbours, tunnels, groups and routes.
     pub fn new(settings: &Settings) -> Result<Tables, TableError> {
         let mut t = Tables {
             lpm: Lpm6::new(),
@@ -154,6 +165,9 @@ impl Tables {
             ports: settings.ports.iter().map(|p| p.configured).collect(),
             own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
             tunnels: Default::default(),
+            groups: Vec::new(),
+            group_index: BTreeMap::new(),
+            free_groups: Vec::new(),
             tunnel_ends: IntMap::default(),
             tunnel_remotes: V4Set::new(&[]),
             automatic: settings.automatic.clone(),
@@ -181,7 +195,7 @@ impl Tables {
         for (prefix, len, target) in settings.automatic.implicit_routes() {
             t.route_add(prefix, len, target)?;
         }
-        for u in settings.neighbours.iter().chain(&settings.tunnels).chain(&settings.routes) {
+        for u in settings.neighbours.iter().chain(&settings.tunnels).chain(&settings.groups).chain(&settings.routes) {
             u.apply(&mut t).map_err(|e| TableError::Entry { update: Box::new(u.clone()), reason: Box::new(e) })?;
         }
         Ok(t)
@@ -345,5 +359,6 @@ impl PartialEq for Tables {
             && self.v4_gateway == other.v4_gateway
             && self.ports == other.ports
             && self.tunnels == other.tunnels
+            && self.groups() == other.groups()
     }
 }

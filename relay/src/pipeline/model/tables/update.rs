@@ -9,7 +9,7 @@ use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::pipeline::model::v4set::V4Set;
 use crate::wire::EthernetAddress;
 
-use super::{ConfiguredTunnel, HopSlot, NextHop, TableError, Tables, UNRESOLVED};
+use super::{ConfiguredTunnel, HopSlot, NextHop, NextHopGroup, TableError, Tables, UNRESOLVED};
 
 /// Where a route sends packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,6 +36,8 @@ pub enum RouteTarget {
     /// Onto the 6over4 link of our address `local` (RFC 2529), to the V of interface
     /// identifier `::V`.
     SixOver4 { local: Ipv4Addr },
+    /// One member of next-hop group `group` per flow (ECMP).
+    Group { group: u16 },
     /// Dropped, counted as `route_blackhole`.
     Blackhole,
 }
@@ -52,6 +54,7 @@ impl fmt::Display for RouteTarget {
             RouteTarget::SixRd { prefix, len } => write!(f, "6rd {prefix}/{len}"),
             RouteTarget::Ipv4Compatible => f.write_str("ipv4-compatible"),
             RouteTarget::SixOver4 { local } => write!(f, "6over4 {local}"),
+            RouteTarget::Group { group } => write!(f, "group {group}"),
             RouteTarget::Blackhole => f.write_str("blackhole"),
         }
     }
@@ -70,6 +73,10 @@ pub enum TableUpdate {
     TunnelSet { id: u16, tunnel: ConfiguredTunnel },
     /// Removes a configured tunnel no route uses.
     TunnelDel { id: u16 },
+    /// Adds or replaces next-hop group `id`; routes to it follow at once.
+    GroupSet { id: u16, group: NextHopGroup },
+    /// Removes a next-hop group no route uses.
+    GroupDel { id: u16 },
 }
 
 impl TableUpdate {
@@ -84,6 +91,8 @@ impl TableUpdate {
             TableUpdate::NeighbourDel { addr } => t.neighbour_del(addr),
             TableUpdate::TunnelSet { id, tunnel } => t.tunnel_set(id, tunnel),
             TableUpdate::TunnelDel { id } => t.tunnel_del(id),
+            TableUpdate::GroupSet { id, ref group } => t.group_set(id, group),
+            TableUpdate::GroupDel { id } => t.group_del(id),
         }
     }
 }
@@ -98,6 +107,8 @@ impl fmt::Display for TableUpdate {
             TableUpdate::NeighbourDel { addr } => write!(f, "neighbour del {addr}"),
             TableUpdate::TunnelSet { id, tunnel } => write!(f, "tunnel set {id} {tunnel}"),
             TableUpdate::TunnelDel { id } => write!(f, "tunnel del {id}"),
+            TableUpdate::GroupSet { id, group } => write!(f, "group set {id} {group}"),
+            TableUpdate::GroupDel { id } => write!(f, "group del {id}"),
         }
     }
 }
@@ -112,7 +123,7 @@ impl Tables {
         }
     }
 
-    fn check_target(&self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), TableError> {
+    pub(super) fn check_target(&self, prefix: Ipv6Addr, len: u8, target: RouteTarget) -> Result<(), TableError> {
         match target {
             RouteTarget::Via { gateway, port } => {
                 if gateway.is_multicast() || gateway.is_unspecified() || gateway.is_loopback() {
@@ -135,6 +146,10 @@ impl Tables {
             RouteTarget::Isatap { .. } | RouteTarget::SixRd { .. } | RouteTarget::Ipv4Compatible | RouteTarget::SixOver4 { .. } => {
                 self.check_automatic(prefix, len, target)
             }
+            RouteTarget::Group { group } => match self.group_index.contains_key(&group) {
+                true => Ok(()),
+                false => Err(TableError::NoGroup(group)),
+            },
             RouteTarget::Blackhole => Ok(()),
         }
     }
@@ -171,7 +186,7 @@ impl Tables {
     }
 
     /// The next-hop id for `target`, shared by every route to it; counts one more route.
-    fn hop_for(&mut self, target: RouteTarget) -> Result<u32, TableError> {
+    pub(super) fn hop_for(&mut self, target: RouteTarget) -> Result<u32, TableError> {
         if let Some(&id) = self.hop_ids.get(&target) {
             if let Some(slot) = self.hops.get_mut(id as usize) {
                 slot.routes += 1;
@@ -199,7 +214,7 @@ impl Tables {
         Ok(id)
     }
 
-    fn release(&mut self, id: u32) {
+    pub(super) fn release(&mut self, id: u32) {
         let Some(slot) = self.hops.get_mut(id as usize) else { return };
         slot.routes = slot.routes.saturating_sub(1);
         if slot.routes == 0 {
@@ -224,6 +239,9 @@ impl Tables {
             }
             // The 6to4 address of each destination names its end, per packet.
             RouteTarget::SixToFour | RouteTarget::Blackhole => {}
+            RouteTarget::Group { group } => {
+                hop.group = self.group_index.get(&group).copied().unwrap_or(u32::MAX);
+            }
             RouteTarget::Tunnel { via } => {
                 hop.remote = v4_of_6to4(u128::from(via));
             }
