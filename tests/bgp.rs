@@ -327,6 +327,10 @@ fn the_health_agent_announces_the_anycast_routes_only_while_relayd_is_healthy() 
     let cfg = relay_config(&dir, &format!("hg{tag}"), &data_tap);
     let attach = || {
         l2_only(&data_tap);
+        // The TAP PMD gives the kernel side relayd's MAC; a bridge takes frames for a MAC
+        // one of its ports owns as its own and never forwards them to relayd (the upstream's
+        // ARP and ND answers went to the bridge's stack), so the kernel side gets another.
+        rly.ip(&format!("link set {data_tap} address 02:00:00:00:01:b0"));
         rly.ip(&format!("link set {data_tap} master {bridge}"));
         rly.ip(&format!("link set {data_tap} up"));
     };
@@ -373,8 +377,7 @@ fn the_health_agent_announces_the_anycast_routes_only_while_relayd_is_healthy() 
 
     let d = Daemon::start_in_netns(&rly.0, &cfg, &dir.path("ctl.sock"));
     attach();
-    // Slow (tens of seconds, not timed): the sessions come back through BIRD's and the
-    // kernels' retry timers after the TAP went and came back.
+    // The sessions come back through BIRD's connect retry after the TAP went and came back.
     let back = until_route(&upstream, "192.88.99.0/24", true, Duration::from_secs(120));
     assert!(
         back.is_ok(),
