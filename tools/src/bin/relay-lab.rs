@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use clap::{ArgAction, Parser, Subcommand};
 use relay_tools::lab::scenario::{self, Scenario};
-use relay_tools::lab::{self, live, Lab, LabOptions, DEFAULT_DIR};
+use relay_tools::lab::{self, anycast, live, Lab, LabOptions, DEFAULT_DIR};
 
 #[derive(Parser, Debug)]
 #[command(name = "relay-lab", version, about = "The seed's 6to4 testbed: five relayd instances, Linux hosts in namespaces")]
@@ -48,6 +48,9 @@ enum Command {
     Live,
     /// up, scenarios 1, 2, 7 and 8, live view until Ctrl-C, down.
     Run,
+    /// The anycast lab (docs/deploy-bgp.md): two relays with BIRD behind ECMP upstreams;
+    /// builds it, runs checks a-f, tears it down. Exit 0 only when every check held.
+    Anycast,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
             Ok(true)
         }),
         Command::Run => run(&opts),
+        Command::Anycast => anycast(&anycast::Options::new(&opts.dir, opts.relayd.clone())),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -104,9 +108,34 @@ fn up(opts: &LabOptions) -> Result<bool, String> {
 }
 
 fn down(opts: &LabOptions) -> Result<bool, String> {
+    // The anycast lab's processes first: removing its namespaces would not stop them.
+    let any = anycast::down(&anycast::Options::new(&opts.dir, opts.relayd.clone()).dir);
     let report = lab::down(&opts.dir);
-    print!("relay-lab: lab down\n{report}");
-    Ok(report.clean())
+    print!("relay-lab: lab down\n{any}{report}");
+    Ok(any.clean() && report.clean())
+}
+
+fn anycast(opts: &anycast::Options) -> Result<bool, String> {
+    let dir = opts.dir.clone();
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        eprintln!("relay-lab: tearing the anycast lab down after the panic:\n{}", anycast::down(&dir));
+    }));
+    println!("relay-lab: building the anycast lab in {}", opts.dir.display());
+    let mut lab = anycast::AnycastLab::up(opts)?;
+    println!("relay-lab: anycast lab up (configurations, logs and wiring.sh in {})", opts.dir.display());
+    let mut passed = true;
+    for o in anycast::checks::run(&mut lab) {
+        print!("{o}");
+        passed &= o.passed();
+    }
+    println!("relay-lab: tearing down");
+    let report = lab.down();
+    print!("{report}");
+    let clean = report.clean() && report.stopped.len() == 3;
+    println!("relay-lab: {}", if clean { "every relayd stopped with its pools full; nothing left" } else { "teardown was not clean" });
+    Ok(passed && clean)
 }
 
 fn scenarios(opts: &LabOptions, numbers: &[u8], all: bool) -> Result<bool, String> {

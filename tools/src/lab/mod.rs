@@ -8,6 +8,7 @@
 //! [`Lab::up`] builds everything and returns a guard that tears it all down when dropped
 //! (relayds stopped with their pool check, namespaces and TAPs removed), whether the
 //! caller finished, failed or panicked; [`down`] also removes what a crashed run left.
+pub mod anycast;
 pub mod config;
 pub mod live;
 pub mod probe;
@@ -48,18 +49,20 @@ impl Default for LabOptions {
     }
 }
 
-/// relayd beside the running program: `target/<profile>/relayd` for relay-lab, one level
-/// up for a test binary in `target/<profile>/deps/`. `RELAY_LAB_RELAYD` overrides it.
+/// relayd beside the running program (see [`sibling_bin`]); `RELAY_LAB_RELAYD` overrides it.
 pub fn default_relayd() -> PathBuf {
-    if let Some(p) = std::env::var_os("RELAY_LAB_RELAYD") {
-        return PathBuf::from(p);
+    match std::env::var_os("RELAY_LAB_RELAYD") {
+        Some(p) => PathBuf::from(p),
+        None => sibling_bin("relayd"),
     }
+}
+
+/// A binary of the workspace beside the running program: `target/<profile>/<name>` for
+/// relay-lab, one level up for a test binary in `target/<profile>/deps/`.
+pub fn sibling_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().unwrap_or(Path::new("."));
-    [dir.join("relayd"), dir.parent().unwrap_or(dir).join("relayd")]
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| dir.join("relayd"))
+    [dir.join(name), dir.parent().unwrap_or(dir).join(name)].into_iter().find(|p| p.is_file()).unwrap_or_else(|| dir.join(name))
 }
 
 /// The running lab. Dropping an owned lab tears it down.

@@ -12,11 +12,13 @@ use super::sh::{self, Result};
 
 const TCP_XFER: &str = include_str!("py/tcp_xfer.py");
 const SPOOF: &str = include_str!("py/spoof.py");
+const UDP_FLOWS: &str = include_str!("py/udp_flows.py");
+const SYN_FLOOD: &str = include_str!("py/syn_flood.py");
 /// The payload spoof.py puts in every packet.
 pub const SPOOF_MARKER: &[u8] = b"relay-lab-spoof";
 
 pub fn write_scripts(dir: &Path) -> Result<()> {
-    for (name, text) in [("tcp_xfer.py", TCP_XFER), ("spoof.py", SPOOF)] {
+    for (name, text) in [("tcp_xfer.py", TCP_XFER), ("spoof.py", SPOOF), ("udp_flows.py", UDP_FLOWS), ("syn_flood.py", SYN_FLOOD)] {
         std::fs::write(dir.join(name), text).map_err(|e| format!("{name}: {e}"))?;
     }
     Ok(())
@@ -52,14 +54,26 @@ pub fn ping(ns: &str, dst: IpAddr, count: u32, extra: &[&str]) -> Result<Ping> {
     cmd.args(["-6", "-n", "-c", &count.to_string(), "-i", "0.2", "-W", "3"]).args(extra).arg(dst.to_string());
     let out = sh::output(&mut cmd)?;
     let output = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let num = |word: &str| -> Option<u32> {
-        let line = output.lines().find(|l| l.contains("packets transmitted"))?;
-        let pos = line.split(", ").find(|p| p.contains(word))?;
-        pos.split_whitespace().next()?.parse().ok()
-    };
-    match (num("transmitted"), num("received")) {
-        (Some(transmitted), Some(received)) => Ok(Ping { transmitted, received, output }),
-        _ => Err(format!("`{}` printed no summary:\n{output}", sh::line(&cmd))),
+    Ping::from_output(output).map_err(|output| format!("`{}` printed no summary:\n{output}", sh::line(&cmd)))
+}
+
+impl Ping {
+    /// From ping's output with its `N packets transmitted, M received` summary; the output
+    /// back if it has none.
+    pub fn from_output(output: String) -> std::result::Result<Ping, String> {
+        let num = |word: &str| -> Option<u32> {
+            let line = output.lines().find(|l| l.contains("packets transmitted"))?;
+            let pos = line.split(", ").find(|p| p.contains(word))?;
+            pos.split_whitespace().next()?.parse().ok()
+        };
+        match (num("transmitted"), num("received")) {
+            (Some(transmitted), Some(received)) => Ok(Ping { transmitted, received, output }),
+            _ => Err(output),
+        }
+    }
+
+    pub fn lost(&self) -> u32 {
+        self.transmitted.saturating_sub(self.received)
     }
 }
 
@@ -72,9 +86,14 @@ pub struct Background {
 impl Background {
     /// `ping -6 -n -i 0.2 -W 1 dst` in `ns` until stopped.
     pub fn ping(ns: &str, dst: IpAddr, out: &Path) -> Result<Background> {
+        Background::ping_every(ns, dst, "0.2", out)
+    }
+
+    /// The same, one request every `interval` seconds (`0.01`: as root only).
+    pub fn ping_every(ns: &str, dst: IpAddr, interval: &str, out: &Path) -> Result<Background> {
         let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
         let mut cmd = sh::in_ns(Some(ns), "ping");
-        cmd.args(["-6", "-n", "-i", "0.2", "-W", "1"]).arg(dst.to_string());
+        cmd.args(["-6", "-n", "-i", interval, "-W", "1"]).arg(dst.to_string());
         cmd.stdin(Stdio::null()).stdout(file).stderr(Stdio::null());
         let child = cmd.spawn().map_err(|e| format!("`{}`: {e}", sh::line(&cmd)))?;
         Ok(Background { child: KillOnDrop(child), out: out.to_path_buf() })

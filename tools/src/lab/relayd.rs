@@ -8,13 +8,16 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use super::sh::{self, Result};
 
 /// relayd's counters from `stats`: `rx_packets`, `pipeline.drop_<reason>`, `port.wan.ipackets`, ….
 pub type Stats = BTreeMap<String, u64>;
+
+/// A process gets SIGKILL at once; this long for the kernel to reap it.
+const STOP_AFTER_KILL: Duration = Duration::from_secs(5);
 
 pub struct Relayd {
     pub name: String,
@@ -60,10 +63,16 @@ impl Relayd {
     /// Starts `relayd -c config`, output appended to `log` (a restarted instance keeps
     /// its predecessor's output above its own).
     pub fn spawn(name: &str, bin: &Path, config: &Path, socket: &Path, log: &Path) -> Result<Relayd> {
+        Relayd::spawn_in(None, name, bin, config, socket, log)
+    }
+
+    /// [`Relayd::spawn`] inside network namespace `netns`: its TAPs appear there. `ip netns
+    /// exec` execs relayd in place, so the child's pid is relayd's.
+    pub fn spawn_in(netns: Option<&str>, name: &str, bin: &Path, config: &Path, socket: &Path, log: &Path) -> Result<Relayd> {
         let _ = std::fs::remove_file(socket);
         let out = File::options().create(true).append(true).open(log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
-        let child = Command::new(bin)
+        let child = sh::in_ns(netns, &bin.to_string_lossy())
             .arg("-c")
             .arg(config)
             .stdin(Stdio::null())
@@ -146,6 +155,19 @@ impl Relayd {
 
     pub fn stats(&self) -> Result<Stats> {
         Ok(parse_stats(&self.request("stats")?))
+    }
+
+    /// SIGKILL and reaped: no drain, no pool check, what a crash looks like to the others.
+    pub fn kill(mut self) {
+        sh::signal(self.pid, "KILL");
+        match self.child.take() {
+            Some(mut c) => {
+                let _ = c.wait();
+            }
+            None => {
+                sh::poll(STOP_AFTER_KILL, || (!sh::alive(self.pid)).then_some(()));
+            }
+        }
     }
 
     /// SIGTERM, then waits for it to finish (killed past `limit`) and reads its pool check.

@@ -73,16 +73,22 @@ pub struct Check {
     pub detail: String,
 }
 
-/// A scenario's checks.
+/// The checks of one scenario (or of one step of the anycast lab), under its title.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    pub scenario: Scenario,
+    pub title: String,
     pub checks: Vec<Check>,
+    /// What was measured beside the checks (times against their goals): printed, not judged.
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
-    pub fn new(scenario: Scenario) -> Outcome {
-        Outcome { scenario, checks: Vec::new() }
+    pub fn new(title: impl Into<String>) -> Outcome {
+        Outcome { title: title.into(), checks: Vec::new(), notes: Vec::new() }
+    }
+
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
     }
 
     /// `got` must equal `expected`.
@@ -105,18 +111,18 @@ impl Outcome {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.passed() { "PASS" } else { "FAIL" };
-        writeln!(f, "scenario {}: {}: {verdict}", self.scenario.number(), self.scenario.title())?;
+        writeln!(f, "{}: {verdict}", self.title)?;
         for c in &self.checks {
             let mark = if c.ok { "ok  " } else { "FAIL" };
             writeln!(f, "  {mark} {}: {}", c.what, c.detail)?;
         }
-        Ok(())
+        self.notes.iter().try_for_each(|n| writeln!(f, "  {n}"))
     }
 }
 
 /// Runs `scenario`; a step that could not run (a command failed) is a failed check.
 pub fn run(lab: &mut Lab, scenario: Scenario) -> Outcome {
-    let mut o = Outcome::new(scenario);
+    let mut o = Outcome::new(format!("scenario {}: {}", scenario.number(), scenario.title()));
     let r = match scenario {
         Scenario::SiteToSite => paths::site_to_site(lab, &mut o),
         Scenario::SiteToNative => paths::site_to_native(lab, &mut o),
