@@ -70,7 +70,11 @@ fn next_hops(ns: &str, prefix: &str) -> Vec<String> {
     let family = if prefix.contains(':') { "-6" } else { "-4" };
     let mut cmd = sh::in_ns(Some(ns), "ip");
     cmd.args([family, "route", "show", prefix]);
-    let text = sh::run(&mut cmd).unwrap_or_default();
+    parse_next_hops(&sh::run(&mut cmd).unwrap_or_default())
+}
+
+/// The `via` addresses of `ip route show` output, sorted.
+pub fn parse_next_hops(text: &str) -> Vec<String> {
     let mut hops: Vec<String> = text
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -287,7 +291,7 @@ fn native_route(lab: &mut AnycastLab, o: &mut Outcome) -> Result<()> {
 }
 
 /// `19:32:39.982` (or `2026-12-04 19:32:39`) as milliseconds since midnight.
-fn time_of_day_ms(since: &str) -> Option<u64> {
+pub fn time_of_day_ms(since: &str) -> Option<u64> {
     let clock = since.split_whitespace().last()?;
     let mut parts = clock.split(':');
     let (h, m, s) = (parts.next()?.parse::<u64>().ok()?, parts.next()?.parse::<u64>().ok()?, parts.next()?.parse::<f64>().ok()?);
@@ -347,5 +351,26 @@ impl Flood {
             delta(&self.stats, &after, "pipeline.to_kernel")
         ));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_hops_of_a_single_and_a_multipath_route() {
+        assert_eq!(parse_next_hops("192.88.99.0/24 via 203.0.113.18 dev to-r3b proto bird metric 32 \n"), ["203.0.113.18"]);
+        let multipath = "2002::/16 proto bird metric 32 pref medium\n\tnexthop via 2001:db8:fb::2 dev to-r3b weight 1 \n\tnexthop via 2001:db8:fa::2 dev to-r3a weight 1 \n";
+        assert_eq!(parse_next_hops(multipath), ["2001:db8:fa::2", "2001:db8:fb::2"]);
+        assert!(parse_next_hops("").is_empty());
+    }
+
+    #[test]
+    fn bird_since_times() {
+        assert_eq!(time_of_day_ms("19:32:39.982"), Some(70_359_982));
+        assert_eq!(time_of_day_ms("2026-12-04 19:32:39"), Some(70_359_000));
+        assert_eq!(time_of_day_ms(""), None);
+        assert_eq!(time_of_day_ms("up"), None);
     }
 }

@@ -104,14 +104,7 @@ impl Bird {
     /// (`Established`, `Active`, …; empty for a static protocol); None if BIRD has no such
     /// protocol. The since column is one or two words (`19:40:01.123`, `2026-12-04 19:40:01`).
     pub fn protocol(&self, name: &str) -> Option<ProtocolLine> {
-        let text = self.birdc(&format!("show protocols {name}"));
-        let line = text.lines().find(|l| l.split_whitespace().next() == Some(name))?;
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let state = words.get(3)?.to_string();
-        let is_time = |w: &&str| w.chars().all(|c| c.is_ascii_digit() || ":-.".contains(c));
-        let since: Vec<&str> = words.iter().skip(4).copied().take_while(is_time).collect();
-        let info = words.iter().skip(4 + since.len()).copied().collect::<Vec<_>>().join(" ");
-        Some(ProtocolLine { state, since: since.join(" "), info })
+        ProtocolLine::parse(&self.birdc(&format!("show protocols {name}")), name)
     }
 
     /// A BGP session's info column (`Established` when up), `absent` without the protocol.
@@ -130,6 +123,35 @@ pub struct ProtocolLine {
     pub state: String,
     pub since: String,
     pub info: String,
+}
+
+impl ProtocolLine {
+    /// `name`'s line in `show protocols` output.
+    pub fn parse(text: &str, name: &str) -> Option<ProtocolLine> {
+        let line = text.lines().find(|l| l.split_whitespace().next() == Some(name))?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let state = words.get(3)?.to_string();
+        let is_time = |w: &&str| w.chars().all(|c| c.is_ascii_digit() || ":-.".contains(c));
+        let since: Vec<&str> = words.iter().skip(4).copied().take_while(is_time).collect();
+        let info = words.iter().skip(4 + since.len()).copied().collect::<Vec<_>>().join(" ");
+        Some(ProtocolLine { state, since: since.join(" "), info })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProtocolLine;
+
+    const SHOW: &str = "BIRD 2.0.12 ready.\nName       Proto      Table      State  Since         Info\nup4        BGP        ---        up     19:32:39.916  Established   \nanycast4   Static     master4    down   19:32:42.413  \nold        BGP        ---        start  2026-12-03 10:00:00  Active        Socket: Connection refused\n";
+
+    #[test]
+    fn protocol_lines_of_show_protocols() {
+        let line = |state: &str, since: &str, info: &str| Some(ProtocolLine { state: state.into(), since: since.into(), info: info.into() });
+        assert_eq!(ProtocolLine::parse(SHOW, "up4"), line("up", "19:32:39.916", "Established"));
+        assert_eq!(ProtocolLine::parse(SHOW, "anycast4"), line("down", "19:32:42.413", ""));
+        assert_eq!(ProtocolLine::parse(SHOW, "old"), line("start", "2026-12-03 10:00:00", "Active Socket: Connection refused"));
+        assert_eq!(ProtocolLine::parse(SHOW, "up6"), None);
+    }
 }
 
 pub struct AnycastLab {
