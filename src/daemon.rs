@@ -493,10 +493,11 @@ fn route_changes(r: &mut Running, lines: &[String]) -> Response {
             Err(e) => return Response::error(e.to_string()),
         }
     }
-    let prefixes: Vec<(std::net::Ipv6Addr, u8)> = updates
+    let prefixes: Vec<crate::kernel::fib::Prefix> = updates
         .iter()
         .filter_map(|u| match *u {
-            pipeline::TableUpdate::RouteAdd { prefix, len, .. } | pipeline::TableUpdate::RouteDel { prefix, len } => Some((prefix, len)),
+            pipeline::TableUpdate::RouteAdd { prefix, len, .. } | pipeline::TableUpdate::RouteDel { prefix, len } => Some((prefix.into(), len)),
+            pipeline::TableUpdate::Route4Add { prefix, len, .. } | pipeline::TableUpdate::Route4Del { prefix, len } => Some((prefix.into(), len)),
             _ => None,
         })
         .collect();

@@ -222,6 +222,21 @@ fn bird_peers_through_relayd_and_its_routes_reach_relayds_tables() {
     });
     assert!(ungrouped.0, "the route and its group are gone:\n{}", ungrouped.1);
 
+    // An IPv4 route in the table: one of relayd's outer routes (where tunnel packets leave).
+    rly.ip("route add 192.0.2.0/24 via 198.51.100.1 dev cp0 table 100 proto static");
+    let want = "192.0.2.0/24 via 198.51.100.1 port 0 origin kernel/static";
+    let outer = wait_for(Duration::from_secs(10), || {
+        let r = d.ok("routes");
+        (r.lines().any(|l| l == want), r)
+    });
+    assert!(outer.0, "{want:?} in relayd's routes:\n{}\nkernel:\n{}", outer.1, rly.ip("route show table 100"));
+    rly.ip("route del 192.0.2.0/24 table 100");
+    let gone = wait_for(Duration::from_secs(10), || {
+        let r = d.ok("routes");
+        (!r.contains("192.0.2.0/24"), r)
+    });
+    assert!(gone.0, "the IPv4 route is gone:\n{}", gone.1);
+
     let s = d.stats();
     for (counter, want) in [("fib.multipath", 1), ("fib.groups_added", 1), ("fib.groups_removed", 1), ("fib.multipath_reduced", 0)] {
         assert_eq!(s.get(counter).copied(), Some(want), "{counter} in {s:?}");

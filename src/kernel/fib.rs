@@ -1,5 +1,6 @@
-//! The FIB mirror: relayd follows one kernel routing table (IPv6) through rtnetlink, so a
-//! routing daemon (BIRD, FRR) that installs its routes there feeds relayd's tables.
+//! The FIB mirror: relayd follows one kernel routing table (IPv6 and IPv4) through rtnetlink,
+//! so a routing daemon (BIRD, FRR) that installs its routes there feeds relayd's tables: its
+//! IPv6 routes, and its IPv4 routes as outer routes (where tunnel packets leave).
 //!
 //! The kernel table is the input, relayd's tables the output. What the kernel holds is kept
 //! per prefix and metric (the kernel may hold one prefix at several metrics; the lowest is
@@ -11,12 +12,12 @@
 //! is gone. At start, and after the kernel dropped notifications (ENOBUFS), a full dump
 //! replaces what was known and whatever vanished is removed.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::route::RouteNextHopFlags;
-use relay::pipeline::{GroupMember, NextHopGroup, RouteTarget, TableUpdate, Tables, KERNEL_GROUPS};
+use relay::pipeline::{GroupMember, NextHopGroup, Route4Target, RouteTarget, TableUpdate, Tables, KERNEL_GROUPS};
 use relay::runtime::control::ControlPlane;
 
 use super::netlink::{Events, NetlinkError, RouteEvent, RouteEvents, Rtnl};
@@ -26,7 +27,8 @@ use super::netlink::{Events, NetlinkError, RouteEvent, RouteEvents, Rtnl};
 /// else.
 const READS_PER_POLL: usize = 64;
 
-pub type Prefix = (Ipv6Addr, u8);
+/// An IPv6 route's prefix, or an IPv4 (outer) route's.
+pub type Prefix = (IpAddr, u8);
 
 /// Where a kernel route points: one next hop, or several (a multipath route), which
 /// relayd installs as a next-hop group of its own (ids from [`KERNEL_GROUPS`]).
@@ -35,6 +37,8 @@ pub enum KernelHop {
     One(RouteTarget),
     /// Two or more members, sorted, so that routes with the same members share a group.
     Multi(Vec<GroupMember>),
+    /// An IPv4 route: an outer route of relayd's.
+    Outer(Route4Target),
 }
 
 /// A kernel route relayd can install: where it points and who put it in the kernel.
@@ -49,15 +53,14 @@ pub struct KernelRoute {
 pub enum Skip {
     /// Another table than the mirrored one (the notifications cover every table).
     OtherTable,
-    /// An IPv4 route: relayd has no outer IPv4 route table yet.
-    Ipv4,
     /// Local, broadcast, multicast, anycast, throw, NAT routes: nothing a forwarder takes.
     Type,
     /// Out of an interface that is not one of relayd's control TAPs.
     ForeignInterface,
     /// Neither a gateway nor an interface of ours, nor a drop type.
     NoNextHop,
-    /// A gateway that is not IPv6 (RFC 5549 IPv4 next hops are not supported).
+    /// A gateway of the other family (an IPv4 next hop for an IPv6 route, RFC 5549, or the
+    /// reverse): not supported.
     GatewayFamily,
 }
 
@@ -78,15 +81,14 @@ fib_counters!(
     shadowed => "Kernel routes not installed: relayd holds a static route for the prefix.",
     refused => "Kernel routes relayd's tables refused (bad prefix or next hop); logged.",
     multipath => "Multipath kernel routes installed through a next-hop group.",
-    multipath_reduced => "Multipath kernel routes installed without some members (out of foreign interfaces, dead, non-IPv6 gateways).",
+    multipath_reduced => "Multipath kernel routes installed without some members (out of foreign interfaces, dead, other-family gateways; an IPv4 route keeps one).",
     groups_added => "Next-hop groups created for multipath kernel routes.",
     groups_removed => "Next-hop groups removed when their last kernel route went.",
     skipped_other_table => "Route notifications for other kernel tables, ignored.",
-    skipped_ipv4 => "IPv4 kernel routes, ignored (no outer IPv4 route table yet).",
     skipped_type => "Local, broadcast, multicast, anycast, throw and NAT routes, ignored.",
     skipped_foreign_interface => "Kernel routes out of interfaces that are not control TAPs, ignored.",
     skipped_no_next_hop => "Kernel routes with neither a next hop of ours nor a drop type, ignored.",
-    skipped_gateway_family => "Kernel routes with a non-IPv6 gateway, ignored.",
+    skipped_gateway_family => "Kernel routes with a gateway of the other address family, ignored.",
     undecodable => "Netlink messages that did not decode, skipped.",
     overruns => "Times the kernel dropped route notifications (ENOBUFS); each causes a resync.",
     resyncs => "Full dumps of the kernel table (start, overruns).",
@@ -133,25 +135,48 @@ fn metric_of(r: &RouteMessage) -> u32 {
         .unwrap_or(0)
 }
 
-/// The route's destination prefix (`::/0` without a destination attribute).
+/// The route's destination prefix (`::/0` or `0.0.0.0/0` without a destination attribute),
+/// None for another family or an address that does not match the route's family.
 fn prefix_of(r: &RouteMessage) -> Option<Prefix> {
+    let v4 = match r.header.address_family {
+        AddressFamily::Inet6 => false,
+        AddressFamily::Inet => true,
+        _ => return None,
+    };
     let addr = r.attributes.iter().find_map(|a| match a {
-        RouteAttribute::Destination(RouteAddress::Inet6(d)) => Some(Some(*d)),
+        RouteAttribute::Destination(RouteAddress::Inet6(d)) if !v4 => Some(Some(IpAddr::V6(*d))),
+        RouteAttribute::Destination(RouteAddress::Inet(d)) if v4 => Some(Some(IpAddr::V4(*d))),
         RouteAttribute::Destination(_) => Some(None),
         _ => None,
     });
+    let default = if v4 { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
     match addr {
-        None => Some((Ipv6Addr::UNSPECIFIED, r.header.destination_prefix_length)),
+        None => Some((default, r.header.destination_prefix_length)),
         Some(d) => d.map(|d| (d, r.header.destination_prefix_length)),
+    }
+}
+
+fn port_of(oif: Option<u32>, ports: &[(u32, u16)]) -> Result<Option<u16>, Skip> {
+    match oif {
+        Some(i) => Ok(Some(ports.iter().find(|(idx, _)| *idx == i).map(|&(_, p)| p).ok_or(Skip::ForeignInterface)?)),
+        None => Ok(None),
+    }
+}
+
+/// One next hop of an IPv4 route as an outer route's target: a gateway on a control TAP.
+/// A route out of an interface with no gateway is a connected one, which relayd holds from
+/// its own interfaces.
+fn hop4_target(gateway: Option<&RouteAddress>, oif: Option<u32>, ports: &[(u32, u16)]) -> Result<Route4Target, Skip> {
+    match (gateway, port_of(oif, ports)?) {
+        (Some(RouteAddress::Inet(g)), Some(port)) => Ok(Route4Target::Via { gateway: *g, port }),
+        (Some(RouteAddress::Inet(_)), None) | (None, _) => Err(Skip::NoNextHop),
+        (Some(_), _) => Err(Skip::GatewayFamily),
     }
 }
 
 /// One next hop (a route's own attributes, or one member of a multipath route) as a target.
 fn hop_target(gateway: Option<&RouteAddress>, oif: Option<u32>, ports: &[(u32, u16)]) -> Result<RouteTarget, Skip> {
-    let port = match oif {
-        Some(i) => Some(ports.iter().find(|(idx, _)| *idx == i).map(|&(_, p)| p).ok_or(Skip::ForeignInterface)?),
-        None => None,
-    };
+    let port = port_of(oif, ports)?;
     match (gateway, port) {
         (Some(RouteAddress::Inet6(g)), Some(port)) => Ok(RouteTarget::Via { gateway: *g, port }),
         (Some(RouteAddress::Inet6(_)), None) => Err(Skip::NoNextHop),
@@ -169,15 +194,14 @@ pub fn translate(r: &RouteMessage, table: u32, ports: &[(u32, u16)]) -> Result<(
     if table_of(r) != table {
         return Err(Skip::OtherTable);
     }
-    if r.header.address_family != AddressFamily::Inet6 {
-        return Err(Skip::Ipv4);
-    }
     let prefix = prefix_of(r).ok_or(Skip::NoNextHop)?;
     let metric = metric_of(r);
     let route = |hop| KernelRoute { hop, protocol: r.header.protocol };
+    let v4 = prefix.0.is_ipv4();
     match r.header.kind {
         RouteType::BlackHole | RouteType::Unreachable | RouteType::Prohibit => {
-            return Ok((prefix, metric, route(KernelHop::One(RouteTarget::Blackhole)), false))
+            let hop = if v4 { KernelHop::Outer(Route4Target::Blackhole) } else { KernelHop::One(RouteTarget::Blackhole) };
+            return Ok((prefix, metric, route(hop), false));
         }
         RouteType::Unicast => {}
         _ => return Err(Skip::Type),
@@ -194,6 +218,9 @@ pub fn translate(r: &RouteMessage, table: u32, ports: &[(u32, u16)]) -> Result<(
         RouteAttribute::MultiPath(m) => Some(m),
         _ => None,
     });
+    if v4 {
+        return translate4(prefix, metric, route, gateway, oif, members, ports);
+    }
     let Some(members) = members else {
         return Ok((prefix, metric, route(KernelHop::One(hop_target(gateway, oif, ports)?)), false));
     };
@@ -226,6 +253,41 @@ pub fn translate(r: &RouteMessage, table: u32, ports: &[(u32, u16)]) -> Result<(
         _ => KernelHop::Multi(usable),
     };
     Ok((prefix, metric, route(hop), reduced))
+}
+
+/// An IPv4 unicast route: one next hop. Outer routes have no next-hop groups (yet): of a
+/// multipath route the lowest live gateway of ours is taken and the route counted as reduced.
+fn translate4(
+    prefix: Prefix,
+    metric: u32,
+    route: impl Fn(KernelHop) -> KernelRoute,
+    gateway: Option<&RouteAddress>,
+    oif: Option<u32>,
+    members: Option<&Vec<netlink_packet_route::route::RouteNextHop>>,
+    ports: &[(u32, u16)],
+) -> Result<(Prefix, u32, KernelRoute, bool), Skip> {
+    let Some(members) = members else {
+        return Ok((prefix, metric, route(KernelHop::Outer(hop4_target(gateway, oif, ports)?)), false));
+    };
+    let mut first_err = None;
+    let mut usable: Vec<Route4Target> = Vec::new();
+    for m in members.iter().filter(|m| !m.flags.intersects(RouteNextHopFlags::Dead | RouteNextHopFlags::Linkdown)) {
+        let g = m.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Gateway(g) => Some(g),
+            _ => None,
+        });
+        match hop4_target(g, Some(m.interface_index), ports) {
+            Ok(t) => usable.push(t),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    usable.sort();
+    match usable.first() {
+        Some(&t) => Ok((prefix, metric, route(KernelHop::Outer(t)), members.len() > 1)),
+        None => Err(first_err.unwrap_or(Skip::NoNextHop)),
+    }
 }
 
 /// `kernel/<protocol>`: who put the route in the kernel.
@@ -317,7 +379,8 @@ impl FibMirror {
     /// the difference.
     pub fn resync(&mut self, control: &mut ControlPlane) -> Result<(), NetlinkError> {
         self.counters.resyncs += 1;
-        let dump = self.rtnl.dump_routes(AddressFamily::Inet6)?;
+        let mut dump = self.rtnl.dump_routes(AddressFamily::Inet6)?;
+        dump.extend(self.rtnl.dump_routes(AddressFamily::Inet)?);
         let mut touched: BTreeSet<Prefix> = self.kernel.keys().copied().collect();
         touched.extend(self.installed.keys().copied());
         self.kernel.clear();
@@ -397,7 +460,6 @@ impl FibMirror {
         let c = &mut self.counters;
         match s {
             Skip::OtherTable => c.skipped_other_table += 1,
-            Skip::Ipv4 => c.skipped_ipv4 += 1,
             Skip::Type => c.skipped_type += 1,
             Skip::ForeignInterface => c.skipped_foreign_interface += 1,
             Skip::NoNextHop => c.skipped_no_next_hop += 1,
@@ -418,7 +480,7 @@ impl FibMirror {
             match (want, have) {
                 (Some(w), Some(h)) if w == *h => {}
                 (Some(w), have) => {
-                    if have.is_none() && control.tables().route(prefix.0, prefix.1).is_some() {
+                    if have.is_none() && holds_static(control.tables(), prefix) {
                         self.counters.shadowed += 1;
                         continue;
                     }
@@ -432,16 +494,10 @@ impl FibMirror {
         let mut updates = Vec::with_capacity(changes.len());
         let mut next = Vec::with_capacity(changes.len());
         for (prefix, route) in changes {
-            let update = match &route {
-                None => TableUpdate::RouteDel { prefix: prefix.0, len: prefix.1 },
-                Some(r) => match self.target_of(&r.hop) {
-                    Some(target) => TableUpdate::RouteAdd { prefix: prefix.0, len: prefix.1, target },
-                    // Its group was refused (logged there).
-                    None => {
-                        self.counters.refused += 1;
-                        continue;
-                    }
-                },
+            let Some(update) = self.update_for(prefix, route.as_ref()) else {
+                // Its group was refused (logged there).
+                self.counters.refused += 1;
+                continue;
             };
             updates.push(update);
             next.push((prefix, route));
@@ -475,13 +531,22 @@ impl FibMirror {
         self.remove_unused_groups(control);
     }
 
-    /// What relayd's route points at for `hop`: the group of a multipath route (None if it
-    /// could not be made).
-    fn target_of(&self, hop: &KernelHop) -> Option<RouteTarget> {
-        match hop {
-            KernelHop::One(t) => Some(*t),
-            KernelHop::Multi(m) => self.groups.get(m).map(|&(group, _)| RouteTarget::Group { group }),
-        }
+    /// The change that installs `route` for `prefix` (removes it for None); None if the
+    /// group of a multipath route could not be made.
+    fn update_for(&self, prefix: Prefix, route: Option<&KernelRoute>) -> Option<TableUpdate> {
+        let len = prefix.1;
+        Some(match (prefix.0, route.map(|r| &r.hop)) {
+            (IpAddr::V6(prefix), None) => TableUpdate::RouteDel { prefix, len },
+            (IpAddr::V4(prefix), None) => TableUpdate::Route4Del { prefix, len },
+            (IpAddr::V6(prefix), Some(KernelHop::One(target))) => TableUpdate::RouteAdd { prefix, len, target: *target },
+            (IpAddr::V6(prefix), Some(KernelHop::Multi(m))) => {
+                let &(group, _) = self.groups.get(m)?;
+                TableUpdate::RouteAdd { prefix, len, target: RouteTarget::Group { group } }
+            }
+            (IpAddr::V4(prefix), Some(KernelHop::Outer(target))) => TableUpdate::Route4Add { prefix, len, target: *target },
+            // translate() gives IPv4 prefixes outer hops only, IPv6 ones never.
+            (IpAddr::V4(_), Some(_)) | (IpAddr::V6(_), Some(KernelHop::Outer(_))) => return None,
+        })
     }
 
     /// Creates the groups `changes` need that do not exist yet, in one batch (one by one if
@@ -576,12 +641,25 @@ impl FibMirror {
     }
 }
 
-/// `routes`: every route of `tables` with its origin (`static`, or `kernel/<protocol>`).
+/// Whether relayd holds `prefix` from its configuration or relayctl (the mirror's own routes
+/// are in `installed`).
+fn holds_static(tables: &Tables, prefix: Prefix) -> bool {
+    match prefix.0 {
+        IpAddr::V6(p) => tables.route(p, prefix.1).is_some(),
+        IpAddr::V4(p) => tables.route4(p, prefix.1).is_some(),
+    }
+}
+
+/// `routes`: every route of `tables` with its origin (`static`, or `kernel/<protocol>`), the
+/// IPv4 (outer) routes after the IPv6 ones.
 pub fn routes_with_origin(tables: &Tables, mirror: Option<&FibMirror>) -> String {
     let mut out = String::new();
+    let origin = |p: IpAddr, l: u8| mirror.and_then(|m| m.origin((p, l))).unwrap_or_else(|| "static".to_owned());
     for (p, l, t) in tables.routes() {
-        let origin = mirror.and_then(|m| m.origin((p, l))).unwrap_or_else(|| "static".to_owned());
-        out.push_str(&format!("{p}/{l} {t} origin {origin}\n"));
+        out.push_str(&format!("{p}/{l} {t} origin {}\n", origin(p.into(), l)));
+    }
+    for (p, l, t) in tables.routes4() {
+        out.push_str(&format!("{p}/{l} {t} origin {}\n", origin(p.into(), l)));
     }
     out
 }

@@ -150,6 +150,7 @@ impl RouteEvents {
         let mut sock = Socket::new(NETLINK_ROUTE).map_err(NetlinkError::Socket)?;
         sock.bind_auto().map_err(NetlinkError::Socket)?;
         sock.add_membership(libc::RTNLGRP_IPV6_ROUTE).map_err(NetlinkError::Socket)?;
+        sock.add_membership(libc::RTNLGRP_IPV4_ROUTE).map_err(NetlinkError::Socket)?;
         sock.set_rx_buf_sz(EVENT_RCVBUF).map_err(NetlinkError::Socket)?;
         sock.set_non_blocking(true).map_err(NetlinkError::Socket)?;
         Ok(RouteEvents { sock, buf: vec![0; RECV_CHUNK] })

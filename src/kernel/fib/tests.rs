@@ -4,7 +4,7 @@
 use std::net::Ipv6Addr;
 
 use netlink_packet_route::route::RouteProtocol;
-use relay::pipeline::{GroupMember, RouteTarget};
+use relay::pipeline::{GroupMember, Route4Target, RouteTarget};
 
 use super::*;
 use crate::kernel::netlink::{decode_events, RouteEvent};
@@ -49,7 +49,7 @@ fn v6(s: &str) -> Ipv6Addr {
 fn a_route_via_a_control_tap_becomes_a_via_route_with_its_protocol() {
     let got = translate(&new_route(ADD_VIA), 100, PORTS);
     let route = KernelRoute { hop: KernelHop::One(RouteTarget::Via { gateway: v6("2001:db8:ff::1"), port: 0 }), protocol: RouteProtocol::Bird };
-    assert_eq!(got, Ok(((v6("2001:db8:c0::"), 44), 1024, route.clone(), false)));
+    assert_eq!(got, Ok(((v6("2001:db8:c0::").into(), 44), 1024, route.clone(), false)));
     assert_eq!(origin_name(route.protocol), "kernel/bird");
 }
 
@@ -57,7 +57,7 @@ fn a_route_via_a_control_tap_becomes_a_via_route_with_its_protocol() {
 fn the_delete_names_the_same_prefix_and_metric() {
     let RouteEvent::Del(m) = one(DEL_VIA) else { panic!("expected RTM_DELROUTE") };
     let (prefix, metric, _, _) = translate(&m, 100, PORTS).expect("ours");
-    assert_eq!((prefix, metric), ((v6("2001:db8:c0::"), 44), 1024));
+    assert_eq!((prefix, metric), ((v6("2001:db8:c0::").into(), 44), 1024));
 }
 
 #[test]
@@ -71,13 +71,13 @@ fn other_tables_and_the_local_table_are_skipped() {
 #[test]
 fn blackhole_routes_become_blackholes() {
     let (prefix, _, route, _) = translate(&new_route(BLACKHOLE), 100, PORTS).expect("taken");
-    assert_eq!((prefix, route.hop), ((v6("2001:db8:dead::"), 48), KernelHop::One(RouteTarget::Blackhole)));
+    assert_eq!((prefix, route.hop), ((v6("2001:db8:dead::").into(), 48), KernelHop::One(RouteTarget::Blackhole)));
 }
 
 #[test]
 fn a_multipath_route_becomes_a_group_of_its_members_sorted_with_their_weights() {
     let (prefix, _, route, reduced) = translate(&new_route(MULTIPATH), 100, PORTS).expect("taken");
-    assert_eq!(prefix, (v6("2001:db8:e0::"), 48));
+    assert_eq!(prefix, (v6("2001:db8:e0::").into(), 48));
     let member = |gw: &str, port| GroupMember { target: RouteTarget::Via { gateway: v6(gw), port }, weight: 1 };
     assert_eq!(route.hop, KernelHop::Multi(vec![member("2001:db8:fe::1", 1), member("2001:db8:ff::1", 0)]));
     assert!(!reduced);
@@ -134,4 +134,48 @@ fn truncated_and_garbage_datagrams_are_counted_never_fatal() {
     assert!(matches!(events.first(), Some(RouteEvent::New(_))) && matches!(events.last(), Some(RouteEvent::Del(_))), "{events:?}");
     let (events, bad) = decode_events(&[0xff; 64]);
     assert!(events.is_empty() && bad >= 1);
+}
+
+/// IPv4 routes, captured the same way (RTNLGRP_IPV4_ROUTE; interface 3 is `va` on
+/// 203.0.113.9/24, 5 is `vb` on 198.51.100.9/24).
+/// `ip route add 192.0.2.0/24 via 203.0.113.254 dev va table 100 proto bird`
+const ADD4_VIA: &str = "3c000000180000062219136b942f000002180000640c00010000000008000f006400000008000100c000020008000500cb0071fe0800040003000000";
+/// `ip route add blackhole 10.0.0.0/8 table 100 proto bird`
+const BLACKHOLE4: &str = "2c000000180000062319136b962f000002080000640c00060000000008000f0064000000080001000a000000";
+/// `ip route add 192.0.3.0/24 table 100 proto bird nexthop via 203.0.113.254 dev va nexthop via 198.51.100.1 dev vb`
+const MULTIPATH4: &str = "50000000180000062419136b982f000002180000640c00010000000008000f006400000008000100c000030024000900100000000300000008000500cb0071fe100000000500000008000500c6336401";
+/// `ip route add 192.0.4.0/24 dev va table 100 proto bird`
+const DEV4: &str = "34000000180000062419136b9a2f000002180000640cfd010000000008000f006400000008000100c00004000800040003000000";
+/// `ip route del 192.0.2.0/24 table 100`
+const DEL4_VIA: &str = "3c000000190000002519136ba12f000002180000640c00010000000008000f006400000008000100c000020008000500cb0071fe0800040003000000";
+
+const PORTS4: &[(u32, u16)] = &[(3, 0), (5, 1)];
+
+fn v4(s: &str) -> std::net::Ipv4Addr {
+    s.parse().expect("address")
+}
+
+#[test]
+fn an_ipv4_route_via_a_control_tap_becomes_an_outer_route() {
+    let got = translate(&new_route(ADD4_VIA), 100, PORTS4);
+    let route = KernelRoute { hop: KernelHop::Outer(Route4Target::Via { gateway: v4("203.0.113.254"), port: 0 }), protocol: RouteProtocol::Bird };
+    assert_eq!(got, Ok(((v4("192.0.2.0").into(), 24), 0, route, false)));
+    let RouteEvent::Del(m) = one(DEL4_VIA) else { panic!("expected RTM_DELROUTE") };
+    let (prefix, metric, _, _) = translate(&m, 100, PORTS4).expect("ours");
+    assert_eq!((prefix, metric), ((v4("192.0.2.0").into(), 24), 0));
+}
+
+#[test]
+fn ipv4_blackholes_multipath_and_connected_routes() {
+    let (prefix, _, route, _) = translate(&new_route(BLACKHOLE4), 100, PORTS4).expect("taken");
+    assert_eq!((prefix, route.hop), ((v4("10.0.0.0").into(), 8), KernelHop::Outer(Route4Target::Blackhole)));
+    // Outer routes have no groups: the lowest gateway of ours, counted as reduced.
+    let (_, _, route, reduced) = translate(&new_route(MULTIPATH4), 100, PORTS4).expect("taken");
+    assert_eq!((route.hop, reduced), (KernelHop::Outer(Route4Target::Via { gateway: v4("198.51.100.1"), port: 1 }), true));
+    let (_, _, route, _) = translate(&new_route(MULTIPATH4), 100, &[(3, 0)]).expect("one member of ours");
+    assert_eq!(route.hop, KernelHop::Outer(Route4Target::Via { gateway: v4("203.0.113.254"), port: 0 }));
+    assert_eq!(translate(&new_route(MULTIPATH4), 100, &[(9, 0)]), Err(Skip::ForeignInterface));
+    // A connected route: relayd has its subnets from its own interfaces.
+    assert_eq!(translate(&new_route(DEV4), 100, PORTS4), Err(Skip::NoNextHop));
+    assert_eq!(translate(&new_route(ADD4_VIA), 100, &[(5, 1)]), Err(Skip::ForeignInterface));
 }

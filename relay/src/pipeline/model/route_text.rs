@@ -4,6 +4,8 @@
 //! update    = route | neighbour
 //! route     = ["route"] "add" PREFIX target
 //!           | ["route"] "del" PREFIX
+//!           | ["route"] "add" PREFIX4 target4     an outer IPv4 route (where tunnel packets leave)
+//!           | ["route"] "del" PREFIX4
 //! target    = "via" IPV6 "port" N     gateway on port N (its MAC: a static neighbour)
 //!           | "via" IPV6              IPV6 in 2002::/16 only: tunnel to its embedded V
 //!           | "port" N                on-link on port N (each destination a neighbour)
@@ -23,7 +25,10 @@
 //! group     = "group" "set" N ("nexthop" member ["weight" 1..256])+
 //!           | "group" "del" N
 //! member    = "via" IPV6 "port" N | "port" N | "via" IPV6 | "tunnel" N   (as in a target)
+//! target4   = "via" IPV4 "port" N     through the IPv4 router IPV4 on port N
+//!           | "blackhole"             drop
 //! PREFIX    = IPV6 "/" 0..128         no host bits past the length
+//! PREFIX4   = IPV4 "/" 0..32          no host bits past the length
 //! ```
 //! Words are separated by whitespace. Examples: `route add 2001:db8::/32 via fe80::1
 //! port 1`, `route add 2002::/16 6to4`, `route add ::/0 via 2002:c058:6301::`,
@@ -31,13 +36,13 @@
 //! `tunnel set 0 local 198.51.100.7 remote 203.0.113.50 name to-b mtu 1400`,
 //! `route add 2001:db8:50::/48 tunnel 0`, `route add 2001:db8::/32 6rd 2001:db8::/32`,
 //! `group set 1 nexthop via fe80::1 port 0 nexthop via fe80::2 port 1 weight 2`,
-//! `route add 2001:db8:c0::/44 group 1`.
+//! `route add 2001:db8:c0::/44 group 1`, `route add 198.51.100.0/24 via 203.0.113.1 port 1`.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::wire::{AddrParseError, EthernetAddress};
 
 use super::settings::{DscpPolicy, Settings};
-use super::tables::{check_prefix, tunnel_remote, ConfiguredTunnel, GroupMember, NextHopGroup, RouteTarget, KERNEL_GROUPS, TableError, TableUpdate, TunnelName};
+use super::tables::{check_prefix, check_prefix4, tunnel_remote, ConfiguredTunnel, GroupMember, NextHopGroup, Route4Target, RouteTarget, KERNEL_GROUPS, TableError, TableUpdate, TunnelName};
 
 /// Why a line of the route grammar does not parse, or names a table entry that cannot be
 /// (a bad prefix, a next hop that is no 6to4 address). `Display` is the operator's text.
@@ -68,6 +73,8 @@ pub enum RouteTextError {
     UnexpectedAfterNextHop(String),
     #[error("unexpected {0:?}: expected `via`, `port`, `6to4`, `tunnel`, `isatap`, `6rd`, `ipv4-compatible`, `6over4`, `group` or `blackhole`")]
     UnexpectedTarget(String),
+    #[error("unexpected {0:?}: an IPv4 route takes `via IPV4 port N` or `blackhole`")]
+    UnexpectedTarget4(String),
     #[error("unexpected {0:?}: expected `nexthop`")]
     ExpectedNexthop(String),
     #[error("unexpected {0:?} in a group member: expected `via`, `port` or `tunnel`")]
@@ -98,6 +105,9 @@ pub fn parse_route(s: &str) -> Result<TableUpdate, RouteTextError> {
     }
     let verb = w.next().ok_or(RouteTextError::Expected("empty route command: expected `add` or `del`"))?;
     let prefix_text = w.next().ok_or_else(|| RouteTextError::NeedsPrefix(verb.to_string()))?;
+    if prefix_text.split_once('/').is_some_and(|(a, _)| a.parse::<Ipv4Addr>().is_ok()) {
+        return parse_route4(verb, prefix_text, w);
+    }
     let (prefix, len) = parse_ipv6_prefix(prefix_text)?;
     let update = match verb {
         "add" => {
@@ -141,6 +151,35 @@ pub fn parse_route(s: &str) -> Result<TableUpdate, RouteTextError> {
         if len < 16 || u128::from(prefix) >> 112 != 0x2002 {
             return Err(TableError::SixToFourOutside2002 { prefix, len }.into());
         }
+    }
+    Ok(update)
+}
+
+/// The rest of an outer IPv4 route change after its verb and prefix.
+fn parse_route4<'a>(verb: &str, prefix_text: &str, mut w: impl Iterator<Item = &'a str>) -> Result<TableUpdate, RouteTextError> {
+    let (prefix, len) = parse_ipv4_prefix(prefix_text)?;
+    let update = match verb {
+        "add" => {
+            let target = match w.next() {
+                Some("via") => {
+                    let gateway = parse_v4(w.next(), "via")?;
+                    match w.next() {
+                        Some("port") => Route4Target::Via { gateway, port: parse_port(w.next())? },
+                        Some(other) => return Err(RouteTextError::UnexpectedAfterNextHop(other.to_string())),
+                        None => return Err(RouteTextError::Expected("`via IPV4` needs `port N`: the port the router is on")),
+                    }
+                }
+                Some("blackhole") => Route4Target::Blackhole,
+                Some(other) => return Err(RouteTextError::UnexpectedTarget4(other.to_string())),
+                None => return Err(RouteTextError::Expected("`add` needs a target: `via IPV4 port N` or `blackhole`")),
+            };
+            TableUpdate::Route4Add { prefix, len, target }
+        }
+        "del" => TableUpdate::Route4Del { prefix, len },
+        other => return Err(RouteTextError::UnknownCommand { what: "route", word: other.to_string(), expected: "`add` or `del`" }),
+    };
+    if let Some(extra) = w.next() {
+        return Err(RouteTextError::TrailingWord(extra.to_string()));
     }
     Ok(update)
 }
@@ -299,6 +338,11 @@ pub fn parse_route_command(s: &str, settings: &Settings) -> Result<TableUpdate, 
         }
         _ => {}
     }
+    if let TableUpdate::Route4Add { target: Route4Target::Via { port, .. }, .. } = u {
+        if !settings.ports.get(usize::from(port)).is_some_and(|p| p.configured) {
+            return Err(TableError::PortUnconfigured(port).into());
+        }
+    }
     let targets: Vec<RouteTarget> = match &u {
         TableUpdate::RouteAdd { target, .. } => vec![*target],
         TableUpdate::GroupSet { group, .. } => group.members().iter().map(|m| m.target).collect(),
@@ -320,6 +364,15 @@ pub fn parse_ipv6_prefix(s: &str) -> Result<(Ipv6Addr, u8), RouteTextError> {
     let addr: Ipv6Addr = a.parse().map_err(|_| RouteTextError::NotIpv6(a.to_string()))?;
     let len: u8 = l.parse().map_err(|_| RouteTextError::NotPrefixLength(l.to_string()))?;
     check_prefix(addr, len)?;
+    Ok((addr, len))
+}
+
+/// `198.51.100.0/24` → (address, 24); rejects host bits past the length.
+pub fn parse_ipv4_prefix(s: &str) -> Result<(Ipv4Addr, u8), RouteTextError> {
+    let (a, l) = s.split_once('/').ok_or_else(|| RouteTextError::NotPrefix(s.to_string()))?;
+    let addr: Ipv4Addr = a.parse().map_err(|_| RouteTextError::NotIpv4(a.to_string()))?;
+    let len: u8 = l.parse().map_err(|_| RouteTextError::NotPrefixLength(l.to_string()))?;
+    check_prefix4(addr, len)?;
     Ok((addr, len))
 }
 

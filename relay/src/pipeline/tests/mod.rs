@@ -30,6 +30,7 @@ mod config_tests;
 mod counters_tests;
 mod decap_tests;
 mod ecmp_tests;
+mod routes4_tests;
 mod encap_tests;
 mod fuzz_tests;
 mod icmp4_tests;

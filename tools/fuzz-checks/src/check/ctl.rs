@@ -107,6 +107,8 @@ fn applied(u: &TableUpdate, t: &Tables) {
     match *u {
         TableUpdate::RouteAdd { prefix, len, target } => assert_eq!(t.route(prefix, len), Some(target), "{u}"),
         TableUpdate::RouteDel { prefix, len } => assert_eq!(t.route(prefix, len), None, "{u}"),
+        TableUpdate::Route4Add { prefix, len, target } => assert_eq!(t.route4(prefix, len), Some(target), "{u}"),
+        TableUpdate::Route4Del { prefix, len } => assert_eq!(t.route4(prefix, len), None, "{u}"),
         _ => {}
     }
 }

@@ -30,6 +30,14 @@ pub enum TableError {
     NextHopEmbedsNonGlobal { via: Ipv6Addr, v4: Ipv4Addr },
     #[error("no route {prefix}/{len}")]
     NoRoute { prefix: Ipv6Addr, len: u8 },
+    #[error("IPv4 prefix length {0} is over 32")]
+    Prefix4TooLong(u8),
+    #[error("{prefix}/{len} has host bits set (the network is {net}/{len})")]
+    Host4BitsSet { prefix: Ipv4Addr, len: u8, net: Ipv4Addr },
+    #[error("no route {prefix}/{len}")]
+    NoRoute4 { prefix: Ipv4Addr, len: u8 },
+    #[error("IPv4 next hop {0} is not another host's unicast address")]
+    NextHop4NotUnicast(Ipv4Addr),
     #[error("next-hop table full")]
     NextHopTableFull,
     #[error("{0}")]

@@ -21,12 +21,16 @@ use crate::wire::EthernetAddress;
 mod automatic;
 mod error;
 mod group;
+mod routes4;
 mod tunnel;
 mod update;
 
 pub use error::TableError;
 pub use group::{GroupMember, NextHopGroup, KERNEL_GROUPS, MAX_GROUP_MEMBERS, MAX_WEIGHT};
 use group::GroupSlot;
+pub use routes4::Route4Target;
+use routes4::Routes4;
+pub(crate) use routes4::check_prefix4;
 pub use tunnel::{ConfiguredTunnel, TunnelName};
 pub use update::{RouteTarget, TableUpdate};
 pub(crate) use update::{check_prefix, tunnel_remote};
@@ -127,6 +131,8 @@ pub struct Tables {
     v4_gateway: Option<(u32, u16)>,
     /// The gateway's `(port, MAC)` once its neighbour is known.
     gateway_egress: Option<(u16, [u8; 6])>,
+    /// Outer IPv4 routes, beside the subnets and the gateway (`routes4.rs`).
+    routes4: Routes4,
     /// Which ports are configured (routes may only use those).
     ports: Vec<bool>,
     /// Our IPv4 addresses (a configured tunnel's local end must be one).
@@ -162,6 +168,7 @@ impl Tables {
             v4_connected: Vec::new(),
             v4_gateway: None,
             gateway_egress: None,
+            routes4: Routes4::default(),
             ports: settings.ports.iter().map(|p| p.configured).collect(),
             own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
             tunnels: Default::default(),
@@ -212,9 +219,21 @@ impl Tables {
         self.hops.get(id as usize).map(|s| s.hop.target)
     }
 
-    /// Every route, one per line, in the text grammar (`2001:db8::/32 via fe80::1 port 1`).
+    /// Every route, one per line, in the text grammar (`2001:db8::/32 via fe80::1 port 1`),
+    /// the IPv4 routes after the IPv6 ones.
     pub fn routes_text(&self) -> String {
-        self.routes().iter().map(|(p, l, t)| format!("{p}/{l} {t}\n")).collect()
+        let v6 = self.routes().into_iter().map(|(p, l, t)| format!("{p}/{l} {t}\n"));
+        v6.chain(self.routes4().into_iter().map(|(p, l, t)| format!("{p}/{l} {t}\n"))).collect()
+    }
+
+    /// The outer IPv4 route for exactly `prefix/len`, if there is one.
+    pub fn route4(&self, prefix: Ipv4Addr, len: u8) -> Option<Route4Target> {
+        self.routes4.get(prefix, len)
+    }
+
+    /// Every outer IPv4 route, sorted by prefix then length.
+    pub fn routes4(&self) -> Vec<(Ipv4Addr, u8, Route4Target)> {
+        self.routes4.routes()
     }
 
     /// Every static neighbour, one per line (`198.51.100.1 02:00:00:00:01:01`).
@@ -331,6 +350,12 @@ impl Tables {
                 return Ok((port, self.neigh4.get(&dst).map(|m| &m.0)));
             }
         }
+        if let Some(hop) = self.routes4.lookup(dst) {
+            return match hop.target {
+                Route4Target::Via { port, .. } => Ok((port, hop.mac.as_ref())),
+                Route4Target::Blackhole => Err(DropReason::RouteBlackhole),
+            };
+        }
         match (self.v4_gateway, &self.gateway_egress) {
             (Some(_), Some((port, mac))) => Ok((*port, Some(mac))),
             (Some((_, port)), None) => Ok((port, None)),
@@ -339,12 +364,19 @@ impl Tables {
     }
 
     /// The IPv4 next hop towards `dst`: `(port, address)`, `dst` itself on a connected
-    /// subnet, else the gateway.
+    /// subnet, else its route's gateway, else the default gateway; None for no route or a
+    /// blackhole.
     pub(crate) fn v4_next_hop(&self, dst: u32) -> Option<(u16, u32)> {
         for &(net, mask, port) in &self.v4_connected {
             if (dst ^ net) & mask == 0 {
                 return Some((port, dst));
             }
+        }
+        if let Some(hop) = self.routes4.lookup(dst) {
+            return match hop.target {
+                Route4Target::Via { gateway, port } => Some((port, u32::from(gateway))),
+                Route4Target::Blackhole => None,
+            };
         }
         self.v4_gateway.map(|(gw, port)| (port, gw))
     }
@@ -357,6 +389,7 @@ impl PartialEq for Tables {
             && self.neighbours() == other.neighbours()
             && self.v4_connected == other.v4_connected
             && self.v4_gateway == other.v4_gateway
+            && self.routes4() == other.routes4()
             && self.ports == other.ports
             && self.tunnels == other.tunnels
             && self.groups() == other.groups()

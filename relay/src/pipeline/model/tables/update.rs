@@ -9,7 +9,7 @@ use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::pipeline::model::v4set::V4Set;
 use crate::wire::EthernetAddress;
 
-use super::{ConfiguredTunnel, HopSlot, NextHop, NextHopGroup, TableError, Tables, UNRESOLVED};
+use super::{ConfiguredTunnel, HopSlot, NextHop, NextHopGroup, Route4Target, TableError, Tables, UNRESOLVED};
 
 /// Where a route sends packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,6 +66,9 @@ pub enum TableUpdate {
     /// Adds `prefix/len`, or replaces its target.
     RouteAdd { prefix: Ipv6Addr, len: u8, target: RouteTarget },
     RouteDel { prefix: Ipv6Addr, len: u8 },
+    /// Adds an outer IPv4 route `prefix/len`, or replaces its target.
+    Route4Add { prefix: Ipv4Addr, len: u8, target: Route4Target },
+    Route4Del { prefix: Ipv4Addr, len: u8 },
     /// Adds or replaces a static neighbour.
     NeighbourSet { addr: IpAddr, mac: EthernetAddress },
     NeighbourDel { addr: IpAddr },
@@ -87,6 +90,8 @@ impl TableUpdate {
         match *self {
             TableUpdate::RouteAdd { prefix, len, target } => t.route_add(prefix, len, target),
             TableUpdate::RouteDel { prefix, len } => t.route_del(prefix, len),
+            TableUpdate::Route4Add { prefix, len, target } => t.route4_add(prefix, len, target),
+            TableUpdate::Route4Del { prefix, len } => t.route4_del(prefix, len),
             TableUpdate::NeighbourSet { addr, mac } => t.neighbour_set(addr, mac),
             TableUpdate::NeighbourDel { addr } => t.neighbour_del(addr),
             TableUpdate::TunnelSet { id, tunnel } => t.tunnel_set(id, tunnel),
@@ -103,6 +108,8 @@ impl fmt::Display for TableUpdate {
         match self {
             TableUpdate::RouteAdd { prefix, len, target } => write!(f, "route add {prefix}/{len} {target}"),
             TableUpdate::RouteDel { prefix, len } => write!(f, "route del {prefix}/{len}"),
+            TableUpdate::Route4Add { prefix, len, target } => write!(f, "route add {prefix}/{len} {target}"),
+            TableUpdate::Route4Del { prefix, len } => write!(f, "route del {prefix}/{len}"),
             TableUpdate::NeighbourSet { addr, mac } => write!(f, "neighbour set {addr} {mac}"),
             TableUpdate::NeighbourDel { addr } => write!(f, "neighbour del {addr}"),
             TableUpdate::TunnelSet { id, tunnel } => write!(f, "tunnel set {id} {tunnel}"),
@@ -115,7 +122,7 @@ impl fmt::Display for TableUpdate {
 
 
 impl Tables {
-    fn port_ok(&self, port: u16) -> Result<(), TableError> {
+    pub(super) fn port_ok(&self, port: u16) -> Result<(), TableError> {
         match self.ports.get(usize::from(port)) {
             Some(true) => Ok(()),
             Some(false) => Err(TableError::PortUnconfigured(port)),
@@ -286,10 +293,11 @@ impl Tables {
     }
 
     /// Re-resolves the gateway and every next hop after a neighbour change.
-    fn resolve_all(&mut self) {
+    pub(super) fn resolve_all(&mut self) {
         self.gateway_egress = self
             .v4_gateway
             .and_then(|(gw, port)| self.neigh4.get(&gw).map(|m| (port, m.0)));
+        self.routes4.resolve(&self.neigh4);
         for i in 0..self.hops.len() {
             if let Some(target) = self.hops.get(i).filter(|s| s.routes > 0).map(|s| s.hop.target) {
                 let hop = self.resolve(target);
