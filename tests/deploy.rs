@@ -121,6 +121,9 @@ fn the_units_start_hugepages_then_relayd_then_bird_and_the_agent_after_both_boun
     assert_eq!(relayd.value("Service", "KillSignal"), Some("SIGTERM"));
     let timeout: u64 = relayd.value("Service", "TimeoutStopSec").and_then(|t| t.parse().ok()).expect("TimeoutStopSec in seconds");
     assert!(timeout > 30, "TimeoutStopSec={timeout} leaves no room for a drain");
+    // A drained relayd exits 0 by itself (`relayctl drain`): that stop is meant, and a
+    // restart would announce the relay again at once. Crashes are restarted.
+    assert_eq!(relayd.value("Service", "Restart"), Some("on-failure"), "{relayd:?}");
 }
 
 #[test]
