@@ -11,6 +11,7 @@ PKGS=(
   tshark tcpdump python3-scapy       # independent decoders and packet builders in tests
   valgrind                           # instruction counts in the benchmark suite
   bird2                              # the routing daemon of the BGP tests (tests/bgp.rs)
+  systemd                            # systemd-analyze verify of deploy/systemd (tests/deploy.rs)
   postgresql                         # PostgreSQL 15: the broker's storage tests start their own cluster
   ddclient                           # the dyndns2 client of the broker's endpoint-update test
 )

@@ -153,10 +153,14 @@ pub struct Control {
     /// The Prometheus text endpoint: a port (on 127.0.0.1), or `addr:port`; empty: off.
     pub prometheus: String,
     pub telemetry: bool,
-    /// On SIGTERM/SIGINT: report `unhealthy: draining` for this long (so the health agent
-    /// withdraws the anycast routes and the upstreams move the flows), then stop. 0: stop at
-    /// once. A second signal stops at once.
+    /// SIGTERM/SIGINT drain: report `unhealthy: draining` (so the health agent withdraws the
+    /// anycast routes and the upstreams move the flows) and stop once they have, at most this
+    /// long after the signal. 0: a signal stops at once. A second signal stops at once. Also
+    /// the limit of `relayctl drain` (30 s when 0).
     pub drain_s: u64,
+    /// A drain ends once no data-plane packet (forwarded, encapsulated, decapsulated) has
+    /// arrived for this long after the health agent's wait: the upstreams have converged.
+    pub drain_quiet_ms: u64,
 }
 
 impl Default for Control {
@@ -168,6 +172,7 @@ impl Default for Control {
             prometheus: String::new(),
             telemetry: true,
             drain_s: 0,
+            drain_quiet_ms: 1000,
         }
     }
 }
@@ -415,6 +420,17 @@ impl Config {
         if !(1..=86_400).contains(&cfg.control.client_timeout_s) {
             return Err(err("control.client_timeout_s", "must be 1..=86400 seconds"));
         }
+        if cfg.control.drain_s > 86_400 {
+            return Err(err("control.drain_s", "must be 0..=86400 seconds (0: a signal stops at once)"));
+        }
+        if !(DRAIN_QUIET_MS_MIN..=DRAIN_QUIET_MS_MAX).contains(&cfg.control.drain_quiet_ms) {
+            return Err(err(
+                "control.drain_quiet_ms",
+                format!(
+                    "must be {DRAIN_QUIET_MS_MIN}..={DRAIN_QUIET_MS_MAX} ms (the silence that tells the upstreams have moved the flows)"
+                ),
+            ));
+        }
         let socket = if cfg.control.socket.is_empty() {
             format!("{}/{}.sock", crate::ctl::RUN_DIR, cfg.eal.file_prefix)
         } else {
@@ -466,6 +482,27 @@ pub fn group_id(name: &str) -> Result<u32, String> {
 
 /// Exception ring size per worker (and reply ring).
 pub const PUNT_RING: usize = 512;
+
+/// `[control] drain_quiet_ms` bounds. Below 100 ms the silence could fall between two
+/// packets of a live flow (the workers publish their counters every millisecond, an idle
+/// worker sleeps between polls); above a minute it is no longer a convergence measure.
+pub const DRAIN_QUIET_MS_MIN: u64 = 100;
+pub const DRAIN_QUIET_MS_MAX: u64 = 60_000;
+
+impl Control {
+    /// Why the signal drain can never end quiet, if it cannot: `drain_s` must leave room for
+    /// the agent's wait plus `drain_quiet_ms`, else every SIGTERM drain runs to its limit.
+    /// Not an error: a config that loaded before `drain_quiet_ms` existed still loads.
+    pub fn drain_warning(&self) -> Option<String> {
+        let room = crate::drain::AGENT_WAIT.as_millis() as u64 + self.drain_quiet_ms;
+        (self.drain_s > 0 && self.drain_s.saturating_mul(1000) < room).then(|| {
+            format!(
+                "[control] drain_s = {} is shorter than the agent's wait plus drain_quiet_ms ({room} ms): every signal drain runs to its limit",
+                self.drain_s
+            )
+        })
+    }
+}
 
 fn is_pci_address(s: &str) -> bool {
     // dddd:bb:dd.f or bb:dd.f
@@ -562,5 +599,51 @@ mod tests {
         assert_eq!(cfg.clone().plan().unwrap().socket_gid, Some(0));
         cfg.control.client_timeout_s = 0;
         assert_eq!(cfg.plan().unwrap_err().path, "control.client_timeout_s");
+    }
+
+    #[test]
+    fn drain_settings_load_with_or_without_the_quiet_period_and_name_the_field_out_of_range() {
+        let with = |control: &str| Config::from_toml(&format!("{}\n[control]\n{control}\n", base_without_control()));
+        // A config from before drain_quiet_ms: the default quiet period.
+        let old = with("drain_s = 5").unwrap();
+        assert_eq!((old.control.drain_s, old.control.drain_quiet_ms), (5, 1000));
+        assert_eq!(old.control.drain_warning(), None);
+        assert!(old.plan().is_ok());
+        let new = with("drain_s = 5\ndrain_quiet_ms = 2500").unwrap();
+        assert_eq!(new.control.drain_quiet_ms, 2500);
+        assert!(new.plan().is_ok());
+        for bad in ["drain_quiet_ms = 99", "drain_quiet_ms = 60001", "drain_quiet_ms = 0"] {
+            let e = with(bad).unwrap().plan().unwrap_err();
+            assert_eq!(e.path, "control.drain_quiet_ms", "{bad}");
+            assert_eq!(e.reason, "must be 100..=60000 ms (the silence that tells the upstreams have moved the flows)", "{bad}");
+        }
+        let e = with("drain_s = 86401").unwrap().plan().unwrap_err();
+        assert_eq!(e.path, "control.drain_s");
+        assert!(with("drain_quiet_ms = -1").is_err(), "not a u64");
+        // Loads, but says every signal drain will end at its limit.
+        let tight = with("drain_s = 1").unwrap();
+        assert_eq!(
+            tight.control.drain_warning().as_deref(),
+            Some("[control] drain_s = 1 is shorter than the agent's wait plus drain_quiet_ms (1500 ms): every signal drain runs to its limit")
+        );
+        assert!(tight.plan().is_ok());
+    }
+
+    /// The embedded default config, its `[control]` section (if any) left out so a test can
+    /// write its own.
+    fn base_without_control() -> String {
+        let mut out = String::new();
+        let mut skipping = false;
+        for line in crate::DEFAULT_CONFIG.lines() {
+            let t = line.trim();
+            if t.starts_with('[') {
+                skipping = t == "[control]";
+            }
+            if !skipping {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
     }
 }

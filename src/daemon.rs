@@ -15,6 +15,7 @@ use relay::runtime::worker::{self, Forwarding, IdleBackoff, WorkerSpec};
 use relay::runtime::{launch_on_lcore, telemetry, wait_lcore, Eal, Mbuf, Mempool, Port, PortSpec};
 
 use crate::config::{Mode, Plan, PUNT_RING};
+use crate::drain::{Cause, Drain};
 use crate::health::{HealthTracker, LinkView, Problem, WorkerView};
 use crate::ctl::{Access, ControlSocket, Request, Response, SocketCounters, HELP};
 use crate::kernel::fib::{routes_with_origin, FibMirror};
@@ -63,8 +64,66 @@ struct Running {
     settings: pipeline::Settings,
     config_path: Option<PathBuf>,
     health: HealthTracker,
-    /// `relayctl drain` or a signal with `[control] drain_s`: unhealthy from then on.
-    draining: bool,
+    /// `relayctl drain` or a signal with `[control] drain_s`: unhealthy from then on, and
+    /// relayd stops once the upstreams have moved the flows.
+    drain: Option<Drain>,
+    drain_plan: DrainPlan,
+}
+
+/// How a drain runs, from `[control]`.
+struct DrainPlan {
+    quiet: Duration,
+    /// The limit of a signal drain; None: a signal stops at once.
+    on_signal: Option<Duration>,
+    /// The limit of `relayctl drain`.
+    on_request: Duration,
+    data_plane: DataPlane,
+}
+
+/// Which worker counters are packets carried for others: what the upstreams still send
+/// this relay while they converge. Control-plane packets are left out (punts: ARP, ND, echo;
+/// to_kernel: BGP, BFD): the sessions stay up through a drain and say nothing about the flows.
+enum DataPlane {
+    /// The pipeline counters forwarded, encapsulated and decapsulated (their indices).
+    Pipeline(Vec<usize>),
+    /// Pass-through forwards everything it receives.
+    Received,
+}
+
+impl DrainPlan {
+    fn new(plan: &Plan, pipeline_names: &[&'static str]) -> DrainPlan {
+        let c = &plan.config.control;
+        let limit = (c.drain_s > 0).then(|| Duration::from_secs(c.drain_s));
+        let data_plane = match plan.config.runtime.mode {
+            Mode::Passthrough => DataPlane::Received,
+            Mode::Pipeline => DataPlane::Pipeline(
+                [pipeline::Event::Forwarded, pipeline::Event::Encapsulated, pipeline::Event::Decapsulated]
+                    .iter()
+                    .filter_map(|e| pipeline_names.iter().position(|n| *n == e.name()))
+                    .collect(),
+            ),
+        };
+        DrainPlan {
+            quiet: Duration::from_millis(c.drain_quiet_ms),
+            on_signal: limit,
+            on_request: limit.unwrap_or(crate::drain::REQUEST_LIMIT),
+            data_plane,
+        }
+    }
+
+    /// The data-plane packets of every worker so far.
+    fn packets(&self, hub: &StatsHub) -> u64 {
+        hub.workers
+            .iter()
+            .map(|w| match &self.data_plane {
+                DataPlane::Received => w.get("rx_packets").unwrap_or(0),
+                DataPlane::Pipeline(at) => {
+                    let values = w.pipeline_values();
+                    at.iter().filter_map(|&i| values.get(i)).fold(0u64, |sum, v| sum.wrapping_add(*v))
+                }
+            })
+            .fold(0u64, u64::wrapping_add)
+    }
 }
 
 pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
@@ -155,6 +214,10 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
     }
 
     let pipeline_names: Vec<&'static str> = pipeline::Counters::default().iter().map(|(n, _)| n).collect();
+    let drain_plan = DrainPlan::new(&plan, &pipeline_names);
+    if let Some(w) = plan.config.control.drain_warning() {
+        println!("relayd: warning: {w}");
+    }
     // The control TAPs before the workers start: a name in use stops relayd here.
     let taps = ControlTaps::open(&settings, &macs).map_err(|e| e.to_string())?;
     for (name, port) in taps.names() {
@@ -250,7 +313,8 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         settings,
         config_path: opts.config_path.clone(),
         health: HealthTracker::default(),
-        draining: false,
+        drain: None,
+        drain_plan,
     };
     let outcome = control_loop(&plan, &opts, &mut running, &signals, socket, exporter);
 
@@ -328,29 +392,33 @@ fn control_loop(
     let mut offline_done_at: Option<Instant> = None;
     let mut nap = NAP_MIN;
     let mut route_count = crate::prom::RouteCount::default();
-    let drain_for = Duration::from_secs(plan.config.control.drain_s);
-    let mut stop_at: Option<Instant> = None;
 
     loop {
-        match signals.load(SeqCst) {
-            0 => {}
-            1 if !drain_for.is_zero() => {
-                if stop_at.is_none() {
-                    r.draining = true;
-                    stop_at = Some(Instant::now() + drain_for);
-                    println!("relayd: draining for {} s before stopping (unhealthy: draining)", drain_for.as_secs());
+        // The first signal drains if `drain_s` asks for it (a drain already under way from
+        // `relayctl drain` goes on); a second one, or any with `drain_s = 0`, stops at once.
+        match (signals.load(SeqCst), r.drain_plan.on_signal) {
+            (0, _) => {}
+            (1, Some(limit)) => {
+                if r.drain.is_none() {
+                    begin_drain(r, Cause::Signal, limit);
                 }
             }
             _ => break,
-        }
-        if stop_at.is_some_and(|t| Instant::now() >= t) {
-            break;
         }
         let now = Instant::now();
         if r.health.due(now) {
             r.health.observe(&worker_views(r), r.control.generation(), now);
             if plan.config.control.telemetry {
                 telemetry::set_health(&crate::health::verdict(&health(r)));
+            }
+            // Sampled with the heartbeats (every 10 ms): far finer than any quiet period.
+            let packets = r.drain.is_some().then(|| r.drain_plan.packets(&r.hub));
+            if let (Some(d), Some(packets)) = (&mut r.drain, packets) {
+                let verdict = d.observe(packets, now);
+                if let Some(line) = verdict.line() {
+                    println!("{line}");
+                    break;
+                }
             }
         }
         let mut busy = slow_path(r);
@@ -423,7 +491,7 @@ fn worker_views(r: &Running) -> Vec<WorkerView> {
 fn health(r: &Running) -> Vec<Problem> {
     let links: Vec<LinkView> =
         r.hub.ports.iter().map(|(id, name)| LinkView { name: name.clone(), up: Port::link_of(*id).up }).collect();
-    r.health.judge(&worker_views(r), &links, r.control.generation(), r.draining, Instant::now())
+    r.health.judge(&worker_views(r), &links, r.control.generation(), r.drain.is_some(), Instant::now())
 }
 
 fn slow_path_dropped(r: &Running) -> u64 {
@@ -475,12 +543,31 @@ fn handle(r: &mut Running, req: Request, socket: &SocketCounters) -> Response {
         Request::Reload => reload(r),
         Request::Health => Response::ok(crate::health::verdict(&health(r))),
         Request::Drain => {
-            // Set before the answer goes out: once `drain` returns, every later `health`
-            // says `unhealthy: draining`.
-            r.draining = true;
+            // Started before the answer goes out: once `drain` returns, every later `health`
+            // says `unhealthy: draining`. A second `drain` changes nothing.
+            if r.drain.is_none() {
+                let limit = r.drain_plan.on_request;
+                begin_drain(r, Cause::Request, limit);
+            }
             Response::ok("draining")
         }
     }
+}
+
+fn begin_drain(r: &mut Running, cause: Cause, limit: Duration) {
+    let plan = &r.drain_plan;
+    let d = Drain::start(Instant::now(), plan.packets(&r.hub), plan.quiet, crate::drain::AGENT_WAIT, limit);
+    println!(
+        "relayd: draining: {}; unhealthy: draining until no data-plane packet for {} ms (after the agent's {} ms), at most {} s, then stopping",
+        match cause {
+            Cause::Request => "relayctl drain",
+            Cause::Signal => "signal received",
+        },
+        plan.quiet.as_millis(),
+        crate::drain::AGENT_WAIT.as_millis(),
+        crate::drain::secs(d.limit())
+    );
+    r.drain = Some(d);
 }
 
 fn route_changes(r: &mut Running, lines: &[String]) -> Response {

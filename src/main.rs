@@ -3,6 +3,7 @@
 mod config;
 mod ctl;
 mod daemon;
+mod drain;
 mod health;
 mod kernel;
 mod pcap;

@@ -9,7 +9,9 @@
 //!
 //! The second test runs the shipped deploy/bird/relay.conf and deploy/bird/upstream.conf
 //! with the health agent (tools/src/bin/relay-health.rs; `cargo build --release -p
-//! relay-tools` first): the anycast routes reach the upstream only while relayd is healthy.
+//! relay-tools` first): the anycast routes reach the upstream only while relayd is healthy;
+//! after `relayctl drain` the upstream loses them while the sessions stay up, and relayd
+//! stops by itself, cleanly, once no data-plane packet has come for `drain_quiet_ms`.
 mod common;
 
 use std::process::{Child, Command, Stdio};
@@ -117,6 +119,9 @@ rx = ["up:0"]
 idle_sleep_us = 20
 [control]
 socket = "{d}/ctl.sock"
+# A drain stops relayd 0.5 s + this after the last data-plane packet: room for the health
+# test to look at a draining relay's sessions on a loaded machine before it goes.
+drain_quiet_ms = 3000
 [routing]
 kernel_table = 100
 [pipeline]
@@ -415,7 +420,9 @@ fn the_health_agent_announces_the_anycast_routes_only_while_relayd_is_healthy() 
     assert!(sessions.0, "both sessions back after the restart:\n{}", sessions.1);
     assert!(until_route(&upstream, "2002::/16", true, Duration::from_secs(10)).is_ok());
 
-    // Drain: unhealthy from the answer on, the agent withdraws, relayd still forwards.
+    // Drain: unhealthy from the answer on, the agent withdraws, relayd still forwards, then
+    // stops by itself once no data-plane packet came for drain_quiet_ms (here only BGP and
+    // BFD flow, which go to the kernel and do not count).
     assert_eq!(d.ok("drain"), "draining\n");
     assert_eq!(d.ok("health"), "unhealthy: draining\n");
     let drained = until_route(&upstream, "192.88.99.0/24", false, Duration::from_secs(10));
@@ -425,6 +432,7 @@ fn the_health_agent_announces_the_anycast_routes_only_while_relayd_is_healthy() 
     }
     assert!(until_route(&upstream, "2002::/16", false, Duration::from_secs(10)).is_ok());
     let s = relay_bird.birdc("show protocols \"upstream_a*\"");
+    assert!(d.running(), "relayd stopped before its drain's quiet period could pass");
     assert_eq!(
         s.matches("Established").count(),
         2,
@@ -436,8 +444,22 @@ fn the_health_agent_announces_the_anycast_routes_only_while_relayd_is_healthy() 
     );
     let ping = rly.exec("ping -c 1 -W 2 2001:db8:ff::1");
     assert!(ping.status.success(), "a draining relayd still forwards: {}", String::from_utf8_lossy(&ping.stdout));
+    // No signal: relayd ends the drain itself (its limit, relayctl drain's 30 s, is far off).
+    let run = match d.wait_exit(Duration::from_secs(40)) {
+        Ok(run) => run,
+        Err(d) => panic!("relayd still running 40 s after drain:\n{}", d.stop().stdout),
+    };
+    run.assert_clean();
+    assert!(run.stdout.contains("relayd: draining: relayctl drain; "), "{}", run.stdout);
+    match run.stdout.lines().find(|l| l.starts_with("relayd: drained: upstreams quiet for ")) {
+        Some(line) => println!("{line}"),
+        None => panic!("no drained line:\n{}", run.stdout),
+    }
+    assert!(!run.stdout.contains("relayd: drain limit"), "{}", run.stdout);
+    // The agent saw relayd go: the anycast protocols stay disabled.
+    let p = relay_bird.birdc("show protocols \"anycast*\"");
+    assert_eq!(p.matches(" down ").count(), 2, "{p}");
     drop(agent);
     drop(relay_bird);
     drop(upstream);
-    d.stop().assert_clean();
 }

@@ -699,7 +699,49 @@ fn a_running_relayd_is_healthy_until_drained() {
     let before = d.stats()["tx_packets"];
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert!(d.stats()["tx_packets"] > before);
-    d.stop().assert_clean();
+    // The pcap port's traffic never stops, so the drain would run to its 30 s limit; with
+    // drain_s = 0 a signal stops relayd at once, ending the drain.
+    let run = d.signal_stop("TERM", std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("SIGTERM did not stop a draining relayd"));
+    assert!(run.stdout.contains("relayd: draining: relayctl drain; "), "{}", run.stdout);
+    assert!(run.stdout.contains(", at most 30 s, then stopping"), "{}", run.stdout);
+    assert!(!run.stdout.contains("relayd: drained:") && !run.stdout.contains("relayd: drain limit"), "{}", run.stdout);
+    run.assert_clean();
+}
+
+#[test]
+fn relayctl_drain_stops_relayd_by_itself_once_no_data_plane_packet_arrives() {
+    let dir = Scratch::new("drain-quiet");
+    let cfg = router_config(&dir, "ctl-drainq", "", false);
+    // The pcap's 32 frames once, not forever: then only silence.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(",infinite_rx=1", "");
+    std::fs::write(&cfg, text).unwrap();
+    let d = Daemon::start(&cfg, &dir.path("ctl.sock"));
+    let mut encapsulated = 0;
+    for _ in 0..500 {
+        encapsulated = d.stats()["pipeline.encapsulated"];
+        if encapsulated == 32 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(encapsulated, 32, "the pcap's frames went out");
+    assert_eq!(d.ok("drain"), "draining\n");
+    assert_eq!(d.ok("drain"), "draining\n", "a second drain changes nothing");
+    assert_eq!(d.ok("health"), "unhealthy: draining\n");
+    let run = d.wait_exit(std::time::Duration::from_secs(25)).unwrap_or_else(|_| panic!("relayd did not stop after its traffic ended"));
+    run.assert_clean();
+    assert_eq!(run.stdout.matches("relayd: draining: relayctl drain; ").count(), 1, "{}", run.stdout);
+    // Whatever the machine's speed, the drain waits the agent's 500 ms, then 1000 ms of silence.
+    let line = run.stdout.lines().find(|l| l.starts_with("relayd: drained: ")).unwrap_or_else(|| panic!("no drained line:\n{}", run.stdout));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        ["relayd:", "drained:", "upstreams", "quiet", "for", quiet, "ms", "after", after, "ms,", "stopping"] => {
+            let (quiet, after): (u64, u64) = (quiet.parse().unwrap(), after.parse().unwrap());
+            assert!(quiet >= 1000 && after >= 1500 && quiet <= after, "{line}");
+        }
+        _ => panic!("{line}"),
+    }
+    assert_eq!(run.counter("pipeline.encapsulated"), 32);
 }
 
 #[test]
@@ -722,8 +764,14 @@ fn sigterm_with_drain_s_reports_draining_then_stops() {
         }
     }
     assert_eq!(seen.as_deref(), Some("unhealthy: draining\n"));
-    // No second signal (that would stop at once): relayd stops by itself after drain_s.
-    let run = d.signal_stop("0", std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("relayd did not stop"));
-    assert!(run.stdout.contains("relayd: draining for 2 s before stopping"), "{}", run.stdout);
+    // No second signal (that would stop at once): the pcap port's traffic never stops, so
+    // relayd drains until drain_s, then stops by itself.
+    let run = d.wait_exit(std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("relayd did not stop"));
+    assert!(
+        run.stdout.contains("relayd: draining: signal received; unhealthy: draining until no data-plane packet for 1000 ms (after the agent's 500 ms), at most 2 s, then stopping"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("relayd: drain limit of 2 s reached with traffic still arriving (last packet "), "{}", run.stdout);
     run.assert_clean();
 }

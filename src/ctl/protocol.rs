@@ -49,7 +49,7 @@ commands:
   batch                     then one `route …`, `tunnel …` or `group …` per line, then `end`: all or nothing
   reload                    re-read the config file's tables (routes, neighbours)
   health                    `healthy`, or `unhealthy: <what is wrong>` (workers, ports, tables, drain)
-  drain                     report unhealthy from now on (the health agent withdraws the routes)";
+  drain                     report unhealthy (the health agent withdraws the routes), stop once no traffic comes";
 
 /// Max bytes of one request line (without its `\n`); max lines of one batch.
 pub const MAX_LINE: usize = 4096;

@@ -238,9 +238,20 @@ impl Daemon {
 
     /// Sends `signal` (a `kill` name: INT, TERM) and collects relayd if it exits within
     /// `limit`; Err(the daemon back) if it is still running then.
-    pub fn signal_stop(mut self, signal: &str, limit: Duration) -> Result<Run, Daemon> {
+    pub fn signal_stop(self, signal: &str, limit: Duration) -> Result<Run, Daemon> {
+        let _ = Command::new("kill").args([format!("-{signal}"), self.pid().to_string()]).status();
+        self.wait_exit(limit)
+    }
+
+    /// Whether relayd still runs (not exited, not a zombie waiting to be collected).
+    pub fn running(&self) -> bool {
+        !self.exited()
+    }
+
+    /// Collects relayd if it exits by itself within `limit` (a drain ending); Err(the daemon
+    /// back) if it is still running then.
+    pub fn wait_exit(mut self, limit: Duration) -> Result<Run, Daemon> {
         let mut child = self.child.take().expect("running");
-        let _ = Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status();
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Ok(Some(_)) = child.try_wait() {
