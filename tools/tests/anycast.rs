@@ -46,6 +46,8 @@ fn two_relays_share_flows_fail_over_drain_and_survive_a_flood() {
     check(&outcomes, "c.", "6to4 packets the relays decapsulated after the restart", "320");
     check(&outcomes, "d.", "A -> C pings lost across the drain", "0");
     check(&outcomes, "d.", "U6 2002::/16 next hops after R3b's drain", r#"["2001:db8:fa::2"]"#);
+    let d = outcomes.iter().find(|o| o.title.starts_with("d.")).expect("step d");
+    assert!(d.checks.iter().any(|c| c.what == "R3b stopped by itself, exit 0, pools full" && c.ok && c.detail.ends_with("no leak")), "{d}");
     check(&outcomes, "e.", "R3b routes: the prefix announced again", r#"Some("2001:db8:c0::/44 via 2001:db8:fb::1 port 1 origin kernel/bird")"#);
     check(&outcomes, "f.", "R3b pipeline.drop_kernel_policed_peer +", "0");
     check(&outcomes, "f.", "R3b BIRD up4", r#""Established""#);

@@ -157,22 +157,9 @@ impl Relayd {
         Ok(parse_stats(&self.request("stats")?))
     }
 
-    /// SIGKILL and reaped: no drain, no pool check, what a crash looks like to the others.
-    pub fn kill(mut self) {
-        sh::signal(self.pid, "KILL");
-        match self.child.take() {
-            Some(mut c) => {
-                let _ = c.wait();
-            }
-            None => {
-                sh::poll(STOP_AFTER_KILL, || (!sh::alive(self.pid)).then_some(()));
-            }
-        }
-    }
-
-    /// SIGTERM, then waits for it to finish (killed past `limit`) and reads its pool check.
-    pub fn stop(mut self, limit: Duration) -> Stopped {
-        sh::signal(self.pid, "TERM");
+    /// Waits (at most `limit`) for relayd to stop by itself (a drain ends so) and reads its
+    /// pool check; killed past the limit.
+    pub fn wait_exit(mut self, limit: Duration) -> Stopped {
         let (exit, killed) = match self.child.as_mut() {
             Some(c) => match sh::wait_child(c, limit) {
                 Some(status) => (status.code(), false),
@@ -188,6 +175,25 @@ impl Relayd {
         };
         self.child = None;
         Stopped { name: self.name.clone(), exit, pool: pool_line(&self.log), killed }
+    }
+
+    /// SIGKILL and reaped: no drain, no pool check, what a crash looks like to the others.
+    pub fn kill(mut self) {
+        sh::signal(self.pid, "KILL");
+        match self.child.take() {
+            Some(mut c) => {
+                let _ = c.wait();
+            }
+            None => {
+                sh::poll(STOP_AFTER_KILL, || (!sh::alive(self.pid)).then_some(()));
+            }
+        }
+    }
+
+    /// SIGTERM, then waits for it to finish (killed past `limit`) and reads its pool check.
+    pub fn stop(self, limit: Duration) -> Stopped {
+        sh::signal(self.pid, "TERM");
+        self.wait_exit(limit)
     }
 }
 

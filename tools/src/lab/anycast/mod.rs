@@ -165,6 +165,8 @@ pub struct AnycastLab {
     pub u6: Option<Bird>,
     pub relay_birds: Vec<Bird>,
     pub agents: Vec<Process>,
+    /// Relayds that ended during the checks by themselves (a drain), reported at teardown.
+    pub stopped: Vec<super::relayd::Stopped>,
     owned: bool,
 }
 
@@ -205,6 +207,7 @@ impl AnycastLab {
             u6: None,
             relay_birds: Vec::new(),
             agents: Vec::new(),
+            stopped: Vec::new(),
             owned: true,
         };
         // From here on, a failure drops `lab`, which takes down what was built.
@@ -277,7 +280,7 @@ impl AnycastLab {
 
     fn teardown(&mut self) -> Teardown {
         self.owned = false;
-        let mut report = Teardown::default();
+        let mut report = Teardown { stopped: std::mem::take(&mut self.stopped), ..Teardown::default() };
         // The agents first: they would withdraw and re-announce as relayds stop.
         self.agents.clear();
         self.relay_birds.clear();
