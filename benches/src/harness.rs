@@ -40,6 +40,10 @@ impl Forwarder {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits until the process has its telemetry socket (its EAL is up) and connects to it.
     pub fn ready(&mut self) -> Result<Telemetry, String> {
         self.telemetry(Duration::from_secs(60))

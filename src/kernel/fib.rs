@@ -11,7 +11,7 @@
 //! the kernel's route for it is counted as shadowed and installed only once the static one
 //! is gone. At start, and after the kernel dropped notifications (ENOBUFS), a full dump
 //! replaces what was known and whatever vanished is removed.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteType};
@@ -23,9 +23,11 @@ use relay::runtime::control::ControlPlane;
 use super::netlink::{Events, NetlinkError, RouteEvent, RouteEvents, Rtnl};
 
 /// Notification datagrams read per control-loop turn: a table load is applied in batches
-/// of this many datagrams (a few thousand routes) while the loop keeps serving everything
-/// else.
-const READS_PER_POLL: usize = 64;
+/// of this many (the kernel sends one route per datagram) while the loop keeps serving
+/// everything else, about a millisecond per turn. At 64 a full table arrived faster than the
+/// batches went (each waits for the workers to hand the standby tables back) and overran
+/// the socket; at 1024 benches/src/bin/fib-bench.rs saw no overrun at 250k routes.
+const READS_PER_POLL: usize = 1024;
 
 /// An IPv6 route's prefix, or an IPv4 (outer) route's.
 pub type Prefix = (IpAddr, u8);
@@ -91,9 +93,36 @@ fib_counters!(
     skipped_gateway_family => "Kernel routes with a gateway of the other address family, ignored.",
     undecodable => "Netlink messages that did not decode, skipped.",
     overruns => "Times the kernel dropped route notifications (ENOBUFS); each causes a resync.",
-    resyncs => "Full dumps of the kernel table (start, overruns).",
+    resyncs => "Full dumps of the kernel table (start, overruns, interrupted dumps).",
+    dumps_interrupted => "Resyncs whose dump the kernel marked interrupted (the table changed during it) every time; dumped again on the next turn.",
     batches => "Batches of changes applied to relayd's tables.",
 );
+
+/// The kernel's routes for one prefix by metric, lowest (the one in use) first. Nearly always
+/// one: a vector of one costs a fortieth of a map node, which a full table feels (1M routes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Metrics(Vec<(u32, KernelRoute)>);
+
+impl Metrics {
+    fn insert(&mut self, metric: u32, route: KernelRoute) {
+        match self.0.binary_search_by_key(&metric, |(m, _)| *m) {
+            Ok(i) => self.0[i].1 = route,
+            Err(i) => self.0.insert(i, (metric, route)),
+        }
+    }
+
+    fn remove(&mut self, metric: u32) {
+        self.0.retain(|(m, _)| *m != metric);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn best(&self) -> Option<&KernelRoute> {
+        self.0.first().map(|(_, r)| r)
+    }
+}
 
 /// The mirror's knowledge and its sockets.
 pub struct FibMirror {
@@ -103,7 +132,7 @@ pub struct FibMirror {
     rtnl: Rtnl,
     events: RouteEvents,
     /// What the kernel table holds, per prefix and metric (translated).
-    kernel: HashMap<Prefix, BTreeMap<u32, KernelRoute>>,
+    kernel: HashMap<Prefix, Metrics>,
     /// What relayd's tables hold from the kernel.
     installed: HashMap<Prefix, KernelRoute>,
     /// The next-hop groups made for multipath routes, by members: their id and how many
@@ -112,6 +141,8 @@ pub struct FibMirror {
     counters: FibCounters,
     /// Kernel routes we could not install, logged once each until they change.
     logged: BTreeSet<Prefix>,
+    /// The last dump was interrupted by changes (it may miss routes): dump again.
+    resync_due: bool,
 }
 
 /// The table id of a route (above 255 it is in an attribute).
@@ -330,6 +361,7 @@ impl FibMirror {
             groups: HashMap::new(),
             counters: FibCounters::default(),
             logged: BTreeSet::new(),
+            resync_due: false,
         };
         m.resync(control)?;
         Ok(m)
@@ -350,6 +382,12 @@ impl FibMirror {
 
     /// Reads and applies what the kernel announced; true if anything came.
     pub fn poll(&mut self, control: &mut ControlPlane) -> bool {
+        if self.resync_due {
+            if let Err(e) = self.resync(control) {
+                println!("relayd: fib: resync failed: {e}");
+            }
+            return true;
+        }
         match self.events.poll(READS_PER_POLL) {
             Ok(Events::Changes { changes, undecodable }) => {
                 self.counters.undecodable += undecodable;
@@ -379,8 +417,15 @@ impl FibMirror {
     /// the difference.
     pub fn resync(&mut self, control: &mut ControlPlane) -> Result<(), NetlinkError> {
         self.counters.resyncs += 1;
-        let mut dump = self.rtnl.dump_routes(AddressFamily::Inet6)?;
-        dump.extend(self.rtnl.dump_routes(AddressFamily::Inet)?);
+        self.events.discard();
+        let (mut dump, consistent6) = self.rtnl.dump_routes(AddressFamily::Inet6)?;
+        let (dump4, consistent4) = self.rtnl.dump_routes(AddressFamily::Inet)?;
+        dump.extend(dump4);
+        // Still changing under every dump: take this one, and dump again next turn.
+        self.resync_due = !(consistent6 && consistent4);
+        if self.resync_due {
+            self.counters.dumps_interrupted += 1;
+        }
         let mut touched: BTreeSet<Prefix> = self.kernel.keys().copied().collect();
         touched.extend(self.installed.keys().copied());
         self.kernel.clear();
@@ -430,7 +475,7 @@ impl FibMirror {
                         }
                         at.insert(metric, route);
                     } else {
-                        at.remove(&metric);
+                        at.remove(metric);
                     }
                     if at.is_empty() {
                         self.kernel.remove(&prefix);
@@ -442,7 +487,7 @@ impl FibMirror {
                     if skip != Skip::OtherTable && table_of(msg) == self.table {
                         if let Some(prefix) = prefix_of(msg) {
                             if let Some(at) = self.kernel.get_mut(&prefix) {
-                                at.remove(&metric_of(msg));
+                                at.remove(metric_of(msg));
                                 if at.is_empty() {
                                     self.kernel.remove(&prefix);
                                 }
@@ -475,7 +520,7 @@ impl FibMirror {
     fn sync(&mut self, control: &mut ControlPlane, touched: BTreeSet<Prefix>) {
         let mut changes: Vec<(Prefix, Option<KernelRoute>)> = Vec::new();
         for prefix in touched {
-            let want = self.kernel.get(&prefix).and_then(|m| m.values().next().cloned());
+            let want = self.kernel.get(&prefix).and_then(|m| m.best().cloned());
             let have = self.installed.get(&prefix);
             match (want, have) {
                 (Some(w), Some(h)) if w == *h => {}

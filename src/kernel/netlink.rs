@@ -6,7 +6,7 @@ use std::io;
 use std::net::IpAddr;
 
 use netlink_packet_core::{
-    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REPLACE, NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
@@ -17,6 +17,9 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 /// Receive buffer of the notification socket: a full BGP table arriving at once must not
 /// overrun it in normal operation (an overrun still resyncs, see `fib`).
 const EVENT_RCVBUF: usize = 32 << 20;
+/// Dumps taken in a row while the table keeps changing under them, before the mirror settles
+/// for an inconsistent one and resyncs again on its next turn.
+pub const DUMP_TRIES: usize = 4;
 /// The largest datagram the kernel sends on a route socket (a page, at most 32 KiB).
 const RECV_CHUNK: usize = 64 << 10;
 
@@ -35,6 +38,9 @@ pub struct Rtnl {
     sock: Socket,
     seq: u32,
     buf: Vec<u8>,
+    /// The last answer carried NLM_F_DUMP_INTR: the table changed while the kernel dumped it,
+    /// so the dump may miss routes.
+    interrupted: bool,
 }
 
 impl Rtnl {
@@ -42,7 +48,7 @@ impl Rtnl {
         let mut sock = Socket::new(NETLINK_ROUTE).map_err(NetlinkError::Socket)?;
         sock.bind_auto().map_err(NetlinkError::Socket)?;
         sock.connect(&SocketAddr::new(0, 0)).map_err(NetlinkError::Socket)?;
-        Ok(Rtnl { sock, seq: 0, buf: vec![0; RECV_CHUNK] })
+        Ok(Rtnl { sock, seq: 0, buf: vec![0; RECV_CHUNK], interrupted: false })
     }
 
     /// Sends `msg` with `flags` and returns what the kernel answered: the messages of a dump,
@@ -58,6 +64,7 @@ impl Rtnl {
         packet.serialize(&mut out);
         self.sock.send(&out, 0).map_err(NetlinkError::Socket)?;
         let mut answers = Vec::new();
+        self.interrupted = false;
         loop {
             let n = self.sock.recv(&mut &mut self.buf[..], 0).map_err(NetlinkError::Socket)?;
             let (messages, bad) = split(&self.buf[..n]);
@@ -68,6 +75,7 @@ impl Rtnl {
                 if m.header.sequence_number != self.seq {
                     continue;
                 }
+                self.interrupted |= m.header.flags & NLM_F_DUMP_INTR != 0;
                 match m.payload {
                     NetlinkPayload::InnerMessage(inner) => answers.push(inner),
                     NetlinkPayload::Done(_) => return Ok(answers),
@@ -109,18 +117,28 @@ impl Rtnl {
             .map(|_| ())
     }
 
-    /// Every route of `family` the kernel holds (all tables; the caller filters).
-    pub fn dump_routes(&mut self, family: AddressFamily) -> Result<Vec<RouteMessage>, NetlinkError> {
-        let mut m = RouteMessage::default();
-        m.header.address_family = family;
-        let answers = self.request("route dump", RouteNetlinkMessage::GetRoute(m), NLM_F_DUMP)?;
-        Ok(answers
-            .into_iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewRoute(r) => Some(r),
-                _ => None,
-            })
-            .collect())
+    /// Every route of `family` the kernel holds (all tables; the caller filters), and
+    /// whether the dump is consistent. A table that changes while the kernel dumps it (a
+    /// routing daemon loading a full table) interrupts the dump, which may then miss routes:
+    /// it is taken again, up to [`DUMP_TRIES`] times.
+    pub fn dump_routes(&mut self, family: AddressFamily) -> Result<(Vec<RouteMessage>, bool), NetlinkError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut m = RouteMessage::default();
+            m.header.address_family = family;
+            let answers = self.request("route dump", RouteNetlinkMessage::GetRoute(m), NLM_F_DUMP)?;
+            if !self.interrupted || tries == DUMP_TRIES {
+                let routes = answers
+                    .into_iter()
+                    .filter_map(|a| match a {
+                        RouteNetlinkMessage::NewRoute(r) => Some(r),
+                        _ => None,
+                    })
+                    .collect();
+                return Ok((routes, !self.interrupted));
+            }
+        }
     }
 }
 
@@ -151,9 +169,26 @@ impl RouteEvents {
         sock.bind_auto().map_err(NetlinkError::Socket)?;
         sock.add_membership(libc::RTNLGRP_IPV6_ROUTE).map_err(NetlinkError::Socket)?;
         sock.add_membership(libc::RTNLGRP_IPV4_ROUTE).map_err(NetlinkError::Socket)?;
-        sock.set_rx_buf_sz(EVENT_RCVBUF).map_err(NetlinkError::Socket)?;
+        // Past net.core.rmem_max when relayd may (CAP_NET_ADMIN), else as far as it allows.
+        if nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &EVENT_RCVBUF).is_err() {
+            sock.set_rx_buf_sz(EVENT_RCVBUF).map_err(NetlinkError::Socket)?;
+        }
         sock.set_non_blocking(true).map_err(NetlinkError::Socket)?;
         Ok(RouteEvents { sock, buf: vec![0; RECV_CHUNK] })
+    }
+
+    /// Drops every notification waiting: before a dump, each of them is older than the dump,
+    /// which holds what they did. (Replayed after it, an add whose delete the overrun lost
+    /// would leave a route the kernel no longer has.) Returns how many datagrams went.
+    pub fn discard(&mut self) -> usize {
+        let mut n = 0;
+        loop {
+            match self.sock.recv(&mut &mut self.buf[..], 0) {
+                Ok(_) => n += 1,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => n += 1,
+                Err(_) => return n,
+            }
+        }
     }
 
     /// Reads what is waiting, up to `max_reads` datagrams (so the control core is never held
