@@ -2,10 +2,12 @@
 //!
 //! The trie holds what lookups need, not every prefix (a prefix hidden under longer ones
 //! leaves no slot behind), so exact-match `get`, `routes` and "what does a removed prefix
-//! uncover" are answered here. Prefixes up to /64 (nearly all of a real table) are keyed
-//! by their top 64 bits, which halves the map entries.
+//! uncover" are answered here. Prefixes up to /64 (nearly all of a real IPv6 table, all of
+//! an IPv4 one) are keyed by their top 64 bits, which halves the map entries.
 
 use std::collections::HashMap;
+
+use super::family::prefix_mask;
 
 /// Keys are masked prefixes. Index = prefix length.
 #[derive(Clone, Debug)]
@@ -17,24 +19,24 @@ pub(super) struct RouteSet {
 
 const SHORT_MAX: u8 = 64;
 
-impl Default for RouteSet {
-    fn default() -> Self {
-        Self {
-            short: vec![HashMap::new(); usize::from(SHORT_MAX) + 1],
-            long: vec![HashMap::new(); usize::from(128 - SHORT_MAX)],
-            count: 0,
-        }
-    }
-}
-
 fn short_key(key: u128) -> u64 {
     (key >> 64) as u64
 }
 
 impl RouteSet {
-    /// Builds from routes already validated, masked and free of duplicates.
-    pub(super) fn from_sorted(routes: &[(u128, u8, u32)]) -> Self {
-        let mut set = Self::default();
+    /// An empty set for prefixes of up to `bits` (32 or 128).
+    pub(super) fn new(bits: u8) -> Self {
+        Self {
+            short: vec![HashMap::new(); usize::from(bits.min(SHORT_MAX)) + 1],
+            long: vec![HashMap::new(); usize::from(bits.saturating_sub(SHORT_MAX))],
+            count: 0,
+        }
+    }
+
+    /// Builds from routes already validated, masked and free of duplicates, of up to
+    /// `bits`.
+    pub(super) fn from_sorted(bits: u8, routes: &[(u128, u8, u32)]) -> Self {
+        let mut set = Self::new(bits);
         let mut per_len = [0usize; 129];
         for &(_, len, _) in routes {
             if let Some(n) = per_len.get_mut(usize::from(len)) {
@@ -44,7 +46,10 @@ impl RouteSet {
         for (len, &n) in per_len.iter().enumerate() {
             if let Some(map) = set.short.get_mut(len) {
                 map.reserve(n);
-            } else if let Some(map) = set.long.get_mut(len - usize::from(SHORT_MAX) - 1) {
+            } else if let Some(map) = set
+                .long
+                .get_mut(len.wrapping_sub(usize::from(SHORT_MAX) + 1))
+            {
                 map.reserve(n);
             }
         }
@@ -109,7 +114,7 @@ impl RouteSet {
     /// `(next_hop, len)`.
     pub(super) fn longest_covering(&self, key: u128, floor: u8, below: u8) -> Option<(u32, u8)> {
         (floor.saturating_add(1)..below).rev().find_map(|len| {
-            let masked = key & (u128::MAX << (128 - u32::from(len)));
+            let masked = key & prefix_mask(len);
             self.get(masked, len).map(|hop| (hop, len))
         })
     }
