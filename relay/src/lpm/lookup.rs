@@ -184,23 +184,38 @@ impl<F: Family> Poptrie<F> {
             let Some(s) = slot(i) else { continue };
             let node = &self.nodes[at[i] as usize];
             best[i] = or_best(node.cover, best[i]);
-            match Self::step(node, s) {
-                Step::Child(child) => {
-                    at[i] = child;
-                    prefetch(self.nodes.as_ptr().wrapping_add(child as usize).cast());
-                    walking |= 1 << i;
+            if let Some(child) = node.child(s) {
+                at[i] = child;
+                prefetch(self.nodes.as_ptr().wrapping_add(child as usize).cast());
+                walking |= 1 << i;
+                continue;
+            }
+            let run = node.run(s);
+            let is_external = node.runs() > INLINE;
+            // `at` now indexes `leaf_value` (unused for an inline lane).
+            let leaf = node.leaves[0].wrapping_add(run);
+            let block = self
+                .leaf_value
+                .as_ptr()
+                .wrapping_add(leaf as usize)
+                .cast::<u8>();
+            let inline = node.leaves[(run as usize).min(INLINE - 1)];
+            if F::SELECT_LEAF {
+                // Both answers, and the lane joins the external pass by a select: an inline
+                // answer is final, an external lane's is overwritten by that pass.
+                if let Some(out) = out.get_mut(i) {
+                    *out = or_best(inline, best[i]);
                 }
-                Step::Hop(hop) => {
-                    if let Some(out) = out.get_mut(i) {
-                        *out = or_best(hop, best[i]);
-                    }
-                }
-                Step::External(leaf) => {
-                    // `at` now indexes `leaf_value`.
-                    at[i] = leaf;
-                    prefetch(self.leaf_value.as_ptr().wrapping_add(leaf as usize).cast());
-                    external |= 1 << i;
-                }
+                at[i] = leaf;
+                let node = (node as *const Node).cast::<u8>();
+                prefetch(core::hint::select_unpredictable(is_external, block, node));
+                external |= u64::from(is_external) << i;
+            } else if is_external {
+                at[i] = leaf;
+                prefetch(block);
+                external |= 1 << i;
+            } else if let Some(out) = out.get_mut(i) {
+                *out = or_best(inline, best[i]);
             }
         }
         (walking, external)

@@ -179,7 +179,7 @@ impl std::error::Error for LpmError {}
 /// changes), or built whole by [`Lpm::from_routes`].
 #[derive(Clone)]
 pub struct Lpm<F: Family> {
-    routes: RouteSet,
+    routes: RouteSet<F>,
     trie: Poptrie<F>,
 }
 
@@ -191,7 +191,7 @@ pub type Lpm4 = Lpm<V4>;
 impl<F: Family> Default for Lpm<F> {
     fn default() -> Self {
         Self {
-            routes: RouteSet::new(F::BITS),
+            routes: RouteSet::default(),
             trie: Poptrie::default(),
         }
     }
@@ -333,7 +333,7 @@ impl<F: Family> Lpm<F> {
             }
         }
         let trie = Poptrie::build(&deduped)?;
-        let routes = RouteSet::from_sorted(F::BITS, &deduped);
+        let routes = RouteSet::from_sorted(&deduped);
         Ok(Self { routes, trie })
     }
 }

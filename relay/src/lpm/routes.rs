@@ -2,41 +2,38 @@
 //!
 //! The trie holds what lookups need, not every prefix (a prefix hidden under longer ones
 //! leaves no slot behind), so exact-match `get`, `routes` and "what does a removed prefix
-//! uncover" are answered here. Prefixes up to /64 (nearly all of a real IPv6 table, all of
-//! an IPv4 one) are keyed by their top 64 bits, which halves the map entries.
+//! uncover" are answered here. Prefixes up to /64 (nearly all of a real IPv6 table) are
+//! keyed by their top 64 bits, which halves the map entries; IPv4 prefixes by their 32.
 
 use std::collections::HashMap;
 
-use super::family::prefix_mask;
+use super::family::{prefix_mask, Family};
 
 /// Keys are masked prefixes. Index = prefix length.
 #[derive(Clone, Debug)]
-pub(super) struct RouteSet {
-    short: Vec<HashMap<u64, u32>>,
+pub(super) struct RouteSet<F: Family> {
+    short: Vec<HashMap<F::Short, u32>>,
     long: Vec<HashMap<u128, u32>>,
     count: usize,
 }
 
 const SHORT_MAX: u8 = 64;
 
-fn short_key(key: u128) -> u64 {
-    (key >> 64) as u64
-}
-
-impl RouteSet {
-    /// An empty set for prefixes of up to `bits` (32 or 128).
-    pub(super) fn new(bits: u8) -> Self {
+impl<F: Family> Default for RouteSet<F> {
+    fn default() -> Self {
+        let bits = F::BITS;
         Self {
             short: vec![HashMap::new(); usize::from(bits.min(SHORT_MAX)) + 1],
             long: vec![HashMap::new(); usize::from(bits.saturating_sub(SHORT_MAX))],
             count: 0,
         }
     }
+}
 
-    /// Builds from routes already validated, masked and free of duplicates, of up to
-    /// `bits`.
-    pub(super) fn from_sorted(bits: u8, routes: &[(u128, u8, u32)]) -> Self {
-        let mut set = Self::new(bits);
+impl<F: Family> RouteSet<F> {
+    /// Builds from routes already validated, masked and free of duplicates.
+    pub(super) fn from_sorted(routes: &[(u128, u8, u32)]) -> Self {
+        let mut set = Self::default();
         let mut per_len = [0usize; 129];
         for &(_, len, _) in routes {
             if let Some(n) = per_len.get_mut(usize::from(len)) {
@@ -67,7 +64,7 @@ impl RouteSet {
         if len <= SHORT_MAX {
             self.short
                 .get(usize::from(len))?
-                .get(&short_key(key))
+                .get(&F::short_key(key))
                 .copied()
         } else {
             self.long
@@ -82,7 +79,7 @@ impl RouteSet {
         let old = if len <= SHORT_MAX {
             self.short
                 .get_mut(usize::from(len))?
-                .insert(short_key(key), hop)
+                .insert(F::short_key(key), hop)
         } else {
             self.long
                 .get_mut(usize::from(len - SHORT_MAX - 1))?
@@ -98,7 +95,7 @@ impl RouteSet {
         let old = if len <= SHORT_MAX {
             self.short
                 .get_mut(usize::from(len))?
-                .remove(&short_key(key))
+                .remove(&F::short_key(key))
         } else {
             self.long
                 .get_mut(usize::from(len - SHORT_MAX - 1))?
@@ -123,7 +120,8 @@ impl RouteSet {
     pub(super) fn sorted(&self) -> Vec<(u128, u8, u32)> {
         let mut out = Vec::with_capacity(self.count);
         for (len, map) in (0u8..).zip(&self.short) {
-            out.extend(map.iter().map(|(&k, &hop)| (u128::from(k) << 64, len, hop)));
+            let shift = 128 - 8 * core::mem::size_of::<F::Short>() as u32;
+            out.extend(map.iter().map(|(&k, &hop)| (k.into() << shift, len, hop)));
         }
         for (len, map) in (SHORT_MAX + 1..).zip(&self.long) {
             out.extend(map.iter().map(|(&k, &hop)| (k, len, hop)));
@@ -145,6 +143,6 @@ impl RouteSet {
         let maps = self.short.iter().map(map_bytes).sum::<usize>()
             + self.long.iter().map(map_bytes).sum::<usize>();
         maps + (self.short.capacity() + self.long.capacity())
-            * core::mem::size_of::<HashMap<u64, u32>>()
+            * core::mem::size_of::<HashMap<u128, u32>>()
     }
 }
