@@ -9,22 +9,26 @@
 
 #[path = "lpm-bench/dpdk.rs"]
 mod dpdk;
+#[path = "lpm-bench/ipv4.rs"]
+mod ipv4;
 #[path = "lpm-bench/measure.rs"]
 mod measure;
 #[path = "lpm-bench/tables.rs"]
 mod tables;
+#[path = "lpm-bench/tables4.rs"]
+mod tables4;
 
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use relay::lpm::reference::ReferenceLpm6;
-use relay::lpm::Lpm6;
+use relay::lpm::reference::ReferenceLpm;
+use relay::lpm::{Family, Lpm, V6};
 use relay_benches::rte_tables::max_simd_bitwidth;
 use relay_benches::tablegen::{self, Rng};
 
 use measure::{mib, spread, Latency};
-use tables::{Kind, Pass, Scratch, Table, Tbl8s};
+use tables::{BenchKind, BenchPass, BenchTable, Kind, Pass, Route, Scratch, Tbl8s};
 
 #[global_allocator]
 static GLOBAL: measure::Counting = measure::Counting;
@@ -58,6 +62,9 @@ struct Args {
     /// Skip the DPDK tables (no EAL).
     #[arg(long)]
     no_dpdk: bool,
+    /// IPv4 instead: relay `Lpm4` against `rte_lpm` (DIR-24-8) on DFZ-shaped tables.
+    #[arg(long)]
+    ipv4: bool,
 }
 
 /// One line of a results table.
@@ -102,13 +109,14 @@ impl Row {
     }
 }
 
-/// Destination sets: uniform over 2000::/3, and inside the table's prefixes.
-struct Workload {
-    routes: Vec<(Ipv6Addr, u8, u32)>,
-    sets: [Vec<[u8; 16]>; 2],
-    /// Lpm6's answers for each set, the yardstick for everyone else.
+/// A table and its destination sets: random (IPv6: uniform over 2000::/3), and inside the
+/// table's prefixes.
+struct Workload<F: Family> {
+    routes: Vec<Route<F>>,
+    sets: [Vec<F::Addr>; 2],
+    /// relay's answers for each set, the yardstick for everyone else.
     expected: [Vec<u32>; 2],
-    updates: Vec<(Ipv6Addr, u8, u32)>,
+    updates: Vec<Route<F>>,
 }
 
 fn main() {
@@ -120,6 +128,9 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    if args.ipv4 {
+        return ipv4::run(args);
+    }
     let tables: Vec<Vec<(Ipv6Addr, u8, u32)>> = args
         .routes
         .iter()
@@ -144,8 +155,26 @@ fn run(args: &Args) -> Result<(), String> {
     let mut out = String::new();
     out.push_str(&header(args));
     for (routes, &tbl8s) in tables.into_iter().zip(&tbl8s) {
-        let work = workload(args, routes)?;
-        let rows = bench_size(args, &work, tbl8s)?;
+        let sets = [
+            tablegen::random_destinations(args.lookups, args.seed ^ 1),
+            tablegen::table_destinations(&routes, args.lookups, args.seed ^ 2),
+        ];
+        let work = workload(args, routes, sets)?;
+        let mut kinds = vec![Kind::Relay];
+        if !args.no_dpdk {
+            kinds.extend([Kind::Lpm6, Kind::Fib6]);
+        }
+        kinds.push(Kind::PrefixTrie);
+        let all = [
+            Pass::RelayPrefetch,
+            Pass::RelayBulk,
+            Pass::RelaySingle,
+            Pass::Lpm6Bulk,
+            Pass::Fib6Default,
+            Pass::Fib6Avx512,
+            Pass::PrefixTrie,
+        ];
+        let rows = bench_size(args, &work, &kinds, &all, Pass::RelayBulk, tbl8s)?;
         out.push_str(&section(&work, &rows, tbl8s));
         eprintln!("done: {} prefixes", work.routes.len());
     }
@@ -153,18 +182,20 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-fn workload(args: &Args, routes: Vec<(Ipv6Addr, u8, u32)>) -> Result<Workload, String> {
-    let sets = [
-        tablegen::random_destinations(args.lookups, args.seed ^ 1),
-        tablegen::table_destinations(&routes, args.lookups, args.seed ^ 2),
-    ];
-    let table = Lpm6::from_routes(routes.iter().copied()).map_err(|e| e.to_string())?;
-    let expected = sets.clone().map(|keys| {
+/// The workload for `routes`, with relay's answers for `sets` checked against the
+/// reference on a sample.
+fn workload<F: Family>(
+    args: &Args,
+    routes: Vec<Route<F>>,
+    sets: [Vec<F::Addr>; 2],
+) -> Result<Workload<F>, String> {
+    let table = Lpm::<F>::from_routes(routes.iter().copied()).map_err(|e| e.to_string())?;
+    let expected = sets.each_ref().map(|keys| {
         let mut out = vec![0; keys.len()];
-        table.lookup_bulk(&keys, &mut out);
+        table.lookup_bulk(keys, &mut out);
         out
     });
-    let mut reference = ReferenceLpm6::new();
+    let mut reference = ReferenceLpm::<F>::new();
     for &(prefix, len, hop) in &routes {
         reference
             .insert(prefix, len, hop)
@@ -173,10 +204,8 @@ fn workload(args: &Args, routes: Vec<(Ipv6Addr, u8, u32)>) -> Result<Workload, S
     for (keys, answers) in sets.iter().zip(&expected) {
         for (key, &got) in keys.iter().zip(answers).take(2000) {
             if reference.lookup(key) != got {
-                return Err(format!(
-                    "Lpm6 disagrees with the reference on {}",
-                    Ipv6Addr::from(*key)
-                ));
+                let addr = F::key_prefix(F::addr_key(key));
+                return Err(format!("relay disagrees with the reference on {addr:?}"));
             }
         }
     }
@@ -191,15 +220,19 @@ fn workload(args: &Args, routes: Vec<(Ipv6Addr, u8, u32)>) -> Result<Workload, S
     })
 }
 
-/// Builds every table, then measures them with their runs interleaved (run 1 of each,
-/// then run 2 of each, …) so that a noisy neighbour hits all of them alike.
-fn bench_size(args: &Args, work: &Workload, tbl8s: Tbl8s) -> Result<Vec<Row>, String> {
-    let mut kinds = vec![Kind::Relay];
-    if !args.no_dpdk {
-        kinds.extend([Kind::Lpm6, Kind::Fib6]);
-    }
-    kinds.push(Kind::PrefixTrie);
-    let mut built: Vec<Option<Table>> = kinds.iter().map(|_| None).collect();
+/// Builds every table of `kinds`, then measures them with their runs interleaved (run 1 of
+/// each, then run 2 of each, …) so that a noisy neighbour hits all of them alike. `all`: the
+/// passes in row order; `inserted`: the pass whose row gets relay's table built by single
+/// inserts.
+fn bench_size<K: BenchKind>(
+    args: &Args,
+    work: &Workload<K::Family>,
+    kinds: &[K],
+    all: &[K::Pass],
+    inserted: K::Pass,
+    sizing: K::Sizing,
+) -> Result<Vec<Row>, String> {
+    let mut built: Vec<Option<K::Table>> = kinds.iter().map(|_| None).collect();
     let mut build_ms = vec![vec![]; kinds.len()];
     let mut memory = vec![0; kinds.len()];
     for _ in 0..args.build_runs.max(1) {
@@ -207,25 +240,16 @@ fn bench_size(args: &Args, work: &Workload, tbl8s: Tbl8s) -> Result<Vec<Row>, St
             drop(built[k].take());
             let before = kind.heap();
             let start = Instant::now();
-            let table = kind.build(&work.routes, tbl8s)?;
+            let table = kind.build(&work.routes, sizing)?;
             build_ms[k].push(start.elapsed().as_secs_f64() * 1e3);
             memory[k] = kind.heap().saturating_sub(before);
             built[k] = Some(table);
         }
     }
-    let mut tables: Vec<Table> = built.into_iter().flatten().collect();
+    let mut tables: Vec<K::Table> = built.into_iter().flatten().collect();
 
-    let all = [
-        Pass::RelayPrefetch,
-        Pass::RelayBulk,
-        Pass::RelaySingle,
-        Pass::Lpm6Bulk,
-        Pass::Fib6Default,
-        Pass::Fib6Avx512,
-        Pass::PrefixTrie,
-    ];
-    let mut passes: Vec<(Pass, usize)> = vec![];
-    for pass in all {
+    let mut passes: Vec<(K::Pass, usize)> = vec![];
+    for &pass in all {
         if let Some(k) = kinds.iter().position(|&kind| kind == pass.kind()) {
             if tables[k].supports(pass) {
                 passes.push((pass, k));
@@ -237,9 +261,12 @@ fn bench_size(args: &Args, work: &Workload, tbl8s: Tbl8s) -> Result<Vec<Row>, St
         .map(|(pass, _)| Row::new(pass.name()))
         .collect();
     let mut scratch = Scratch::new(args.lookups, Duration::from_millis(args.min_pass_ms));
-    // One untimed pass each first: page faults and cold caches are not what is measured.
+    // One untimed pass each over each set first: page faults (a DPDK table's pages that
+    // only random destinations reach) and cold caches are not what is measured.
     for &(pass, k) in &passes {
-        tables[k].lookup_pass(pass, &work.sets[1], &work.expected[1], &mut scratch);
+        for (keys, expected) in work.sets.iter().zip(&work.expected) {
+            tables[k].lookup_pass(pass, keys, expected, &mut scratch);
+        }
     }
     for _ in 0..args.runs {
         for set in 0..2 {
@@ -273,26 +300,25 @@ fn bench_size(args: &Args, work: &Workload, tbl8s: Tbl8s) -> Result<Vec<Row>, St
         }
     }
 
-    // Lpm6 built by single inserts, as the control core would from an empty start.
+    // relay's table built by single inserts, as the control core would from an empty start.
     let start = Instant::now();
-    let mut inserted = Lpm6::new();
+    let mut table = Lpm::<K::Family>::new();
     for &(prefix, len, hop) in &work.routes {
-        inserted
-            .insert(prefix, len, hop)
-            .map_err(|e| e.to_string())?;
+        table.insert(prefix, len, hop).map_err(|e| e.to_string())?;
     }
     if let Some(row) = passes
         .iter()
-        .position(|&(p, _)| p == Pass::RelayBulk)
+        .position(|&(p, _)| p == inserted)
         .and_then(|r| rows.get_mut(r))
     {
         row.build_ms.push(start.elapsed().as_secs_f64() * 1e3);
-        row.memory = Some(inserted.memory_bytes());
+        row.memory = Some(table.memory_bytes());
     }
     Ok(rows)
 }
 
-fn header(args: &Args) -> String {
+/// The command that reproduces this run, and the machine it ran on.
+fn command_and_setup(args: &Args) -> (String, String) {
     let rustflags = if cfg!(target_feature = "popcnt") {
         "RUSTFLAGS='-C target-cpu=x86-64-v2' "
     } else {
@@ -300,8 +326,9 @@ fn header(args: &Args) -> String {
     };
     let sizes: Vec<String> = args.routes.iter().map(|n| n.to_string()).collect();
     let command = format!(
-        "`{rustflags}cargo run --release -p relay-benches --bin lpm-bench -- --routes {} \
+        "`{rustflags}cargo run --release -p relay-benches --bin lpm-bench -- {}--routes {} \
          --runs {} --build-runs {} --lookups {} --min-pass-ms {} --updates {} --seed {}`",
+        if args.ipv4 { "--ipv4 " } else { "" },
         sizes.join(","),
         args.runs,
         args.build_runs,
@@ -311,12 +338,35 @@ fn header(args: &Args) -> String {
         args.seed,
     );
     let setup = format!(
-        "{} · {} · one core, one thread · DPDK with `--no-huge` (4 KiB pages, like the Rust \
-         heap here) · {} · figures are median (min–max) of the runs.",
+        "{} · {} · one core, one thread (CPUs allowed: {}; load average at the start {}) · \
+         DPDK with `--no-huge` (4 KiB pages, like the Rust heap here) · {} · figures are \
+         median (min–max) of the runs.",
         relay_benches::results::machine(),
         relay_benches::results::now_utc(),
+        cpus_allowed(),
+        load_average(),
         measure::rust_isa(),
     );
+    (command, setup)
+}
+
+/// The CPUs this process may run on (`taskset` pins it), as the kernel lists them.
+fn cpus_allowed() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map_or_else(|| "unknown".into(), |cpus| cpus.trim().to_string())
+}
+
+/// The 1-minute load average: other work on a shared machine moves every figure.
+fn load_average() -> String {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    loadavg.split_whitespace().next().unwrap_or("unknown").to_string()
+}
+
+fn header(args: &Args) -> String {
+    let (command, setup) = command_and_setup(args);
     let method = format!(
         "Tables come from `relay_benches::tablegen` (prefix-length mix after the public BGP \
          table reports, nested under RIR blocks). *Random*: uniform over 2000::/3. *In-table*: \
@@ -345,7 +395,7 @@ fn header(args: &Args) -> String {
     )
 }
 
-fn section(work: &Workload, rows: &[Row], tbl8s: Tbl8s) -> String {
+fn section(work: &Workload<V6>, rows: &[Row], tbl8s: Tbl8s) -> String {
     let n = work.routes.len();
     let slash48 = work.routes.iter().filter(|r| r.1 == 48).count();
     let mut s = format!(
