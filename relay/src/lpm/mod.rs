@@ -10,6 +10,19 @@
 //! that are a small part of a real table), and the /19–/25 prefixes, most of a real table,
 //! in the first node, so that a /24 costs two dependent loads. Nodes at depths 18 and 25.
 //!
+//! Measured against DPDK's `rte_lpm` (DIR-24-8; `benches/RESULTS.md`, "IPv4 LPM", 1M
+//! DFZ-shaped prefixes, one run): half its memory (38 against 75 MiB, the prefix set behind
+//! updates included; a fifth at 250k), a build in 0.4 s against 94 s and single updates
+//! in 2–3 µs against 180–200 µs, but 0.52–0.58× its in-table lookups/s and 0.77–0.81× its
+//! random ones. DIR-24-8 answers nearly every IPv4 lookup with one load at an index; a
+//! poptrie step is some 40 instructions, and this walk is bound by them, not by memory: in
+//! a quick run over a 20k-prefix table, all in cache, it did about the in-table rate it
+//! does at 1M (110 M/s on a quiet machine), `rte_lpm` 900 M/s. Tried and measured no better: a 20-bit direct level (more memory, no
+//! faster), the direct level's leaf-or-node decision by a select, prefetching each lane's
+//! direct entry first. Picking a node's inline or external leaf by a select did help
+//! (+10–15 %, [`Family::SELECT_LEAF`]). Matching DIR-24-8's rate would take fewer
+//! instructions per lookup than a compressed trie has, e.g. a vector walk.
+//!
 //! # Structure: a poptrie with a 20-bit direct first level and 7-bit nodes
 //!
 //! The lookup structure is a poptrie (Asai & Ohara, "Poptrie: A Compressed Trie with
