@@ -1,16 +1,19 @@
 //! lpm-bench: relay's IPv6 LPM (`relay::lpm::Lpm6`) against DPDK 22.11's `rte_lpm6` and
 //! `rte_fib6` (trie) and the `prefix-trie` crate, on synthetic full IPv6 tables
-//! (`relay_benches::tablegen`), all in one process and one run.
+//! (`relay_benches::tablegen`), all in one process and one run; with `--ipv4`, relay's
+//! `Lpm4` against `rte_lpm` on DFZ-shaped IPv4 tables (`relay_benches::tablegen4`).
 //!
-//! For each table size: full-table build time, memory, bulk lookups/s on random (2000::/3)
-//! and table-derived destinations, and single-route delete/insert latency. Every table's
-//! answers are checked against `Lpm6`'s, which is itself checked against the reference
+//! For each table size: full-table build time, memory, bulk lookups/s on random and
+//! table-derived destinations, and single-route delete/insert latency. Every table's
+//! answers are checked against relay's, which are themselves checked against the reference
 //! implementation on a sample. Prints a markdown section for benches/RESULTS.md.
 
 #[path = "lpm-bench/dpdk.rs"]
 mod dpdk;
 #[path = "lpm-bench/ipv4.rs"]
 mod ipv4;
+#[path = "lpm-bench/ipv6.rs"]
+mod ipv6;
 #[path = "lpm-bench/measure.rs"]
 mod measure;
 #[path = "lpm-bench/tables.rs"]
@@ -18,23 +21,21 @@ mod tables;
 #[path = "lpm-bench/tables4.rs"]
 mod tables4;
 
-use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use relay::lpm::reference::ReferenceLpm;
-use relay::lpm::{Family, Lpm, V6};
-use relay_benches::rte_tables::max_simd_bitwidth;
+use relay::lpm::{Family, Lpm};
 use relay_benches::tablegen::{self, Rng};
 
 use measure::{mib, spread, Latency};
-use tables::{BenchKind, BenchPass, BenchTable, Kind, Pass, Route, Scratch, Tbl8s};
+use tables::{BenchKind, BenchPass, BenchTable, Route, Scratch};
 
 #[global_allocator]
 static GLOBAL: measure::Counting = measure::Counting;
 
 #[derive(Parser, Clone)]
-#[command(about = "IPv6 LPM: relay Lpm6 vs rte_lpm6, rte_fib6 and prefix-trie")]
+#[command(about = "LPM: relay Lpm6 vs rte_lpm6, rte_fib6 and prefix-trie; --ipv4: Lpm4 vs rte_lpm")]
 struct Args {
     /// Table sizes, in prefixes.
     #[arg(long, value_delimiter = ',', default_value = "250000,1000000")]
@@ -129,53 +130,49 @@ fn main() {
 
 fn run(args: &Args) -> Result<(), String> {
     if args.ipv4 {
-        return ipv4::run(args);
+        ipv4::run(args)
+    } else {
+        ipv6::run(args)
     }
-    let tables: Vec<Vec<(Ipv6Addr, u8, u32)>> = args
-        .routes
-        .iter()
-        .map(|&n| tablegen::generate(n, args.seed))
-        .collect();
-    let tbl8s: Vec<Tbl8s> = tables
-        .iter()
-        .map(|t| Tbl8s {
-            lpm6: dpdk::lpm6_tbl8s(t) * 11 / 10 + 1024,
-            fib6: dpdk::fib6_tbl8s(t) + 1024,
-        })
-        .collect();
-    if !args.no_dpdk {
-        // Both DPDK tables live at once: two tbl24s (64 MiB each), 1 KiB per tbl8 group,
-        // rules and RIB nodes.
-        let need = |(routes, tbl8s): (&Vec<_>, &Tbl8s)| {
-            (128 << 20) + (tbl8s.lpm6 + tbl8s.fib6) * 1024 + routes.len() * 512
-        };
-        let peak = tables.iter().zip(&tbl8s).map(need).max().unwrap_or(0);
-        eal_init(args.mem_mb.unwrap_or(peak * 3 / 2 / (1 << 20) + 512))?;
-    }
-    let mut out = String::new();
-    out.push_str(&header(args));
-    for (routes, &tbl8s) in tables.into_iter().zip(&tbl8s) {
+}
+
+/// The routes, destinations and report section of a kind's family.
+type Routes<K> = [Route<<K as BenchKind>::Family>];
+type RouteVec<K> = Vec<Route<<K as BenchKind>::Family>>;
+type Addrs<K> = Vec<<<K as BenchKind>::Family as Family>::Addr>;
+type Section<K> = fn(&Workload<<K as BenchKind>::Family>, &[Row], <K as BenchKind>::Sizing) -> String;
+
+/// What a family's mode hands [`run_sizes`].
+struct Mode<K: BenchKind> {
+    kinds: Vec<K>,
+    /// Every pass, in row order (those a table does not support are left out).
+    passes: Vec<K::Pass>,
+    /// The pass whose row gets relay's table built by single inserts.
+    inserted: K::Pass,
+    /// Destinations: `count` random ones, and `count` inside a table's prefixes.
+    random: fn(usize, u64) -> Addrs<K>,
+    in_table: fn(&Routes<K>, usize, u64) -> Addrs<K>,
+    /// The report section of one table size.
+    section: Section<K>,
+}
+
+/// Measures each of `tables`, with what its DPDK peers are created with for it, and prints
+/// `header` and a report section per table.
+fn run_sizes<K: BenchKind>(
+    args: &Args,
+    header: String,
+    tables: Vec<(RouteVec<K>, K::Sizing)>,
+    mode: &Mode<K>,
+) -> Result<(), String> {
+    let mut out = header;
+    for (routes, sizing) in tables {
         let sets = [
-            tablegen::random_destinations(args.lookups, args.seed ^ 1),
-            tablegen::table_destinations(&routes, args.lookups, args.seed ^ 2),
+            (mode.random)(args.lookups, args.seed ^ 1),
+            (mode.in_table)(&routes, args.lookups, args.seed ^ 2),
         ];
         let work = workload(args, routes, sets)?;
-        let mut kinds = vec![Kind::Relay];
-        if !args.no_dpdk {
-            kinds.extend([Kind::Lpm6, Kind::Fib6]);
-        }
-        kinds.push(Kind::PrefixTrie);
-        let all = [
-            Pass::RelayPrefetch,
-            Pass::RelayBulk,
-            Pass::RelaySingle,
-            Pass::Lpm6Bulk,
-            Pass::Fib6Default,
-            Pass::Fib6Avx512,
-            Pass::PrefixTrie,
-        ];
-        let rows = bench_size(args, &work, &kinds, &all, Pass::RelayBulk, tbl8s)?;
-        out.push_str(&section(&work, &rows, tbl8s));
+        let rows = bench_size(args, &work, &mode.kinds, &mode.passes, mode.inserted, sizing)?;
+        out.push_str(&(mode.section)(&work, &rows, sizing));
         eprintln!("done: {} prefixes", work.routes.len());
     }
     print!("{out}");
@@ -363,107 +360,6 @@ fn cpus_allowed() -> String {
 fn load_average() -> String {
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     loadavg.split_whitespace().next().unwrap_or("unknown").to_string()
-}
-
-fn header(args: &Args) -> String {
-    let (command, setup) = command_and_setup(args);
-    let method = format!(
-        "Tables come from `relay_benches::tablegen` (prefix-length mix after the public BGP \
-         table reports, nested under RIR blocks). *Random*: uniform over 2000::/3. *In-table*: \
-         a random prefix of the table with random host bits. Lookups go in bursts of {} (relayd's \
-         worker burst, for every table); a timed \
-         pass goes over its set again until {} ms have passed (one pass of a fast table is a \
-         few ms, too short to time). After one untimed pass each, runs are interleaved across \
-         the tables (one pass of each, then the next round). Memory: Rust heap bytes counted by the allocator, DPDK heap bytes \
-         from `rte_malloc_get_socket_stats`. Insert/delete: {} routes of the full table \
-         deleted one at a time, then re-inserted. *Mismatches*: answers that differ from \
-         `Lpm6`'s (itself checked against the reference implementation on 2000 destinations \
-         per set). The `lookup_bulk` row's build and memory are for the table built by single \
-         inserts instead of `from_routes`. `rte_fib6` runs twice: with the lookup DPDK \
-         picks for an application (`RTE_FIB6_LOOKUP_DEFAULT`; at the EAL's SIMD limit of {} \
-         bits here, DPDK's default, 22.11's `trie.c` takes its scalar walk, the AVX-512 one \
-         only at 512), and with the AVX-512 walk an application can opt into \
-         (`--force-max-simd-bitwidth=512`).",
-        measure::BURST,
-        args.min_pass_ms,
-        args.updates,
-        max_simd_bitwidth(),
-    );
-    format!(
-        "## IPv6 LPM: relay `Lpm6` vs `rte_lpm6`, `rte_fib6`, `prefix-trie`\n\n{command}\n\n\
-         {setup}\n\n{method}\n"
-    )
-}
-
-fn section(work: &Workload<V6>, rows: &[Row], tbl8s: Tbl8s) -> String {
-    let n = work.routes.len();
-    let slash48 = work.routes.iter().filter(|r| r.1 == 48).count();
-    let mut s = format!(
-        "\n### {n} prefixes (mean length {:.1}, {:.0} % /48; tbl8 groups configured: {} for \
-         `rte_lpm6`, {} for `rte_fib6`)\n\n\
-         | table | memory | full build, ms | Mlookups/s, random | Mlookups/s, in-table \
-         | insert | delete | mismatches |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
-        tablegen::mean_length(&work.routes),
-        slash48 as f64 * 100.0 / n as f64,
-        tbl8s.lpm6,
-        tbl8s.fib6,
-    );
-    for row in rows {
-        s.push_str(&row.markdown());
-        s.push('\n');
-    }
-    s.push_str(&goals(rows));
-    s
-}
-
-/// The issue's targets, computed from this run's rows: ≥ 3× `rte_lpm6` and ≥ 2× `rte_fib6`
-/// lookups/s on both destination sets, memory ≤ ¼ of `rte_lpm6`'s, a full build < 1 s (the
-/// issue asks it of the 1M-prefix table), single updates < 10 µs.
-fn goals(rows: &[Row]) -> String {
-    let find = |name: &str| rows.iter().find(|r| r.name == name);
-    let (Some(ours), Some(lpm6), Some(fib6)) = (
-        find(Pass::RelayPrefetch.name()),
-        find(Pass::Lpm6Bulk.name()),
-        find(Pass::Fib6Default.name()),
-    ) else {
-        return String::new();
-    };
-    let over = |peer: &Row, set: usize| {
-        measure::median(&ours.mlps[set]) / measure::median(&peer.mlps[set])
-    };
-    let verdict = |met: bool| if met { "met" } else { "not met" };
-    let times = |peer: &Row, goal: f64| {
-        let (table, random) = (over(peer, 1), over(peer, 0));
-        format!(
-            "{table:.1}× in-table, {random:.1}× random (goal {goal}×: {})",
-            verdict(table >= goal && random >= goal)
-        )
-    };
-    let mem = ours.memory.unwrap_or(0) as f64 / lpm6.memory.unwrap_or(1) as f64;
-    let update = ours
-        .insert
-        .as_ref()
-        .map_or(0.0, Latency::mean_us)
-        .max(ours.delete.as_ref().map_or(0.0, Latency::mean_us));
-    let build = measure::median(&ours.build_ms);
-    let avx512 = find(Pass::Fib6Avx512.name()).map_or(String::new(), |peer| {
-        format!(
-            " Against `rte_fib6`'s opt-in AVX-512 walk: {:.1}× in-table, {:.1}× random.",
-            over(peer, 1),
-            over(peer, 0)
-        )
-    });
-    format!(
-        "\nAgainst the targets: `rte_lpm6` {}; `rte_fib6` as DPDK runs it by default {}; \
-         memory {mem:.3} of `rte_lpm6`'s (goal ≤ 0.25: {}); build {build:.0} ms (goal < 1000: \
-         {}); mean single update {update:.2} µs (goal < 10: {}).{avx512}\n",
-        times(lpm6, 3.0),
-        times(fib6, 2.0),
-        verdict(mem <= 0.25),
-        verdict(build < 1000.0),
-        verdict(update < 10.0),
-    )
 }
 
 /// Starts the EAL without hugepages or devices: `mem_mb` of ordinary 4 KiB pages, like the

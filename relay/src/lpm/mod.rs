@@ -15,9 +15,9 @@
 //! updates included; a fifth at 250k), a build in 0.4 s against 94 s and single updates
 //! in 2–3 µs against 180–200 µs, but 0.52–0.58× its in-table lookups/s and 0.77–0.81× its
 //! random ones. DIR-24-8 answers nearly every IPv4 lookup with one load at an index; a
-//! poptrie step is some 40 instructions, and this walk is bound by them, not by memory: in
-//! a quick run over a 20k-prefix table, all in cache, it did about the in-table rate it
-//! does at 1M (110 M/s on a quiet machine), `rte_lpm` 900 M/s. Tried and measured no better: a 20-bit direct level (more memory, no
+//! poptrie step is some 40 instructions, and the gap is mostly those, not memory: in quick
+//! runs on a quiet machine, over a 20k-prefix table all in cache, this walk did 200 M
+//! in-table lookups/s (130 at 1M) and `rte_lpm` 950 M. Tried and measured no better: a 20-bit direct level (more memory, no
 //! faster), the direct level's leaf-or-node decision by a select, prefetching each lane's
 //! direct entry first. Picking a node's inline or external leaf by a select did help
 //! (+10–15 %, [`Family::SELECT_LEAF`]). Matching DIR-24-8's rate would take fewer

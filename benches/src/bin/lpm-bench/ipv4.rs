@@ -7,7 +7,7 @@ use relay_benches::tablegen4;
 use crate::measure::{self, Latency};
 use crate::tables::{BenchPass, Route};
 use crate::tables4::{Kind4, Pass4};
-use crate::{bench_size, command_and_setup, dpdk, eal_init, workload, Args, Row, Workload};
+use crate::{command_and_setup, dpdk, eal_init, run_sizes, Args, Mode, Row, Workload};
 
 pub fn run(args: &Args) -> Result<(), String> {
     let tables: Vec<Vec<Route<V4>>> = args
@@ -26,30 +26,31 @@ pub fn run(args: &Args) -> Result<(), String> {
         let peak = tables.iter().zip(&tbl8s).map(need).max().unwrap_or(0);
         eal_init(args.mem_mb.unwrap_or(peak * 3 / 2 / (1 << 20) + 512))?;
     }
-    let mut out = header(args);
-    for (routes, &tbl8s) in tables.into_iter().zip(&tbl8s) {
-        let sets = [
-            tablegen4::random_destinations(args.lookups, args.seed ^ 1),
-            tablegen4::table_destinations(&routes, args.lookups, args.seed ^ 2),
-        ];
-        let work = workload(args, routes, sets)?;
-        let mut kinds = vec![Kind4::Relay];
-        if !args.no_dpdk {
-            kinds.push(Kind4::Lpm);
-        }
-        let all = [
-            Pass4::RelayPrefetch,
-            Pass4::RelayBulk,
-            Pass4::RelaySingle,
-            Pass4::LpmBulk,
-            Pass4::LpmX4,
-        ];
-        let rows = bench_size(args, &work, &kinds, &all, Pass4::RelayBulk, tbl8s)?;
-        out.push_str(&section(&work, &rows, tbl8s));
-        eprintln!("done: {} IPv4 prefixes", work.routes.len());
+    let mut kinds = vec![Kind4::Relay];
+    if !args.no_dpdk {
+        kinds.push(Kind4::Lpm);
     }
-    print!("{out}");
-    Ok(())
+    let all = [
+        Pass4::RelayPrefetch,
+        Pass4::RelayBulk,
+        Pass4::RelaySingle,
+        Pass4::LpmBulk,
+        Pass4::LpmX4,
+    ];
+    let mode = Mode {
+        kinds,
+        passes: all.to_vec(),
+        inserted: Pass4::RelayBulk,
+        random: tablegen4::random_destinations,
+        in_table: tablegen4::table_destinations,
+        section,
+    };
+    run_sizes(
+        args,
+        header(args),
+        tables.into_iter().zip(tbl8s).collect(),
+        &mode,
+    )
 }
 
 fn header(args: &Args) -> String {
