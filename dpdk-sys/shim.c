@@ -4,6 +4,7 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
+#include <string.h>
 
 uint16_t relay_eth_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 { return rte_eth_rx_burst(port, queue, pkts, n); }
@@ -44,3 +45,25 @@ uint64_t relay_tsc_hz(void) { return rte_get_tsc_hz(); }
 void relay_pause(void) { rte_pause(); }
 int relay_errno(void) { return rte_errno; }
 uint64_t relay_rss_ip(void) { return RTE_ETH_RSS_IP; }
+
+int relay_lpm_lookup_bulk(const struct rte_lpm *lpm, const uint32_t *ips, uint32_t *hops, unsigned n)
+{
+    if (n == 64)
+        return rte_lpm_lookup_bulk(lpm, ips, hops, 64);
+    return rte_lpm_lookup_bulk(lpm, ips, hops, n);
+}
+
+void relay_lpm_lookupx4_bulk(const struct rte_lpm *lpm, const uint32_t *ips, uint32_t *hops,
+                             unsigned n, uint32_t defv)
+{
+    unsigned i = 0;
+    for (; i + 4 <= n; i += 4) {
+        rte_xmm_t four;
+        memcpy(four.u32, ips + i, sizeof(four.u32));
+        rte_lpm_lookupx4(lpm, four.x, hops + i, defv);
+    }
+    for (; i < n; i++) {
+        uint32_t hop;
+        hops[i] = rte_lpm_lookup(lpm, ips[i], &hop) == 0 ? hop : defv;
+    }
+}

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
+#include <rte_lpm.h>
 
 uint16_t relay_eth_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t relay_eth_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
@@ -41,5 +42,12 @@ uint64_t relay_tsc_hz(void);
 void relay_pause(void);
 int relay_errno(void);
 uint64_t relay_rss_ip(void);
+
+/* rte_lpm's lookups, for the benchmarks (benches/lpm-bench): rte_lpm_lookup_bulk with the
+ * burst size a compile-time constant when it is relayd's 64, as rte_lpm.h asks for its best
+ * code, and rte_lpm_lookupx4 over an array as l3fwd's SSE path uses it (misses get defv). */
+int relay_lpm_lookup_bulk(const struct rte_lpm *lpm, const uint32_t *ips, uint32_t *hops, unsigned n);
+void relay_lpm_lookupx4_bulk(const struct rte_lpm *lpm, const uint32_t *ips, uint32_t *hops,
+                             unsigned n, uint32_t defv);
 
 #endif

@@ -16,6 +16,7 @@
 #include <rte_ethdev.h>
 #include <rte_bus_vdev.h>
 #include <rte_ring.h>
+#include <rte_lpm.h>
 #include <rte_lpm6.h>
 #include <rte_fib6.h>
 #include <rte_telemetry.h>

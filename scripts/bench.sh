@@ -17,14 +17,15 @@ run() {
   "$bin/$1" "${@:2}" --results "$results"
 }
 
-# lpm-bench prints its section instead of writing it: put it between its markers here.
+# lpm-bench prints its section instead of writing it: put it between its markers (`$1`)
+# here; the rest are lpm-bench's arguments.
 lpm_section() {
-  echo "== lpm-bench ($(date -u +%T))" >&2
-  "$bin/lpm-bench" >"$results.lpm.tmp"
-  python3 - "$results" "$results.lpm.tmp" <<'PY'
+  echo "== lpm-bench ${*:2} ($(date -u +%T))" >&2
+  "$bin/lpm-bench" "${@:2}" >"$results.lpm.tmp"
+  python3 - "$results" "$results.lpm.tmp" "$1" <<'PY'
 import sys
-path, body = sys.argv[1], open(sys.argv[2]).read().rstrip()
-start, end = "<!-- lpm:start -->", "<!-- lpm:end -->"
+path, body, name = sys.argv[1], open(sys.argv[2]).read().rstrip(), sys.argv[3]
+start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 try:
     old = open(path).read()
 except FileNotFoundError:
@@ -47,6 +48,7 @@ run pipeline-bench --instructions   # 2b. pipeline alone per mechanism, time and
 run latency-bench --runs 5 # 3. (tails are noisy: 5 runs) latency over memif at 10/50/90 % of the max rate, vs testpmd io
 run scale-bench $fwd_memory # 4. 1 vs 2 workers, cores needed for 100GbE at 64 B
 run scale-bench --pinning $fwd_memory # 4b. 2 workers on one CPU vs two (docs/tuning.md)
-lpm_section              # 5. LPM vs rte_lpm6/rte_fib6
+lpm_section lpm          # 5. LPM vs rte_lpm6/rte_fib6
+lpm_section lpm4 --ipv4  # 5b. IPv4 LPM (outer destinations) vs rte_lpm
 run churn-bench $fwd_memory # 5. forwarding under 100k route updates/s
 echo "bench: done in $(( (SECONDS - start) / 60 )) min; figures in $results" >&2

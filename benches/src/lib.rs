@@ -5,4 +5,5 @@ pub mod harness;
 pub mod results;
 pub mod rte_tables;
 pub mod tablegen;
+pub mod tablegen4;
 pub mod relayd;

@@ -1,10 +1,11 @@
-//! DPDK 22.11's own IPv6 tables, `rte_lpm6` and `rte_fib6` (trie), behind small owning
-//! wrappers: the peers the relay's LPM is measured against (benches/lpm-bench). They need an
-//! initialised [`Eal`](relay::runtime::Eal). Bench-only: the product never links them, so
-//! they live with the benchmarks (their `unsafe` FFI blocks each carry a `// SAFETY:` line).
+//! DPDK 22.11's own tables, `rte_lpm6` and `rte_fib6` (trie) for IPv6 and `rte_lpm`
+//! (DIR-24-8) for IPv4, behind small owning wrappers: the peers the relay's LPM is measured
+//! against (benches/lpm-bench). They need an initialised [`Eal`](relay::runtime::Eal).
+//! Bench-only: the product never links them, so they live with the benchmarks (their
+//! `unsafe` FFI blocks each carry a `// SAFETY:` line).
 
 use std::ffi::CString;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::raw::{c_int, c_uint};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -208,5 +209,86 @@ impl Drop for RteFib6 {
     fn drop(&mut self) {
         // SAFETY: created by rte_fib6_create and freed once.
         unsafe { sys::rte_fib6_free(self.raw) }
+    }
+}
+
+/// `rte_lpm`'s flag on a bulk lookup's result: the low 24 bits are a next hop.
+const LPM_LOOKUP_SUCCESS: u32 = 0x0100_0000;
+
+/// An `rte_lpm` table (owned; freed on drop). Addresses are in host byte order, as
+/// `rte_lpm` takes them.
+pub struct RteLpm {
+    raw: *mut sys::rte_lpm,
+}
+
+impl RteLpm {
+    /// The largest next hop `rte_lpm` keeps (24 bits).
+    pub const MAX_NEXT_HOP: u32 = (1 << 24) - 1;
+
+    pub fn new(max_rules: usize, tbl8s: usize) -> Result<Self, String> {
+        let config = sys::rte_lpm_config {
+            max_rules: max_rules as u32,
+            number_tbl8s: tbl8s as u32,
+            flags: 0,
+        };
+        let name = unique_name("lpm4_");
+        // SAFETY: name and config outlive the call; the EAL is initialised.
+        let raw = unsafe { sys::rte_lpm_create(name.as_ptr(), SOCKET_ID_ANY, &config) };
+        if raw.is_null() {
+            return Err(format!(
+                "rte_lpm_create({max_rules} rules, {tbl8s} tbl8s) failed: more EAL memory"
+            ));
+        }
+        Ok(Self { raw })
+    }
+
+    pub fn add(&mut self, prefix: Ipv4Addr, len: u8, hop: u32) -> Result<(), String> {
+        // SAFETY: self.raw is a live table.
+        let rc = unsafe { sys::rte_lpm_add(self.raw, u32::from(prefix), len, hop) };
+        if rc < 0 {
+            return Err(format!("rte_lpm_add {prefix}/{len}: {rc}"));
+        }
+        Ok(())
+    }
+
+    pub fn delete(&mut self, prefix: Ipv4Addr, len: u8) {
+        // SAFETY: as in add.
+        unsafe { sys::rte_lpm_delete(self.raw, u32::from(prefix), len) };
+    }
+
+    /// `rte_lpm_lookup_bulk`: `out[i]` is the raw result, see [`RteLpm::hop`].
+    pub fn lookup_bulk(&self, addrs: &[u32], out: &mut [u32]) {
+        let n = addrs.len().min(out.len());
+        // SAFETY: n addresses and n outputs are valid; the table is live.
+        unsafe {
+            sys::relay_lpm_lookup_bulk(self.raw, addrs.as_ptr(), out.as_mut_ptr(), n as c_uint)
+        };
+    }
+
+    /// `rte_lpm_lookupx4` four at a time: `out[i]` is the next hop, `miss` if none.
+    pub fn lookup_x4(&self, addrs: &[u32], out: &mut [u32], miss: u32) {
+        let n = addrs.len().min(out.len());
+        // SAFETY: as in lookup_bulk.
+        unsafe {
+            sys::relay_lpm_lookupx4_bulk(
+                self.raw,
+                addrs.as_ptr(),
+                out.as_mut_ptr(),
+                n as c_uint,
+                miss,
+            )
+        };
+    }
+
+    /// The next hop in a [`RteLpm::lookup_bulk`] result, `None` on a miss.
+    pub fn hop(result: u32) -> Option<u32> {
+        (result & LPM_LOOKUP_SUCCESS != 0).then_some(result & Self::MAX_NEXT_HOP)
+    }
+}
+
+impl Drop for RteLpm {
+    fn drop(&mut self) {
+        // SAFETY: created by rte_lpm_create and freed once.
+        unsafe { sys::rte_lpm_free(self.raw) }
     }
 }

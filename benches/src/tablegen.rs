@@ -121,12 +121,12 @@ impl Rng {
 }
 
 /// Bits `0..len` set.
-fn mask(len: u8) -> u128 {
+pub(crate) fn mask(len: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)
 }
 
 /// A random prefix of length `len` inside `parent` (`parent.1 <= len`).
-fn inside(rng: &mut Rng, parent: (u128, u8), len: u8) -> u128 {
+pub(crate) fn inside(rng: &mut Rng, parent: (u128, u8), len: u8) -> u128 {
     (parent.0 & mask(parent.1)) | (rng.next_u128() & !mask(parent.1) & mask(len))
 }
 
@@ -144,14 +144,19 @@ fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, f64)]) -> T {
 
 /// How many prefixes of each length a `count`-route table gets (sums to `count`).
 pub fn length_counts(count: usize) -> Vec<(u8, usize)> {
-    let total: f64 = LENGTH_MIX.iter().map(|&(_, w)| w).sum();
-    let mut counts: Vec<(u8, usize)> = LENGTH_MIX
+    counts_of(LENGTH_MIX, 48, count)
+}
+
+/// `count` shared out by `mix`; rounding is absorbed by the `largest` length.
+pub(crate) fn counts_of(mix: &[(u8, f64)], largest: u8, count: usize) -> Vec<(u8, usize)> {
+    let total: f64 = mix.iter().map(|&(_, w)| w).sum();
+    let mut counts: Vec<(u8, usize)> = mix
         .iter()
         .map(|&(len, w)| (len, (count as f64 * w / total).round() as usize))
         .collect();
     let sum: usize = counts.iter().map(|&(_, n)| n).sum();
-    if let Some(slash48) = counts.iter_mut().find(|(len, _)| *len == 48) {
-        slash48.1 = (slash48.1 + count).saturating_sub(sum);
+    if let Some(main) = counts.iter_mut().find(|(len, _)| *len == largest) {
+        main.1 = (main.1 + count).saturating_sub(sum);
     }
     counts
 }

@@ -5,9 +5,10 @@
 //! and the routes below one slot form a contiguous run, so each node is built from a
 //! sub-slice and its children recursively from sub-sub-slices.
 
+use super::family::Family;
 use super::poptrie::{
     direct_hop, direct_index, direct_leaf, direct_node, slot, slot_range, Node, NodeRec, Poptrie,
-    Slot, DIRECT_BITS, EMPTY_LEAF, FANOUT, STRIDE,
+    Slot, EMPTY_LEAF, FANOUT, STRIDE,
 };
 use super::LpmError;
 
@@ -15,39 +16,40 @@ use super::LpmError;
 /// nodes, and a node's leaf runs are at most 1 + 2 × (its routes + its children)).
 const MAX_ROUTES: usize = 50_000_000;
 
-impl Poptrie {
+impl<F: Family> Poptrie<F> {
     /// `routes`: masked, valid, sorted by (key, len), no duplicates.
     pub(super) fn build(routes: &[(u128, u8, u32)]) -> Result<Self, LpmError> {
         if routes.len() > MAX_ROUTES {
             return Err(LpmError::TableFull);
         }
-        let mut trie = Poptrie::default();
+        let mut trie = Self::default();
         for &(key, len, hop) in routes {
             if len == 0 {
                 trie.default = hop;
-            } else if u32::from(len) <= DIRECT_BITS {
-                let first = direct_index(key);
-                let count = 1usize << (DIRECT_BITS - u32::from(len));
-                trie.direct[first..first + count].fill(direct_leaf(hop));
+            } else if u32::from(len) <= F::DIRECT_BITS {
+                let first = direct_index::<F>(key);
+                let count = 1usize << (F::DIRECT_BITS - u32::from(len));
+                let direct: &mut [u32] = AsMut::as_mut(&mut *trie.direct);
+                direct[first..first + count].fill(direct_leaf(hop));
                 trie.direct_len[first..first + count].fill(len);
             }
         }
         let mut rest = routes;
         while let Some(&(key, _, _)) = rest.first() {
-            let top = direct_index(key);
-            let end = rest.partition_point(|r| direct_index(r.0) == top);
+            let top = direct_index::<F>(key);
+            let end = rest.partition_point(|r| direct_index::<F>(r.0) == top);
             let (group, tail) = rest.split_at(end);
             rest = tail;
-            if group.iter().any(|r| u32::from(r.1) > DIRECT_BITS) {
+            if group.iter().any(|r| u32::from(r.1) > F::DIRECT_BITS) {
                 let (cover, cover_len) = (direct_hop(trie.direct[top]), trie.direct_len[top]);
-                let rec = trie.build_node(group, DIRECT_BITS, cover, cover_len);
+                let rec = trie.build_node(group, F::DIRECT_BITS, cover, cover_len);
                 let at = trie.alloc_nodes(1);
                 trie.write(at, rec);
                 trie.direct[top] = direct_node(at);
                 trie.direct_len[top] = 0;
             }
         }
-        trie.mark_empty(0, trie.direct.len());
+        trie.mark_empty(0, 1 << F::DIRECT_BITS);
         // Room for updates without an immediate doubling (and copy) of the arenas.
         let headroom = |len: usize| len + len / 16;
         trie.nodes.shrink_to(headroom(trie.nodes.len()));

@@ -1,17 +1,17 @@
 //! Single and burst lookups.
 
+use super::family::Family;
 use super::poptrie::{
-    direct_hop, direct_index, direct_node_index, slot, slot_in_top, Node, Poptrie, DIRECT_BITS,
-    DIRECT_NODE, INLINE, STRIDE,
+    direct_hop, direct_index, direct_node_index, slot, slot_in_top, Node, Poptrie, DIRECT_NODE,
+    INLINE, STRIDE,
 };
-use super::Lpm6;
+use super::MISS;
 
 /// Lanes walked together by `lookup_burst`: relayd's burst. A lane's next node is
 /// prefetched a whole level of lanes before it is read, and at 250k prefixes most of those
 /// loads miss the caches: 64 lanes hide about 20 % more of that latency than 32 (probed:
 /// 61 against 50 M in-table lookups/s); 128 did no better than 32.
 pub(super) const BURST: usize = 64;
-const MISS: u32 = Lpm6::MISS;
 
 /// Where a lane's walk stopped in a node.
 enum Step {
@@ -21,7 +21,7 @@ enum Step {
     External(u32),
 }
 
-impl Poptrie {
+impl<F: Family> Poptrie<F> {
     /// The step through `node` of a key whose slot there is `s`.
     #[inline(always)]
     fn step(node: &Node, s: u32) -> Step {
@@ -39,7 +39,7 @@ impl Poptrie {
     #[inline]
     pub(super) fn lookup(&self, key: u128) -> u32 {
         let mut best = self.default;
-        let i = direct_index(key);
+        let i = direct_index::<F>(key);
         if self.is_empty_direct(i) {
             return best;
         }
@@ -48,8 +48,8 @@ impl Poptrie {
             return or_best(direct_hop(entry), best);
         }
         let mut at = direct_node_index(entry);
-        let mut depth = DIRECT_BITS;
-        while depth < 128 {
+        let mut depth = F::DIRECT_BITS;
+        while depth < u32::from(F::BITS) {
             let node = &self.nodes[at as usize];
             best = or_best(node.cover, best);
             match Self::step(node, slot(key, depth)) {
@@ -68,7 +68,7 @@ impl Poptrie {
     #[inline(never)]
     pub(super) fn lookup_burst(
         &self,
-        addrs: &[[u8; 16]],
+        addrs: &[F::Addr],
         out: &mut [u32],
         prefetch: &impl Fn(*const u8),
     ) {
@@ -83,10 +83,9 @@ impl Poptrie {
             at: [0; BURST],
         };
         let mut walking = 0u64;
-        let mut lane = |i: usize, addr: &[u8; 16], out: &mut u32| {
-            let [a, b, c, d, e, f, g, h, ..] = *addr;
-            let top = u64::from_be_bytes([a, b, c, d, e, f, g, h]);
-            let index = (top >> (64 - DIRECT_BITS)) as usize;
+        let mut lane = |i: usize, addr: &F::Addr, out: &mut u32| {
+            let top = F::addr_top(addr);
+            let index = (top >> (64 - F::DIRECT_BITS)) as usize;
             if self.is_empty_direct(index) {
                 *out = self.default;
                 return;
@@ -129,7 +128,7 @@ impl Poptrie {
     #[inline(never)]
     fn walk_burst(
         &self,
-        addrs: &[[u8; 16]],
+        addrs: &[F::Addr],
         out: &mut [u32],
         mut walking: u64,
         lanes: &mut Lanes,
@@ -140,21 +139,21 @@ impl Poptrie {
         // Lane sets as bitmaps: iterating one costs a `tzcnt`, and building the next one
         // (`|=`) puts no lane's loads behind another's.
         let mut external = 0u64;
-        let mut depth = DIRECT_BITS;
-        while walking != 0 && depth < 128 {
+        let mut depth = F::DIRECT_BITS;
+        while walking != 0 && depth < u32::from(F::BITS) {
             // Nearly every walk ends above bit 64, where the slot is in the key's top half.
             let (children, leaves) = if depth <= 64 - STRIDE {
                 let slot = |i: usize| Some(slot_in_top(top[i], depth));
                 self.walk_level(walking, slot, at, &mut best, out, prefetch)
             } else {
-                let slot = |i: usize| addrs.get(i).map(|a| slot(u128::from_be_bytes(*a), depth));
+                let slot = |i: usize| addrs.get(i).map(|a| slot(F::addr_key(a), depth));
                 self.walk_level(walking, slot, at, &mut best, out, prefetch)
             };
             walking = children;
             external |= leaves;
             depth += STRIDE;
         }
-        // `walking` is empty here (no node below depth 125 has children).
+        // `walking` is empty here (no node of the last level has children).
         while external != 0 {
             let i = external.trailing_zeros() as usize & (BURST - 1);
             external &= external - 1;
@@ -185,23 +184,38 @@ impl Poptrie {
             let Some(s) = slot(i) else { continue };
             let node = &self.nodes[at[i] as usize];
             best[i] = or_best(node.cover, best[i]);
-            match Self::step(node, s) {
-                Step::Child(child) => {
-                    at[i] = child;
-                    prefetch(self.nodes.as_ptr().wrapping_add(child as usize).cast());
-                    walking |= 1 << i;
+            if let Some(child) = node.child(s) {
+                at[i] = child;
+                prefetch(self.nodes.as_ptr().wrapping_add(child as usize).cast());
+                walking |= 1 << i;
+                continue;
+            }
+            let run = node.run(s);
+            let is_external = node.runs() > INLINE;
+            // `at` now indexes `leaf_value` (unused for an inline lane).
+            let leaf = node.leaves[0].wrapping_add(run);
+            let block = self
+                .leaf_value
+                .as_ptr()
+                .wrapping_add(leaf as usize)
+                .cast::<u8>();
+            let inline = node.leaves[(run as usize).min(INLINE - 1)];
+            if F::SELECT_LEAF {
+                // Both answers, and the lane joins the external pass by a select: an inline
+                // answer is final, an external lane's is overwritten by that pass.
+                if let Some(out) = out.get_mut(i) {
+                    *out = or_best(inline, best[i]);
                 }
-                Step::Hop(hop) => {
-                    if let Some(out) = out.get_mut(i) {
-                        *out = or_best(hop, best[i]);
-                    }
-                }
-                Step::External(leaf) => {
-                    // `at` now indexes `leaf_value`.
-                    at[i] = leaf;
-                    prefetch(self.leaf_value.as_ptr().wrapping_add(leaf as usize).cast());
-                    external |= 1 << i;
-                }
+                at[i] = leaf;
+                let node = (node as *const Node).cast::<u8>();
+                prefetch(core::hint::select_unpredictable(is_external, block, node));
+                external |= u64::from(is_external) << i;
+            } else if is_external {
+                at[i] = leaf;
+                prefetch(block);
+                external |= 1 << i;
+            } else if let Some(out) = out.get_mut(i) {
+                *out = or_best(inline, best[i]);
             }
         }
         (walking, external)

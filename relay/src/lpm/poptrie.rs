@@ -9,26 +9,24 @@
 //! `leaves[0]`.
 
 use core::hint::select_unpredictable;
+use core::marker::PhantomData;
 
+use super::family::sealed::Fixed;
+use super::family::Family;
 use super::free_lists::FreeLists;
-use super::Lpm6;
+use super::MISS;
 
-/// Bits resolved by the direct table.
-pub(super) const DIRECT_BITS: u32 = 20;
 /// Bits resolved by each node.
 pub(super) const STRIDE: u32 = 7;
 pub(super) const FANOUT: usize = 1 << STRIDE;
 /// Leaf runs a node holds in place.
 pub(super) const INLINE: usize = 5;
-const DIRECT_SIZE: usize = 1 << DIRECT_BITS;
-/// Words of the direct table's "no route" bitmap.
-const EMPTY_WORDS: usize = DIRECT_SIZE / 64;
 /// Direct-table entry flag: the other 31 bits index `nodes`, not a next hop.
 pub(super) const DIRECT_NODE: u32 = 1 << 31;
 
 /// Direct-table entry for a next hop: `hop + 1`, so that "no route" (`MISS`) is zero and
-/// the 4 MiB table starts as untouched zeroed pages. Next hops stay below `DIRECT_NODE - 1`
-/// ([`Lpm6::MAX_NEXT_HOP`]).
+/// the direct table starts as untouched zeroed pages. Next hops stay below `DIRECT_NODE - 1`
+/// ([`super::Lpm::MAX_NEXT_HOP`]).
 #[inline(always)]
 pub(super) const fn direct_leaf(hop: u32) -> u32 {
     hop.wrapping_add(1)
@@ -51,7 +49,6 @@ pub(super) fn direct_node(at: u32) -> u32 {
 pub(super) fn direct_node_index(entry: u32) -> u32 {
     entry & !DIRECT_NODE
 }
-const MISS: u32 = Lpm6::MISS;
 
 /// One trie node: 7 bits of the address, one cache line.
 ///
@@ -179,17 +176,17 @@ pub(super) const EMPTY_LEAF: Slot = Slot::Leaf {
 };
 
 #[derive(Clone, Debug)]
-pub(super) struct Poptrie {
+pub(super) struct Poptrie<F: Family> {
     /// The `/0` route, where every lookup starts.
     pub default: u32,
-    /// By the top 20 bits: `direct_leaf(next hop)`, or `direct_node(node index)`. A fixed
-    /// size, so that indexing it by 20 bits needs no bounds check; 32-bit entries, so that
-    /// the part random destinations touch (the unallocated space) stays in the L2 cache.
-    pub direct: Box<[u32; DIRECT_SIZE]>,
+    /// By the top `F::DIRECT_BITS` bits: `direct_leaf(next hop)`, or `direct_node(node
+    /// index)`. A fixed size, so that indexing it needs no bounds check; 32-bit entries, so
+    /// that the part random destinations touch (the unallocated space) stays in the L2 cache.
+    pub direct: Box<F::Direct>,
     /// Bit `i` set: `direct[i]` is "no route". Destinations in unallocated space (random
-    /// ones, scans) are answered here: 16 KiB of bits cover all of 2000::/3, where the
-    /// direct table spends 512 KiB, and stay in the L1 cache.
-    pub empty: Box<[u64; EMPTY_WORDS]>,
+    /// ones, scans) are answered here: for IPv6, 16 KiB of bits cover all of 2000::/3, where
+    /// the direct table spends 512 KiB, and stay in the L1 cache.
+    pub empty: Box<F::Empty>,
     /// Length of the prefix in each direct leaf, 0 if none. Control plane only.
     pub direct_len: Vec<u8>,
     pub nodes: Vec<Node>,
@@ -201,50 +198,52 @@ pub(super) struct Poptrie {
     pub leaf_len: Vec<u8>,
     free_nodes: FreeLists,
     free_leaves: FreeLists,
+    family: PhantomData<F>,
 }
 
-impl Default for Poptrie {
+impl<F: Family> Default for Poptrie<F> {
     fn default() -> Self {
+        // "No route" is zero: the direct table starts as untouched zeroed pages.
+        const { assert!(direct_leaf(MISS) == 0) };
+        const { assert!(core::mem::size_of::<F::Direct>() == 4 << F::DIRECT_BITS) };
+        const { assert!(core::mem::size_of::<F::Empty>() * 8 == 1 << F::DIRECT_BITS) };
         Self {
             default: MISS,
-            direct: zeroed_direct(),
-            empty: Box::new([u64::MAX; EMPTY_WORDS]),
-            direct_len: vec![0; DIRECT_SIZE],
+            direct: F::Direct::filled(direct_leaf(MISS)),
+            empty: F::Empty::filled(u64::MAX),
+            direct_len: vec![0; 1 << F::DIRECT_BITS],
             nodes: Vec::new(),
             ctl: Vec::new(),
             leaf_value: Vec::new(),
             leaf_len: Vec::new(),
             free_nodes: FreeLists::default(),
             free_leaves: FreeLists::default(),
+            family: PhantomData,
         }
     }
 }
 
-/// A direct table of "no route" entries, allocated as zeroed pages (not built on the stack).
-fn zeroed_direct() -> Box<[u32; DIRECT_SIZE]> {
-    const { assert!(direct_leaf(MISS) == 0) };
-    let table: Box<[u32]> = vec![0; DIRECT_SIZE].into_boxed_slice();
-    match table.try_into() {
-        Ok(table) => table,
-        Err(_) => unreachable!("allocated with DIRECT_SIZE entries"),
-    }
-}
-
-impl Poptrie {
+impl<F: Family> Poptrie<F> {
     /// Every bit of `empty` is what `mark_empty` makes of its entry now.
     #[cfg(test)]
     pub(super) fn empty_is_exact(&self) -> bool {
         let mut copy = self.clone();
-        copy.mark_empty(0, DIRECT_SIZE);
+        copy.mark_empty(0, 1 << F::DIRECT_BITS);
         copy.empty == self.empty
     }
 
     /// Brings the `empty` bits of direct entries `first..first + count` up to date.
     pub(super) fn mark_empty(&mut self, first: usize, count: usize) {
-        for (i, &entry) in self.direct.iter().enumerate().skip(first).take(count) {
+        let empty: &mut [u64] = AsMut::as_mut(&mut *self.empty);
+        let direct: &[u32] = AsRef::as_ref(&*self.direct);
+        for (i, &entry) in direct.iter().enumerate().skip(first).take(count) {
             let bit = 1u64 << (i & 63);
-            if let Some(word) = self.empty.get_mut(i >> 6) {
-                *word = if entry == direct_leaf(MISS) { *word | bit } else { *word & !bit };
+            if let Some(word) = empty.get_mut(i >> 6) {
+                *word = if entry == direct_leaf(MISS) {
+                    *word | bit
+                } else {
+                    *word & !bit
+                };
             }
         }
     }
@@ -252,28 +251,29 @@ impl Poptrie {
     /// Whether direct entry `i` is "no route".
     #[inline(always)]
     pub(super) fn is_empty_direct(&self, i: usize) -> bool {
-        self.empty[(i >> 6) & (EMPTY_WORDS - 1)] >> (i & 63) & 1 == 1
+        let words = (1usize << F::DIRECT_BITS) / 64;
+        self.empty[(i >> 6) & (words - 1)] >> (i & 63) & 1 == 1
     }
 }
 
-/// Depth (first bit) of the node holding prefixes of length `len` (> DIRECT_BITS).
-pub(super) fn node_depth(len: u8) -> u32 {
-    DIRECT_BITS + STRIDE * ((u32::from(len) - DIRECT_BITS - 1) / STRIDE)
+/// Depth (first bit) of the node holding prefixes of length `len` (> `F::DIRECT_BITS`).
+pub(super) fn node_depth<F: Family>(len: u8) -> u32 {
+    F::DIRECT_BITS + STRIDE * ((u32::from(len) - F::DIRECT_BITS - 1) / STRIDE)
 }
 
 /// Prefixes stored at the same level as a `len` prefix are longer than this.
-pub(super) fn level_floor(len: u8) -> u8 {
-    if u32::from(len) <= DIRECT_BITS {
+pub(super) fn level_floor<F: Family>(len: u8) -> u8 {
+    if u32::from(len) <= F::DIRECT_BITS {
         0
     } else {
-        node_depth(len) as u8
+        node_depth::<F>(len) as u8
     }
 }
 
 /// Direct-table index of `key`.
 #[inline(always)]
-pub(super) fn direct_index(key: u128) -> usize {
-    (key >> (128 - DIRECT_BITS)) as usize
+pub(super) fn direct_index<F: Family>(key: u128) -> usize {
+    (key >> (128 - F::DIRECT_BITS)) as usize
 }
 
 /// The 7-bit slot of `key` in a node at `depth` (< 128); bits past 128 read as zero.
@@ -299,7 +299,7 @@ pub(super) fn slot_range(key: u128, len: u8, depth: u32) -> core::ops::Range<usi
     first..first + (1usize << (depth + STRIDE - u32::from(len)))
 }
 
-impl Poptrie {
+impl<F: Family> Poptrie<F> {
     pub(super) fn node_count(&self) -> usize {
         self.nodes.len() - self.free_nodes.free_entries()
     }
@@ -313,8 +313,8 @@ impl Poptrie {
 
     pub(super) fn memory_bytes(&self) -> usize {
         use core::mem::size_of;
-        size_of::<[u32; DIRECT_SIZE]>()
-            + size_of::<[u64; EMPTY_WORDS]>()
+        size_of::<F::Direct>()
+            + size_of::<F::Empty>()
             + self.direct_len.capacity()
             + self.nodes.capacity() * size_of::<Node>()
             + self.ctl.capacity() * size_of::<NodeCtl>()
@@ -327,8 +327,8 @@ impl Poptrie {
     /// Whether one more insert (at most one new node and one re-packed block per level)
     /// keeps every arena index within 31 bits (a direct-table entry's node index).
     pub(super) fn has_room_for_update(&self) -> bool {
-        const WORST: usize = (128 / STRIDE as usize + 1) * (FANOUT + 1);
-        let limit = DIRECT_NODE as usize - WORST;
+        let worst = (usize::from(F::BITS) / STRIDE as usize + 1) * (FANOUT + 1);
+        let limit = DIRECT_NODE as usize - worst;
         self.nodes.len() < limit && self.leaf_value.len() < limit
     }
 

@@ -1,57 +1,72 @@
-//! The obviously-correct LPM that [`super::Lpm6`] is tested and benchmarked against: one
-//! ordered map of masked prefixes, looked up by trying every length from 128 down to 0.
+//! The obviously-correct LPM that [`super::Lpm`] is tested and benchmarked against: one
+//! ordered map of masked prefixes, looked up by trying every length from the longest down
+//! to 0.
 
 use std::collections::BTreeMap;
-use std::net::Ipv6Addr;
 
-use super::{Lpm6, LpmError};
+use super::family::{prefix_mask, Family, V4, V6};
+use super::{LpmError, MISS};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReferenceLpm6 {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceLpm<F: Family> {
     routes: BTreeMap<(u128, u8), u32>,
+    family: core::marker::PhantomData<F>,
 }
 
-fn mask(prefix: Ipv6Addr, len: u8) -> Result<u128, LpmError> {
-    match len {
-        0 => Ok(0),
-        1..=128 => Ok(u128::from(prefix) & (u128::MAX << (128 - u32::from(len)))),
-        _ => Err(LpmError::InvalidLength(len)),
+pub type ReferenceLpm6 = ReferenceLpm<V6>;
+pub type ReferenceLpm4 = ReferenceLpm<V4>;
+
+impl<F: Family> Default for ReferenceLpm<F> {
+    fn default() -> Self {
+        Self {
+            routes: BTreeMap::new(),
+            family: core::marker::PhantomData,
+        }
     }
 }
 
-impl ReferenceLpm6 {
+fn mask<F: Family>(prefix: F::Prefix, len: u8) -> Result<u128, LpmError> {
+    if len > F::BITS {
+        return Err(LpmError::InvalidLength { len, max: F::BITS });
+    }
+    Ok(F::prefix_key(prefix) & prefix_mask(len))
+}
+
+impl<F: Family> ReferenceLpm<F> {
     pub fn new() -> Self {
         Self::default()
     }
 
     pub fn insert(
         &mut self,
-        prefix: Ipv6Addr,
+        prefix: F::Prefix,
         len: u8,
         next_hop: u32,
     ) -> Result<Option<u32>, LpmError> {
-        let key = mask(prefix, len)?;
-        if next_hop > Lpm6::MAX_NEXT_HOP {
+        let key = mask::<F>(prefix, len)?;
+        if next_hop > super::Lpm6::MAX_NEXT_HOP {
             return Err(LpmError::InvalidNextHop(next_hop));
         }
         Ok(self.routes.insert((key, len), next_hop))
     }
 
-    pub fn remove(&mut self, prefix: Ipv6Addr, len: u8) -> Result<Option<u32>, LpmError> {
-        let key = mask(prefix, len)?;
+    pub fn remove(&mut self, prefix: F::Prefix, len: u8) -> Result<Option<u32>, LpmError> {
+        let key = mask::<F>(prefix, len)?;
         Ok(self.routes.remove(&(key, len)))
     }
 
-    pub fn get(&self, prefix: Ipv6Addr, len: u8) -> Option<u32> {
-        self.routes.get(&(mask(prefix, len).ok()?, len)).copied()
+    pub fn get(&self, prefix: F::Prefix, len: u8) -> Option<u32> {
+        self.routes
+            .get(&(mask::<F>(prefix, len).ok()?, len))
+            .copied()
     }
 
-    pub fn lookup(&self, addr: &[u8; 16]) -> u32 {
-        let addr = Ipv6Addr::from(*addr);
-        (0..=128u8)
+    pub fn lookup(&self, addr: &F::Addr) -> u32 {
+        let key = F::addr_key(addr);
+        (0..=F::BITS)
             .rev()
-            .find_map(|len| self.get(addr, len))
-            .unwrap_or(Lpm6::MISS)
+            .find_map(|len| self.routes.get(&(key & prefix_mask(len), len)).copied())
+            .unwrap_or(MISS)
     }
 
     pub fn len(&self) -> usize {
@@ -62,11 +77,11 @@ impl ReferenceLpm6 {
         self.routes.is_empty()
     }
 
-    /// Sorted by prefix then length, like [`Lpm6::routes`].
-    pub fn routes(&self) -> Vec<(Ipv6Addr, u8, u32)> {
+    /// Sorted by prefix then length, like [`super::Lpm::routes`].
+    pub fn routes(&self) -> Vec<(F::Prefix, u8, u32)> {
         self.routes
             .iter()
-            .map(|(&(key, len), &hop)| (Ipv6Addr::from(key), len, hop))
+            .map(|(&(key, len), &hop)| (F::key_prefix(key), len, hop))
             .collect()
     }
 }

@@ -2,36 +2,35 @@
 //!
 //! The trie holds what lookups need, not every prefix (a prefix hidden under longer ones
 //! leaves no slot behind), so exact-match `get`, `routes` and "what does a removed prefix
-//! uncover" are answered here. Prefixes up to /64 (nearly all of a real table) are keyed
-//! by their top 64 bits, which halves the map entries.
+//! uncover" are answered here. Prefixes up to /64 (nearly all of a real IPv6 table) are
+//! keyed by their top 64 bits, which halves the map entries; IPv4 prefixes by their 32.
 
 use std::collections::HashMap;
 
+use super::family::{prefix_mask, Family};
+
 /// Keys are masked prefixes. Index = prefix length.
 #[derive(Clone, Debug)]
-pub(super) struct RouteSet {
-    short: Vec<HashMap<u64, u32>>,
+pub(super) struct RouteSet<F: Family> {
+    short: Vec<HashMap<F::Short, u32>>,
     long: Vec<HashMap<u128, u32>>,
     count: usize,
 }
 
 const SHORT_MAX: u8 = 64;
 
-impl Default for RouteSet {
+impl<F: Family> Default for RouteSet<F> {
     fn default() -> Self {
+        let bits = F::BITS;
         Self {
-            short: vec![HashMap::new(); usize::from(SHORT_MAX) + 1],
-            long: vec![HashMap::new(); usize::from(128 - SHORT_MAX)],
+            short: vec![HashMap::new(); usize::from(bits.min(SHORT_MAX)) + 1],
+            long: vec![HashMap::new(); usize::from(bits.saturating_sub(SHORT_MAX))],
             count: 0,
         }
     }
 }
 
-fn short_key(key: u128) -> u64 {
-    (key >> 64) as u64
-}
-
-impl RouteSet {
+impl<F: Family> RouteSet<F> {
     /// Builds from routes already validated, masked and free of duplicates.
     pub(super) fn from_sorted(routes: &[(u128, u8, u32)]) -> Self {
         let mut set = Self::default();
@@ -44,7 +43,10 @@ impl RouteSet {
         for (len, &n) in per_len.iter().enumerate() {
             if let Some(map) = set.short.get_mut(len) {
                 map.reserve(n);
-            } else if let Some(map) = set.long.get_mut(len - usize::from(SHORT_MAX) - 1) {
+            } else if let Some(map) = set
+                .long
+                .get_mut(len.wrapping_sub(usize::from(SHORT_MAX) + 1))
+            {
                 map.reserve(n);
             }
         }
@@ -62,7 +64,7 @@ impl RouteSet {
         if len <= SHORT_MAX {
             self.short
                 .get(usize::from(len))?
-                .get(&short_key(key))
+                .get(&F::short_key(key))
                 .copied()
         } else {
             self.long
@@ -77,7 +79,7 @@ impl RouteSet {
         let old = if len <= SHORT_MAX {
             self.short
                 .get_mut(usize::from(len))?
-                .insert(short_key(key), hop)
+                .insert(F::short_key(key), hop)
         } else {
             self.long
                 .get_mut(usize::from(len - SHORT_MAX - 1))?
@@ -93,7 +95,7 @@ impl RouteSet {
         let old = if len <= SHORT_MAX {
             self.short
                 .get_mut(usize::from(len))?
-                .remove(&short_key(key))
+                .remove(&F::short_key(key))
         } else {
             self.long
                 .get_mut(usize::from(len - SHORT_MAX - 1))?
@@ -109,7 +111,7 @@ impl RouteSet {
     /// `(next_hop, len)`.
     pub(super) fn longest_covering(&self, key: u128, floor: u8, below: u8) -> Option<(u32, u8)> {
         (floor.saturating_add(1)..below).rev().find_map(|len| {
-            let masked = key & (u128::MAX << (128 - u32::from(len)));
+            let masked = key & prefix_mask(len);
             self.get(masked, len).map(|hop| (hop, len))
         })
     }
@@ -118,7 +120,8 @@ impl RouteSet {
     pub(super) fn sorted(&self) -> Vec<(u128, u8, u32)> {
         let mut out = Vec::with_capacity(self.count);
         for (len, map) in (0u8..).zip(&self.short) {
-            out.extend(map.iter().map(|(&k, &hop)| (u128::from(k) << 64, len, hop)));
+            let shift = 128 - 8 * core::mem::size_of::<F::Short>() as u32;
+            out.extend(map.iter().map(|(&k, &hop)| (k.into() << shift, len, hop)));
         }
         for (len, map) in (SHORT_MAX + 1..).zip(&self.long) {
             out.extend(map.iter().map(|(&k, &hop)| (k, len, hop)));
@@ -140,6 +143,6 @@ impl RouteSet {
         let maps = self.short.iter().map(map_bytes).sum::<usize>()
             + self.long.iter().map(map_bytes).sum::<usize>();
         maps + (self.short.capacity() + self.long.capacity())
-            * core::mem::size_of::<HashMap<u64, u32>>()
+            * core::mem::size_of::<HashMap<u128, u32>>()
     }
 }

@@ -3,9 +3,10 @@
 
 use std::net::Ipv6Addr;
 
-use super::poptrie::{DIRECT_BITS, STRIDE};
-use super::reference::ReferenceLpm6;
-use super::{Lpm6, LpmError};
+use super::poptrie::STRIDE;
+use super::reference::{ReferenceLpm, ReferenceLpm6};
+use super::{Family, V6};
+use super::{Lpm, Lpm6, LpmError};
 
 pub(super) const MISS: u32 = Lpm6::MISS;
 
@@ -18,18 +19,23 @@ pub(super) fn at(table: &Lpm6, s: &str) -> u32 {
 }
 
 /// `addr` with bit `bit` (0 = most significant) flipped.
-pub(super) fn flip(addr: Ipv6Addr, bit: u32) -> [u8; 16] {
-    (u128::from(addr) ^ (1u128 << (127 - bit))).to_be_bytes()
+pub(super) fn flip<F: Family>(addr: F::Prefix, bit: u32) -> F::Addr {
+    F::key_addr(F::prefix_key(addr) ^ (1u128 << (127 - bit)))
 }
 
 /// Lookups (single and bulk) on `keys` agree with the reference, and so do the routes.
-pub(super) fn assert_same(table: &Lpm6, reference: &ReferenceLpm6, keys: &[[u8; 16]]) {
+pub(super) fn assert_same<F: Family>(
+    table: &Lpm<F>,
+    reference: &ReferenceLpm<F>,
+    keys: &[F::Addr],
+) {
     let mut bulk = vec![0; keys.len()];
     table.lookup_bulk(keys, &mut bulk);
     for (key, &got) in keys.iter().zip(&bulk) {
         let want = reference.lookup(key);
-        assert_eq!(table.lookup(key), want, "lookup {}", Ipv6Addr::from(*key));
-        assert_eq!(got, want, "lookup_bulk {}", Ipv6Addr::from(*key));
+        let shown = F::key_prefix(F::addr_key(key));
+        assert_eq!(table.lookup(key), want, "lookup {shown:?}");
+        assert_eq!(got, want, "lookup_bulk {shown:?}");
     }
     assert_eq!(table.routes(), reference.routes());
     assert_eq!(table.len(), reference.len());
@@ -83,10 +89,10 @@ fn host_route_matches_only_its_address() {
     table.insert(host, 128, 4).unwrap();
     assert_eq!(table.lookup(&host.octets()), 4);
     for bit in 0..128 {
-        assert_eq!(table.lookup(&flip(host, bit)), MISS, "bit {bit}");
+        assert_eq!(table.lookup(&flip::<V6>(host, bit)), MISS, "bit {bit}");
     }
     table.insert(host, 127, 5).unwrap();
-    assert_eq!(table.lookup(&flip(host, 127)), 5);
+    assert_eq!(table.lookup(&flip::<V6>(host, 127)), 5);
     assert_eq!(table.lookup(&host.octets()), 4);
     assert_eq!(table.remove(host, 128), Ok(Some(4)));
     assert_eq!(table.lookup(&host.octets()), 5);
@@ -100,11 +106,11 @@ fn every_length_covers_exactly_its_prefix() {
         table.insert(base, len, u32::from(len)).unwrap();
         assert_eq!(table.lookup(&base.octets()), u32::from(len), "/{len}");
         if len > 0 {
-            let outside = flip(base, u32::from(len) - 1);
+            let outside = flip::<V6>(base, u32::from(len) - 1);
             assert_eq!(table.lookup(&outside), MISS, "/{len} last prefix bit");
         }
         if len < 128 {
-            let inside = flip(base, u32::from(len));
+            let inside = flip::<V6>(base, u32::from(len));
             assert_eq!(
                 table.lookup(&inside),
                 u32::from(len),
@@ -118,22 +124,26 @@ fn every_length_covers_exactly_its_prefix() {
 }
 
 /// Lengths at every level boundary (the last bit of a level and the first of the next:
-/// direct table 1..=20, then a node every 7 bits) plus common ones.
-pub(super) fn chain() -> Vec<u8> {
-    let mut lens = vec![0, 1, 8, 15, 16, 17, 32, 47, 48, 64, 100, 127, 128];
-    let mut depth = DIRECT_BITS;
-    while depth < 128 {
+/// the direct table, then a node every 7 bits) plus common ones.
+pub(super) fn chain<F: Family>() -> Vec<u8> {
+    let mut lens = vec![0, 1, 8, 15, 16, 17, 24, 32, 47, 48, 64, 100, 127, 128];
+    let mut depth = F::DIRECT_BITS;
+    while depth < u32::from(F::BITS) {
         lens.extend([depth as u8, depth as u8 + 1]);
         depth += STRIDE;
     }
+    lens.retain(|&len| len <= F::BITS);
     lens.sort_unstable();
     lens.dedup();
     lens
 }
 
-pub(super) fn chain_keys(base: Ipv6Addr) -> Vec<[u8; 16]> {
-    let mut keys: Vec<[u8; 16]> = (0..128).map(|bit| flip(base, bit)).collect();
-    keys.push(base.octets());
+/// `base` and its neighbours at every bit.
+pub(super) fn chain_keys<F: Family>(base: F::Prefix) -> Vec<F::Addr> {
+    let mut keys: Vec<F::Addr> = (0..u32::from(F::BITS))
+        .map(|bit| flip::<F>(base, bit))
+        .collect();
+    keys.push(F::key_addr(F::prefix_key(base)));
     keys
 }
 
@@ -142,25 +152,25 @@ fn overlapping_chain_longest_prefix_wins() {
     let base = ip("2a00:1450:4001:81c::200e");
     let mut table = Lpm6::new();
     let mut reference = ReferenceLpm6::new();
-    for len in chain() {
+    for len in chain::<V6>() {
         table.insert(base, len, 1000 + u32::from(len)).unwrap();
         reference.insert(base, len, 1000 + u32::from(len)).unwrap();
     }
     assert_eq!(table.lookup(&base.octets()), 1128);
     // Flipping bit b leaves the prefixes no longer than b.
-    assert_eq!(table.lookup(&flip(base, 47)), 1047);
-    assert_eq!(table.lookup(&flip(base, 20)), 1020);
-    assert_eq!(table.lookup(&flip(base, 0)), 1000);
-    assert_same(&table, &reference, &chain_keys(base));
+    assert_eq!(table.lookup(&flip::<V6>(base, 47)), 1047);
+    assert_eq!(table.lookup(&flip::<V6>(base, 20)), 1020);
+    assert_eq!(table.lookup(&flip::<V6>(base, 0)), 1000);
+    assert_same(&table, &reference, &chain_keys::<V6>(base));
     // Remove in a scrambled order (covering prefixes before and after the ones they cover),
     // checking the uncovered slots each time.
-    let mut order = chain();
+    let mut order = chain::<V6>();
     let n = order.len();
     order.sort_by_key(|&len| (usize::from(len) * 7919) % n);
     for len in order {
         assert_eq!(table.remove(base, len), Ok(Some(1000 + u32::from(len))));
         reference.remove(base, len).unwrap();
-        assert_same(&table, &reference, &chain_keys(base));
+        assert_same(&table, &reference, &chain_keys::<V6>(base));
     }
     assert!(table.is_empty());
     assert_eq!(table.trie.node_count(), 0);
@@ -217,7 +227,7 @@ fn invalid_routes_are_rejected_without_change() {
     let before = table.routes();
     assert_eq!(
         table.insert(ip("2001:db8::"), 129, 1),
-        Err(LpmError::InvalidLength(129))
+        Err(LpmError::InvalidLength { len: 129, max: 128 })
     );
     assert_eq!(
         table.insert(ip("2001:db8::"), 48, MISS),
@@ -229,23 +239,23 @@ fn invalid_routes_are_rejected_without_change() {
     );
     assert_eq!(
         table.remove(ip("2001:db8::"), 200),
-        Err(LpmError::InvalidLength(200))
+        Err(LpmError::InvalidLength { len: 200, max: 128 })
     );
     assert_eq!(table.get(ip("2001:db8::"), 129), None);
     assert_eq!(table.routes(), before);
     assert_eq!(at(&table, "2001:db8::1"), 1);
     assert_eq!(
-        LpmError::InvalidLength(129).to_string(),
+        LpmError::InvalidLength { len: 129, max: 128 }.to_string(),
         "prefix length 129: must be 0..=128"
     );
     assert_eq!(
         LpmError::InvalidNextHop(MISS).to_string(),
-        "next hop 4294967295: must be at most 2147483646 (Lpm6::MAX_NEXT_HOP; 4294967295 is 'no route')"
+        "next hop 4294967295: must be at most 2147483646 (MAX_NEXT_HOP; 4294967295 is 'no route')"
     );
     let bad = [(ip("2001:db8::"), 32, 1), (ip("2001:db9::"), 130, 2)];
     assert_eq!(
         Lpm6::from_routes(bad).map(|t| t.len()),
-        Err(LpmError::InvalidLength(130))
+        Err(LpmError::InvalidLength { len: 130, max: 128 })
     );
     let bad = [(ip("2001:db8::"), 32, MISS)];
     assert_eq!(
@@ -258,10 +268,10 @@ fn invalid_routes_are_rejected_without_change() {
 fn bulk_lookup_handles_any_burst_length() {
     let base = ip("2a00:1450:4001:81c::200e");
     let mut table = Lpm6::new();
-    for len in chain() {
+    for len in chain::<V6>() {
         table.insert(base, len, u32::from(len)).unwrap();
     }
-    let keys = chain_keys(base);
+    let keys = chain_keys::<V6>(base);
     let single: Vec<u32> = keys.iter().map(|k| table.lookup(k)).collect();
     for n in [0, 1, 31, 32, 33, 64, 100, keys.len()] {
         let mut out = vec![0; n];
@@ -289,7 +299,7 @@ fn debug_is_a_summary() {
         "{text}"
     );
     assert!(text.len() < 80, "{text}");
-    assert!(table.memory_bytes() > (1 << DIRECT_BITS) * 4);
+    assert!(table.memory_bytes() > (1 << V6::DIRECT_BITS) * 4);
 }
 
 #[test]
@@ -361,13 +371,22 @@ fn the_no_route_bitmap_follows_short_prefixes_and_nodes() {
     table.remove(ip("2001::"), 16).unwrap();
     assert_eq!((both(&table, "2001::1"), both(&table, "2002::1")), (3, 3));
     table.insert(ip("2003:1::"), 32, 9).unwrap();
-    assert_eq!((both(&table, "2003:1::1"), both(&table, "2003:2::1")), (9, 3));
+    assert_eq!(
+        (both(&table, "2003:1::1"), both(&table, "2003:2::1")),
+        (9, 3)
+    );
     assert!(table.trie.empty_is_exact());
     table.remove(ip("2003:1::"), 32).unwrap();
     table.remove(ip("2000::"), 12).unwrap();
-    assert_eq!((both(&table, "2003:1::1"), both(&table, "2002::1")), (MISS, MISS));
+    assert_eq!(
+        (both(&table, "2003:1::1"), both(&table, "2002::1")),
+        (MISS, MISS)
+    );
     assert!(table.trie.empty_is_exact());
     let built = Lpm6::from_routes([(ip("2003:1::"), 32, 9), (ip("2400::"), 12, 4)]).unwrap();
     assert!(built.trie.empty_is_exact());
-    assert_eq!((both(&built, "2400:1::1"), both(&built, "2003:1::1")), (4, 9));
+    assert_eq!(
+        (both(&built, "2400:1::1"), both(&built, "2003:1::1")),
+        (4, 9)
+    );
 }

@@ -5,7 +5,7 @@ use std::net::Ipv6Addr;
 
 use super::reference::ReferenceLpm6;
 use super::tests::{assert_same, at, chain, chain_keys, ip, MISS};
-use super::Lpm6;
+use super::{Lpm6, V6};
 
 #[test]
 fn removing_and_readding_a_covering_prefix() {
@@ -70,7 +70,7 @@ fn nodes_with_many_leaf_runs_grow_and_shrink() {
 #[test]
 fn from_routes_matches_incremental_inserts() {
     let base = ip("2001:db8:5555:aaaa:5555:aaaa:5555:aaaa");
-    let mut routes: Vec<(Ipv6Addr, u8, u32)> = chain()
+    let mut routes: Vec<(Ipv6Addr, u8, u32)> = chain::<V6>()
         .into_iter()
         .map(|len| (base, len, u32::from(len)))
         .collect();
@@ -86,7 +86,7 @@ fn from_routes_matches_incremental_inserts() {
     }
     assert_eq!(built.get(ip("2001:db8::"), 32), Some(77));
     assert_eq!(built.len(), routes.len() - 1);
-    let mut keys = chain_keys(base);
+    let mut keys = chain_keys::<V6>(base);
     keys.push(ip("2400:cb00::1").octets());
     keys.push(ip("2400:cb01::1").octets());
     assert_same(&built, &reference, &keys);

@@ -7,25 +7,32 @@
 //! the slots where nothing longer sits, and a remove restores exactly the slots that held
 //! the removed prefix. A child slot holds its prefix as the child's `cover`.
 
+use super::family::Family;
 use super::poptrie::{
-    direct_hop, direct_index, direct_leaf, direct_node, direct_node_index, node_depth, slot, slot_range, NodeRec, Poptrie,
-    Slot, DIRECT_BITS, DIRECT_NODE, STRIDE,
+    direct_hop, direct_index, direct_leaf, direct_node, direct_node_index, node_depth, slot,
+    slot_range, NodeRec, Poptrie, Slot, DIRECT_NODE, STRIDE,
 };
+use super::MISS;
 
-/// Levels a path can have: depths 20, 27, …, 125.
-const MAX_LEVELS: usize = ((128 - DIRECT_BITS) / STRIDE + 1) as usize;
+/// Levels a path can have, at most: IPv6's depths 20, 27, …, 125.
+const MAX_LEVELS: usize = 16;
 
-impl Poptrie {
-    /// Adds or replaces the masked prefix `key/len` (`len` 0..=128).
+/// Levels a path of family `F` can have.
+const fn levels<F: Family>() -> usize {
+    ((F::BITS as u32 - F::DIRECT_BITS) / STRIDE + 1) as usize
+}
+
+impl<F: Family> Poptrie<F> {
+    /// Adds or replaces the masked prefix `key/len` (`len` 0..=`F::BITS`).
     pub(super) fn insert(&mut self, key: u128, len: u8, hop: u32) {
         if len == 0 {
             self.default = hop;
-        } else if u32::from(len) <= DIRECT_BITS {
+        } else if u32::from(len) <= F::DIRECT_BITS {
             self.set_direct(key, len, |held| held <= len, hop, len);
         } else {
             let mut at = self.direct_child(key);
-            let depth = node_depth(len);
-            let mut d = DIRECT_BITS;
+            let depth = node_depth::<F>(len);
+            let mut d = F::DIRECT_BITS;
             while d < depth {
                 at = self.child(at, slot(key, d));
                 d += STRIDE;
@@ -38,23 +45,24 @@ impl Poptrie {
     /// next shorter prefix of the same level (`MISS`, 0 if none).
     pub(super) fn remove(&mut self, key: u128, len: u8, value: u32, value_len: u8) {
         if len == 0 {
-            self.default = super::Lpm6::MISS;
+            self.default = MISS;
             return;
         }
-        if u32::from(len) <= DIRECT_BITS {
+        if u32::from(len) <= F::DIRECT_BITS {
             self.set_direct(key, len, |held| held == len, value, value_len);
             return;
         }
-        let entry = self.direct[direct_index(key)];
+        let entry = self.direct[direct_index::<F>(key)];
         if entry & DIRECT_NODE == 0 {
             return;
         }
         // Node indices from the direct table down to the prefix's node.
+        const { assert!(levels::<F>() <= MAX_LEVELS) };
         let mut path = [0u32; MAX_LEVELS];
         path[0] = direct_node_index(entry);
-        let depth = node_depth(len);
+        let depth = node_depth::<F>(len);
         let mut level = 0;
-        let mut d = DIRECT_BITS;
+        let mut d = F::DIRECT_BITS;
         while d < depth {
             let node = &self.nodes[path[level] as usize];
             let s = slot(key, d);
@@ -78,8 +86,8 @@ impl Poptrie {
 
     /// Rewrites the direct entries of `key/len` whose held length passes `take`.
     fn set_direct(&mut self, key: u128, len: u8, take: impl Fn(u8) -> bool, hop: u32, hop_len: u8) {
-        let first = direct_index(key);
-        let count = 1usize << (DIRECT_BITS - u32::from(len));
+        let first = direct_index::<F>(key);
+        let count = 1usize << (F::DIRECT_BITS - u32::from(len));
         for i in first..first + count {
             let entry = self.direct[i];
             if entry & DIRECT_NODE != 0 {
@@ -130,7 +138,7 @@ impl Poptrie {
 
     /// The node under the direct entry of `key`, created if the entry is a leaf.
     fn direct_child(&mut self, key: u128) -> u32 {
-        let top = direct_index(key);
+        let top = direct_index::<F>(key);
         let entry = self.direct[top];
         if entry & DIRECT_NODE != 0 {
             return direct_node_index(entry);
@@ -172,7 +180,7 @@ impl Poptrie {
             }
             match level.checked_sub(1) {
                 None => {
-                    let top = direct_index(key);
+                    let top = direct_index::<F>(key);
                     self.free_nodes(path[level], 1);
                     self.direct[top] = direct_leaf(rec.node.cover);
                     self.direct_len[top] = rec.ctl.cover_len;
@@ -181,7 +189,7 @@ impl Poptrie {
                 Some(up) => {
                     let parent: NodeRec = self.read(path[up]);
                     let mut slots = self.unpack(&parent);
-                    let depth = DIRECT_BITS + STRIDE * up as u32;
+                    let depth = F::DIRECT_BITS + STRIDE * up as u32;
                     slots[slot(key, depth) as usize] = Slot::Leaf {
                         value: rec.node.cover,
                         len: rec.ctl.cover_len,

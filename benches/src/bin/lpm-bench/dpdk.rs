@@ -1,7 +1,17 @@
-//! Sizing of the two DPDK tables under test (the tables themselves are
+//! Sizing of the DPDK tables under test (the tables themselves are
 //! `relay_benches::rte_tables`, where the FFI lives).
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// tbl8 groups `rte_lpm` needs for `routes`: one per /24 that a longer prefix extends.
+pub fn lpm_tbl8s(routes: &[(Ipv4Addr, u8, u32)]) -> usize {
+    let groups: std::collections::HashSet<u32> = routes
+        .iter()
+        .filter(|r| r.1 > 24)
+        .map(|r| u32::from(r.0) >> 8)
+        .collect();
+    groups.len()
+}
 
 /// tbl8 groups `rte_lpm6` needs for `routes`: one per distinct 24-, 32-, 40-… bit path that
 /// a longer prefix extends.

@@ -55,11 +55,11 @@ pub const BURST: usize = relay::pipeline::MAX_BURST;
 /// Runs `burst` over `keys` [`BURST`] at a time, as a worker would, and again until `min` has
 /// passed (a single pass of a fast table takes a few milliseconds, which timer and
 /// frequency noise would decide); returns million lookups/s.
-pub fn time_bursts<T>(
-    keys: &[[u8; 16]],
+pub fn time_bursts<K, T>(
+    keys: &[K],
     min: Duration,
     out: &mut [T],
-    mut burst: impl FnMut(&[[u8; 16]], &mut [T]),
+    mut burst: impl FnMut(&[K], &mut [T]),
 ) -> f64 {
     let start = Instant::now();
     let mut passes = 0u32;
@@ -77,7 +77,7 @@ pub fn time_bursts<T>(
     f64::from(passes) * keys.len() as f64 / elapsed.as_secs_f64() / 1e6
 }
 
-/// The prefetch handed to `Lpm6::lookup_bulk_with_prefetch`, as the runtime would.
+/// The prefetch handed to `Lpm::lookup_bulk_with_prefetch`, as the runtime would.
 #[inline(always)]
 pub fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
