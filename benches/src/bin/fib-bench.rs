@@ -14,6 +14,8 @@
 //! `cargo run --release -p relay-benches --bin fib-bench -- [--sizes 250000,1000000]`
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -236,18 +238,30 @@ fn with_relayd(a: &Args, n: usize, config: &Path, lan: &str) -> Result<WithRelay
             Ok(Control::stat(&s, "tx_dropped") + Control::stat(&s, "pipeline_dropped"))
         };
         let dropped_before = drops(&mut c)?;
+        // Egress sampled on a thread of its own: birdc answers only once BIRD is through
+        // with the load, which would stretch a sample over all of it.
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let sampler = std::thread::spawn(move || -> Result<Vec<f64>, String> {
+            let mut load = Vec::new();
+            let mut last = (opackets(&mut t)?, Instant::now());
+            while !stop2.load(Ordering::Relaxed) {
+                std::thread::sleep(SAMPLE);
+                let now = (opackets(&mut t)?, Instant::now());
+                load.push((now.0 - last.0) as f64 / (now.1 - last.1).as_secs_f64());
+                last = now;
+            }
+            Ok(load)
+        });
         let start = Instant::now();
         bird.birdc("enable table6");
-        let (mut kernel, mut relayd, mut load) = (None, None, Vec::new());
-        let mut last = (opackets(&mut t)?, Instant::now());
+        let (mut kernel, mut relayd) = (None, None);
         while relayd.is_none() || kernel.is_none() {
             if start.elapsed() > LOAD_LIMIT {
+                stop.store(true, Ordering::Relaxed);
                 return Err(format!("the table did not load within {LOAD_LIMIT:?}"));
             }
-            std::thread::sleep(SAMPLE);
-            let now = (opackets(&mut t)?, Instant::now());
-            load.push((now.0 - last.0) as f64 / (now.1 - last.1).as_secs_f64());
-            last = now;
+            std::thread::sleep(SAMPLE / 2);
             if kernel.is_none() && bird.exported() >= n as u64 {
                 kernel = Some(start.elapsed());
             }
@@ -257,6 +271,8 @@ fn with_relayd(a: &Args, n: usize, config: &Path, lan: &str) -> Result<WithRelay
                 relayd = Some(start.elapsed());
             }
         }
+        stop.store(true, Ordering::Relaxed);
+        let load = sampler.join().map_err(|_| "the sampler panicked".to_string())??;
         let s = c.request("stats")?;
         let fib = FIB.map(|k| Control::stat(&s, k));
         Ok(WithRelayd {

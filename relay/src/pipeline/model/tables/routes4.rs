@@ -7,15 +7,15 @@
 //! longest matching route, and one that matches none the gateway, as if the gateway were
 //! `0.0.0.0/0`.
 //!
-//! The table is the IPv6 LPM with the IPv4 address in the top 32 bits of the key (and the
-//! same length): its 20-bit direct level then resolves a /20 at once and a /24 in one node,
-//! with the trie's update and publication guarantees. It exists only once a route does: a
-//! relay without IPv4 routes pays neither its memory nor its copy at each publication.
+//! The table is [`Lpm4`], the IPv6 table's poptrie for 32-bit keys (an 18-bit direct level:
+//! a /24 in one node), with the same update and publication guarantees. It exists only once
+//! a route does: a relay without IPv4 routes pays neither its memory nor its copy at each
+//! publication.
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 
-use crate::lpm::Lpm6;
+use crate::lpm::Lpm4;
 use crate::pipeline::model::addr::mask4;
 use crate::wire::EthernetAddress;
 
@@ -49,19 +49,10 @@ pub(crate) struct Hop4 {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Routes4 {
-    lpm: Option<Box<Lpm6>>,
+    lpm: Option<Box<Lpm4>>,
     hops: Vec<Hop4>,
     ids: HashMap<Route4Target, u32>,
     free: Vec<u32>,
-}
-
-/// The LPM key of `a`: the address in the top 32 bits.
-fn key(a: u32) -> [u8; 16] {
-    (u128::from(a) << 96).to_be_bytes()
-}
-
-fn mapped(prefix: Ipv4Addr, len: u8) -> (Ipv6Addr, u8) {
-    (Ipv6Addr::from(key(u32::from(prefix))), len)
 }
 
 /// `len` in range and no host bits past it.
@@ -80,15 +71,14 @@ impl Routes4 {
     /// The longest route matching `dst`.
     #[inline]
     pub fn lookup(&self, dst: u32) -> Option<&Hop4> {
-        match self.lpm.as_ref()?.lookup(&key(dst)) {
-            Lpm6::MISS => None,
+        match self.lpm.as_ref()?.lookup(&dst.to_be_bytes()) {
+            Lpm4::MISS => None,
             id => self.hops.get(id as usize),
         }
     }
 
     pub fn get(&self, prefix: Ipv4Addr, len: u8) -> Option<Route4Target> {
-        let (p, l) = mapped(prefix, len.min(32));
-        self.lpm.as_ref()?.get(p, l).and_then(|id| self.hops.get(id as usize)).map(|h| h.target)
+        self.lpm.as_ref()?.get(prefix, len).and_then(|id| self.hops.get(id as usize)).map(|h| h.target)
     }
 
     /// Every route, sorted by prefix then length.
@@ -96,7 +86,7 @@ impl Routes4 {
         let Some(lpm) = &self.lpm else { return Vec::new() };
         lpm.routes()
             .into_iter()
-            .filter_map(|(p, l, id)| Some((Ipv4Addr::from((u128::from(p) >> 96) as u32), l, self.hops.get(id as usize)?.target)))
+            .filter_map(|(p, l, id)| Some((p, l, self.hops.get(id as usize)?.target)))
             .collect()
     }
 
@@ -105,8 +95,7 @@ impl Routes4 {
     pub fn insert(&mut self, prefix: Ipv4Addr, len: u8, target: Route4Target, neigh: &IntMap<u32, EthernetAddress>) -> Result<(), TableError> {
         check_prefix4(prefix, len)?;
         let id = self.hop_for(target, neigh)?;
-        let (p, l) = mapped(prefix, len);
-        match self.lpm.get_or_insert_with(Box::default).insert(p, l, id) {
+        match self.lpm.get_or_insert_with(Box::default).insert(prefix, len, id) {
             Ok(old) => {
                 if let Some(old) = old {
                     self.release(old);
@@ -122,9 +111,8 @@ impl Routes4 {
 
     pub fn remove(&mut self, prefix: Ipv4Addr, len: u8) -> Result<(), TableError> {
         check_prefix4(prefix, len)?;
-        let (p, l) = mapped(prefix, len);
         let removed = match self.lpm.as_mut() {
-            Some(lpm) => lpm.remove(p, l)?,
+            Some(lpm) => lpm.remove(prefix, len)?,
             None => None,
         };
         match removed {
@@ -159,7 +147,7 @@ impl Routes4 {
                 id
             }
             None => {
-                let id = u32::try_from(self.hops.len()).ok().filter(|&id| id <= Lpm6::MAX_NEXT_HOP).ok_or(TableError::NextHopTableFull)?;
+                let id = u32::try_from(self.hops.len()).ok().filter(|&id| id <= Lpm4::MAX_NEXT_HOP).ok_or(TableError::NextHopTableFull)?;
                 self.hops.push(hop);
                 id
             }
