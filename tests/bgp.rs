@@ -58,6 +58,17 @@ impl Drop for Bird {
     }
 }
 
+/// The prefixes of kernel table 100 (IPv6).
+fn kernel_prefixes(ns: &Netns) -> std::collections::BTreeSet<String> {
+    let prefix = |l: &str| l.split_whitespace().find(|w| !matches!(*w, "blackhole" | "unreachable" | "prohibit")).map(str::to_string);
+    ns.ip("-6 route show table 100").lines().filter(|l| !l.starts_with(char::is_whitespace)).filter_map(prefix).collect()
+}
+
+/// The prefixes of relayd's routes that came from the kernel.
+fn mirrored_prefixes(routes: &str) -> std::collections::BTreeSet<String> {
+    routes.lines().filter(|l| l.contains(" origin kernel/")).filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect()
+}
+
 /// Polls `check` until it holds or `limit` passes; the last value either way.
 fn wait_for(limit: Duration, mut check: impl FnMut() -> (bool, String)) -> (bool, String) {
     let start = Instant::now();
@@ -208,6 +219,26 @@ fn bird_peers_through_relayd_and_its_routes_reach_relayds_tables() {
     // Deleted by the operator, the kernel's route takes its place.
     d.ok("route del 2001:db8:c0::/44");
     assert!(d.ok("routes").lines().any(|l| l == want), "{}", d.ok("routes"));
+
+    // BIRD killed and started again: the new one flushes what the old left in the kernel and
+    // adds it back once the session is up. relayd follows the kernel through it all and keeps
+    // the operator's routes: afterwards its kernel routes are exactly the table's.
+    let operator = "2001:db8:d0::/48 blackhole origin static";
+    d.ok("route add 2001:db8:d0::/48 blackhole");
+    drop(relay_bird);
+    let relay_bird = Bird::start(&rly, &dir, "relay", RELAY_BIRD);
+    let back = wait_for(Duration::from_secs(30), || {
+        let r = d.ok("routes");
+        (relay_bird.birdc("show protocols upstream").contains("Established") && r.lines().any(|l| l == want), r)
+    });
+    assert!(back.0, "{want:?} back after BIRD's restart:\n{}", back.1);
+    let same = wait_for(Duration::from_secs(10), || {
+        let (k, r) = (kernel_prefixes(&rly), mirrored_prefixes(&d.ok("routes")));
+        (k == r, format!("kernel {k:?}\nrelayd {r:?}"))
+    });
+    assert!(same.0, "relayd's kernel routes are the kernel table's after BIRD's restart:\n{}", same.1);
+    assert!(d.ok("routes").lines().any(|l| l == operator), "{}", d.ok("routes"));
+    d.ok("route del 2001:db8:d0::/48");
 
     // A multipath kernel route (written here with `ip route`, as a daemon with two paths
     // writes it): relayd's own next-hop group, with the kernel's weights, gone with the route.

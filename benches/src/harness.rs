@@ -98,3 +98,11 @@ pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) -> std::io::Result<()> {
     }
     std::fs::write(path, v)
 }
+
+/// The input of the full-rate benchmarks: a `net_pcap` device replaying `frames` (written to
+/// `work/<name>.pcap`) for ever.
+pub fn pcap_input(work: &Path, name: &str, frames: &[Vec<u8>]) -> std::io::Result<String> {
+    let path = work.join(format!("{name}.pcap"));
+    write_pcap(&path, frames)?;
+    Ok(format!("net_pcap0,rx_pcap={},infinite_rx=1", path.display()))
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use relay_benches::frames;
-use relay_benches::harness::{write_pcap, Forwarder};
+use relay_benches::harness::{pcap_input, Forwarder};
 use relay_benches::relayd::{Config, Control};
 use relay_benches::results::{machine, median_spread, now_utc, write_section};
 use relay_tools::telemetry::{json_u64, Telemetry};
@@ -160,9 +160,7 @@ fn run_once(a: &Args, run: usize, lan: &str) -> Result<Run, String> {
 fn main() {
     let a = Args::parse();
     std::fs::create_dir_all(&a.work).expect("work dir");
-    let pcap = a.work.join("native.pcap");
-    write_pcap(&pcap, &frames::native(64, "2001:db8:bbbb::".parse().expect("addr"))).expect("pcap");
-    let lan = format!("net_pcap0,rx_pcap={},infinite_rx=1", pcap.display());
+    let lan = pcap_input(&a.work, "native", &frames::native(64, "2001:db8:bbbb::".parse().expect("addr"))).expect("pcap");
     let mut runs = Vec::new();
     for run in 0..a.runs {
         match run_once(&a, run, &lan) {

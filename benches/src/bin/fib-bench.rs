@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use relay_benches::frames;
-use relay_benches::harness::{write_pcap, Forwarder};
+use relay_benches::harness::{pcap_input, Forwarder};
 use relay_benches::relayd::{sibling, Control};
 use relay_benches::results::{machine, median_spread, now_utc, write_section};
 use relay_benches::tablegen;
@@ -293,9 +293,7 @@ fn with_relayd(a: &Args, n: usize, config: &Path, lan: &str) -> Result<WithRelay
 fn main() {
     let a = Args::parse();
     std::fs::create_dir_all(&a.work).expect("work dir");
-    let pcap = a.work.join("native.pcap");
-    write_pcap(&pcap, &frames::native(64, "2001:db8:bbbb::".parse().expect("addr"))).expect("pcap");
-    let lan = format!("net_pcap0,rx_pcap={},infinite_rx=1", pcap.display());
+    let lan = pcap_input(&a.work, "native", &frames::native(64, "2001:db8:bbbb::".parse().expect("addr"))).expect("pcap");
     let mut rows = Vec::new();
     for &n in &a.sizes {
         let run = (|| -> Result<_, String> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use relay_benches::frames;
-use relay_benches::harness::{write_pcap, Forwarder};
+use relay_benches::harness::{pcap_input, Forwarder};
 use relay_benches::relayd::Control;
 use relay_benches::tablegen;
 use relay_benches::results::{machine, median_spread, now_utc, write_section};
@@ -99,9 +99,7 @@ fn relayd(a: &Args, prefix: &str, ports: &[(&str, &str)], tail: &str) -> Command
 }
 
 fn pcap(a: &Args, name: &str, f: Vec<Vec<u8>>) -> String {
-    let p = a.work.join(format!("{name}.pcap"));
-    write_pcap(&p, &f).expect("pcap");
-    format!("net_pcap0,rx_pcap={},infinite_rx=1", p.display())
+    pcap_input(&a.work, name, &f).expect("pcap")
 }
 
 fn contestants(a: &Args) -> Vec<Contestant> {
