@@ -36,6 +36,12 @@ EOF
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# BIND's package starts a system named on port 53 where systemd runs: the broker's DNS test
+# starts its own on a free port, so the system one is not left enabled or running.
+if [ -d /run/systemd/system ] && systemctl list-unit-files named.service >/dev/null 2>&1; then
+  systemctl disable --now named.service >/dev/null 2>&1 || true
+fi
+
 # ddclient installed earlier as a daemon (or by hand): never left enabled or running. The tests
 # start their own PostgreSQL cluster; the system's is left as Debian set it up.
 if [ -e /etc/init.d/ddclient ]; then
