@@ -114,7 +114,7 @@ async fn pending_then_kill9_and_reconcile_on(dir: &Path, url: &str) {
     assert_eq!(t.state, State::Pending);
     let mut r = Relayd::start(dir);
     r.wait_up().await;
-    assert_eq!(b.retry_pending().await.expect("retry"), vec![1]);
+    assert_eq!(b.retry_pending().await.expect("retry").active, vec![1]);
     assert_eq!(b.db.tunnel(1).await.expect("get").expect("t").state, State::Active);
     let with = format!("{OPERATOR}32768 local 198.51.100.20 remote 203.0.113.90 name broker-1\n");
     assert_eq!(ask(&b, "tunnels").await, with);

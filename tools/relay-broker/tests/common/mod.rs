@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use relay_broker::relayd;
 
+pub mod bind;
 pub mod postgres;
 
 /// relayd: $RELAYD, else the release build in this test's target directory
