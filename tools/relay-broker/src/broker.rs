@@ -123,7 +123,9 @@ impl Broker {
         self.db.set_client(t.id, ip).await?;
         let mut moved = t.clone();
         moved.client_ipv4 = ip;
-        match self.apply(&moved).await {
+        // The names do not depend on the IPv4 endpoint: an active tunnel's DNS is already right.
+        let done = if t.state == State::Active { self.push(&moved).await } else { self.apply(&moved).await };
+        match done {
             Ok(()) => self.db.set_state(t.id, State::Active).await?,
             Err(e) => self.db.set_pending(t.id, &e.to_string()).await?,
         }

@@ -13,6 +13,7 @@ use relay_broker::dns::DnsReconciled;
 
 mod common;
 use common::bind::{free_port, Named, KEY, REVERSE, SECRET, ZONE};
+use common::postgres::Postgres;
 use common::Relayd;
 
 fn scratch(name: &str) -> PathBuf {
@@ -30,13 +31,13 @@ fn dns_section(port: u16, key: &str, secret: &str) -> String {
     )
 }
 
-/// A broker with its own SQLite file `db`, the relayd of `dir`, and `[dns]`.
-async fn broker(dir: &Path, db: &str, dns: &str) -> Broker {
-    let text = format!(
-        "database = \"sqlite://{d}/{db}\"\nlease_secs = 100\nquarantine_secs = 50\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
-         [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n{dns}",
-        d = dir.display()
-    );
+fn sqlite(dir: &Path, file: &str) -> String {
+    format!("sqlite://{}/{file}", dir.display())
+}
+
+/// A broker on `url` (a database of its own), the relayd of `dir`, and `[dns]`.
+async fn broker(dir: &Path, url: &str, dns: &str) -> Broker {
+    let text = common::live_config(dir, url, dns);
     let cfg = Config::parse("t.toml", &text).expect("config");
     let db = Db::connect(&cfg.database).await.expect("db");
     db.add_user("alice", "pw", Role::User).await.expect("user");
@@ -48,10 +49,22 @@ const CLIENT: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 77);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_on_create_gone_on_delete_and_expiry_reconciled() {
     let dir = scratch("life");
+    names_on(&dir, &sqlite(&dir, "b.db")).await;
+}
+
+/// The same with the owned records in PostgreSQL 15 (a cluster of the test's own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_names_on_create_gone_on_delete_and_expiry_reconciled() {
+    let dir = scratch("life-pg");
+    let pg = Postgres::start("dns");
+    names_on(&dir, &pg.database("broker")).await;
+}
+
+async fn names_on(dir: &Path, url: &str) {
     let mut named = Named::start(&dir.join("named"), free_port());
-    let mut r = Relayd::start(&dir);
+    let mut r = Relayd::start(dir);
     r.wait_up().await;
-    let b = broker(&dir, "b.db", &dns_section(named.port, KEY, SECRET)).await;
+    let b = broker(dir, url, &dns_section(named.port, KEY, SECRET)).await;
 
     let (t1, _) = b.create("alice", CLIENT, true, 1000).await.expect("create");
     assert_eq!((t1.state, t1.last_error.as_deref()), (State::Active, None));
@@ -101,8 +114,9 @@ async fn names_on_create_gone_on_delete_and_expiry_reconciled() {
     assert_eq!(named.dig(&["-x", "2001:db8:1000:1::2"]), "");
     assert_eq!(named.dig(&["TXT", "t1.tunnels.example.net"]), "\"operator note\"\n");
     assert_eq!(b.reconcile_dns().await.expect("reconcile"), DnsReconciled::default());
+    drop(named);
     drop(r);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,24 +127,24 @@ async fn wrong_key_or_down_server_leaves_the_tunnel_pending_then_retried() {
     r.wait_up().await;
 
     // Nothing listens yet: pending, and why.
-    let b = broker(&dir, "b.db", &dns_section(port, KEY, SECRET)).await;
+    let b = broker(&dir, &sqlite(&dir, "b.db"), &dns_section(port, KEY, SECRET)).await;
     let (t, _) = b.create("alice", CLIENT, false, 1000).await.expect("create");
     assert_eq!(t.state, State::Pending);
     let why = t.last_error.clone().expect("reason");
-    assert!(why.starts_with(&format!("dns server 127.0.0.1:{port}: ")), "{why}");
+    assert_eq!(why, format!("dns server 127.0.0.1:{port}: io error: Connection refused (os error 111)"));
     assert_eq!(b.db.tunnel(t.id).await.expect("get").expect("tunnel").last_error, Some(why));
 
     let named = Named::start(&dir.join("named"), port);
     // The right key name with another secret: BIND answers NOTAUTH, TSIG error BADSIG (zones
     // are updated in name order, so the first refusal is the link pool's reverse zone's).
-    let wrong = broker(&dir, "wrong.db", &dns_section(port, KEY, "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmc=")).await;
+    let wrong = broker(&dir, &sqlite(&dir, "wrong.db"), &dns_section(port, KEY, "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmc=")).await;
     let (w, _) = wrong.create("alice", Ipv4Addr::new(203, 0, 113, 90), false, 1000).await.expect("create");
     let badsig = format!("dns server 127.0.0.1:{port}: update of zone {}. refused: NOTAUTH (TSIG BADSIG)", REVERSE[0]);
     assert_eq!((w.state, w.last_error.as_deref()), (State::Pending, Some(badsig.as_str())));
     let again = wrong.retry_pending().await.expect("retry");
     assert_eq!((again.active, again.pending), (vec![], vec![(w.id, badsig)]));
     // A key the server does not know: BADKEY.
-    let unknown = broker(&dir, "unknown.db", &dns_section(port, "nobody", SECRET)).await;
+    let unknown = broker(&dir, &sqlite(&dir, "unknown.db"), &dns_section(port, "nobody", SECRET)).await;
     let (u, _) = unknown.create("alice", Ipv4Addr::new(203, 0, 113, 91), false, 1000).await.expect("create");
     let badkey = format!("dns server 127.0.0.1:{port}: update of zone {}. refused: NOTAUTH (TSIG BADKEY)", REVERSE[0]);
     assert_eq!((u.state, u.last_error.as_deref()), (State::Pending, Some(badkey.as_str())));

@@ -46,30 +46,21 @@ impl std::fmt::Display for DnsRecord {
 impl Db {
     /// Lists `records` as the broker's (those already listed stay as they are).
     pub async fn dns_own(&self, records: &[DnsRecord]) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
-        for r in records {
-            sqlx::query("INSERT INTO dns_records (zone, name, rtype, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                .bind(&r.zone)
-                .bind(&r.name)
-                .bind(r.rtype.as_str())
-                .bind(&r.data)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let sql = "INSERT INTO dns_records (zone, name, rtype, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        self.each_record(sql, records).await
     }
 
     /// Unlists `records` (deleted from DNS).
     pub async fn dns_disown(&self, records: &[DnsRecord]) -> Result<(), DbError> {
+        let sql = "DELETE FROM dns_records WHERE zone = $1 AND name = $2 AND rtype = $3 AND data = $4";
+        self.each_record(sql, records).await
+    }
+
+    /// Runs `sql` ($1 zone, $2 name, $3 type, $4 data) for each record, in one transaction.
+    async fn each_record(&self, sql: &str, records: &[DnsRecord]) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
         for r in records {
-            sqlx::query("DELETE FROM dns_records WHERE name = $1 AND rtype = $2 AND data = $3")
-                .bind(&r.name)
-                .bind(r.rtype.as_str())
-                .bind(&r.data)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql).bind(&r.zone).bind(&r.name).bind(r.rtype.as_str()).bind(&r.data).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
