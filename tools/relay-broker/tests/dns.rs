@@ -176,6 +176,9 @@ fn bad_dns_configs_are_refused_naming_the_field() {
     let dns = ok.dns.expect("checked");
     assert_eq!((dns.zone.to_ascii(), dns.key_name.to_ascii(), dns.ttl), ("tunnels.example.net.".into(), "relay-broker.".into(), 600));
     assert!(Config::parse("f.toml", base).expect("no [dns]").dns.is_none());
+    // The secret is never printed with the configuration.
+    let printed = format!("{:?}", Config::parse("f.toml", &format!("{base}{good}")).expect("good"));
+    assert!(printed.contains("tsig_key: \"relay-broker\"") && !printed.contains(SECRET), "{printed}");
     assert_eq!(
         msg(&good.replace(SECRET, "not*base64")),
         "f.toml: field `dns.tsig_secret`: not base64: Invalid symbol 42, offset 3."

@@ -20,7 +20,7 @@ fn default_ttl() -> u32 {
 }
 
 /// `[dns]` as written in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsSection {
     /// The primary server that takes the updates (RFC 2136), `ADDR:PORT`.
@@ -37,6 +37,20 @@ pub struct DnsSection {
     pub tsig_secret: String,
     #[serde(default = "default_ttl")]
     pub ttl: u32,
+}
+
+/// The secret is left out: the configuration is printed in errors and logs.
+impl fmt::Debug for DnsSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DnsSection")
+            .field("server", &self.server)
+            .field("zone", &self.zone)
+            .field("reverse_zones", &self.reverse_zones)
+            .field("tsig_key", &self.tsig_key)
+            .field("tsig_algorithm", &self.tsig_algorithm)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A reverse zone and the prefix it covers.
