@@ -168,7 +168,7 @@ pub async fn reconcile(cfg: &DnsConfig, db: &Db) -> Result<DnsReconciled, DnsErr
                 }
             };
         }
-        if have.get(&key).map_or(false, |d| !d.contains(&r.data)) {
+        if have.get(&key).is_some_and(|d| !d.contains(&r.data)) {
             missing.push(r.clone());
         }
     }

@@ -74,7 +74,7 @@ impl Named {
     /// `dig @127.0.0.1 -p PORT +short ARGS`: the answer's data, one per line, sorted.
     pub fn dig(&self, args: &[&str]) -> String {
         let out = Command::new("dig")
-            .args([&format!("@127.0.0.1"), "-p", &self.port.to_string(), "+short", "+norecurse", "+time=5", "+tries=1"])
+            .args(["@127.0.0.1", "-p", &self.port.to_string(), "+short", "+norecurse", "+time=5", "+tries=1"])
             .args(args)
             .output()
             .expect("dig (bind9-dnsutils)");
