@@ -6,6 +6,7 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use relay_broker::api;
 use relay_broker::broker::Broker;
 use relay_broker::config::Config;
 use relay_broker::db::{Db, Role, State};
@@ -142,7 +143,15 @@ async fn wrong_key_or_down_server_leaves_the_tunnel_pending_then_retried() {
     let badsig = format!("dns server 127.0.0.1:{port}: update of zone {}. refused: NOTAUTH (TSIG BADSIG)", REVERSE[0]);
     assert_eq!((w.state, w.last_error.as_deref()), (State::Pending, Some(badsig.as_str())));
     let again = wrong.retry_pending().await.expect("retry");
-    assert_eq!((again.active, again.pending), (vec![], vec![(w.id, badsig)]));
+    assert_eq!((again.active, again.pending), (vec![], vec![(w.id, badsig.clone())]));
+    // The API shows why.
+    let token = format!("Authorization: Bearer {}\r\n", wrong.db.add_token("alice", 0).await.expect("token"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(api::serve(listener, api::App::new(wrong)));
+    let (st, body) = common::http(addr, "GET", &format!("/api/tunnels/{}", w.id), &token, "").await;
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!((st, &v["state"], &v["error"]), (200, &serde_json::json!("pending"), &serde_json::json!(badsig)));
     // A key the server does not know: BADKEY.
     let unknown = broker(&dir, &sqlite(&dir, "unknown.db"), &dns_section(port, "nobody", SECRET)).await;
     let (u, _) = unknown.create("alice", Ipv4Addr::new(203, 0, 113, 91), false, 1000).await.expect("create");
