@@ -14,6 +14,7 @@ PKGS=(
   systemd                            # systemd-analyze verify of deploy/systemd (tests/deploy.rs)
   postgresql                         # PostgreSQL 15: the broker's storage tests start their own cluster
   ddclient                           # the dyndns2 client of the broker's endpoint-update test
+  bind9 bind9-dnsutils               # BIND 9 (named), dig and nsupdate: the broker's DNS-update test
 )
 
 missing=()

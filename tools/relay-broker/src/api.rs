@@ -129,7 +129,7 @@ fn view(app: &App, t: &Tunnel) -> serde_json::Value {
     json!({
         "id": t.id, "owner": t.owner, "server": t.server, "server_ipv4": server_v4, "server_ipv6": s6,
         "client_ipv4": t.client_ipv4.to_string(), "client_ipv6": c6, "link64": t.link64, "routed48": t.routed48,
-        "state": t.state.as_str(), "lease_until": t.lease_until,
+        "state": t.state.as_str(), "lease_until": t.lease_until, "error": t.last_error,
     })
 }
 

@@ -1,12 +1,14 @@
-//! The broker's operations over storage and the tunnel servers: create (validate, allocate,
-//! push as one batch; a refused or down server leaves the tunnel `pending`), retry of pending
-//! tunnels, delete, lease expiry, and reconcile of each server with the database.
+//! The broker's operations over storage, the tunnel servers and DNS: create (validate, allocate,
+//! push as one batch, register its names; a refused or down server or DNS leaves the tunnel
+//! `pending`, with why), retry of pending tunnels, delete, lease expiry, and reconcile of each
+//! server and of DNS with the database.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use crate::config::{Config, Server};
 use crate::db::{Db, DbError, NewTunnel, Resources, State, Tunnel, BROKER_TID_FIRST, BROKER_TID_LAST};
+use crate::dns::{self, DnsError, DnsReconciled};
 use crate::relayd::{self, CtlError};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +25,22 @@ pub enum BrokerError {
     /// The server could not be reached; nothing was changed.
     #[error("tunnel server `{server}`: {source}")]
     Server { server: String, source: CtlError },
+    #[error("{0}")]
+    Dns(#[from] DnsError),
 }
 
 pub struct Broker {
     pub cfg: Config,
     pub db: Db,
+}
+
+/// What one retry of the pending tunnels did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Retried {
+    /// Now active, by broker id.
+    pub active: Vec<i64>,
+    /// Still pending: (broker id, why).
+    pub pending: Vec<(i64, String)>,
 }
 
 /// What one reconcile pass did.
@@ -67,11 +80,36 @@ impl Broker {
             lease_secs: self.cfg.lease_secs,
         };
         let (mut t, key) = self.db.allocate(&NewTunnel { owner, client_ipv4, routed48 }, &res, now).await?;
-        if self.push(&t).await.is_ok() {
-            self.db.set_state(t.id, State::Active).await?;
-            t.state = State::Active;
+        match self.apply(&t).await {
+            Ok(()) => {
+                self.db.set_state(t.id, State::Active).await?;
+                t.state = State::Active;
+            }
+            Err(e) => {
+                let why = e.to_string();
+                self.db.set_pending(t.id, &why).await?;
+                t.last_error = Some(why);
+            }
         }
         Ok((t, key))
+    }
+
+    /// Every side effect of a tunnel, in order: on its server, then in DNS. Each is idempotent,
+    /// so a tunnel left pending by any of them is simply applied again.
+    async fn apply(&self, t: &Tunnel) -> Result<(), BrokerError> {
+        self.push(t).await?;
+        if let Some(cfg) = &self.cfg.dns {
+            dns::register(cfg, &self.db, t).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes `t`'s names. Best effort: the tunnel is gone from the database either way, and
+    /// records this leaves behind are the broker's stale ones, which `reconcile_dns` removes.
+    async fn unregister(&self, t: &Tunnel) {
+        if let Some(cfg) = &self.cfg.dns {
+            let _ = dns::unregister(cfg, &self.db, t).await;
+        }
     }
 
     async fn push(&self, t: &Tunnel) -> Result<(), BrokerError> {
@@ -85,21 +123,43 @@ impl Broker {
         self.db.set_client(t.id, ip).await?;
         let mut moved = t.clone();
         moved.client_ipv4 = ip;
-        let state = if self.push(&moved).await.is_ok() { State::Active } else { State::Pending };
-        self.db.set_state(t.id, state).await?;
+        // The names do not depend on the IPv4 endpoint: an active tunnel's DNS is already right.
+        let done = if t.state == State::Active { self.push(&moved).await } else { self.apply(&moved).await };
+        match done {
+            Ok(()) => self.db.set_state(t.id, State::Active).await?,
+            Err(e) => self.db.set_pending(t.id, &e.to_string()).await?,
+        }
         Ok(())
     }
 
-    /// Pushes every pending tunnel again; returns the ids now active.
-    pub async fn retry_pending(&self) -> Result<Vec<i64>, BrokerError> {
-        let mut done = Vec::new();
+    /// Applies every pending tunnel again (server, then DNS).
+    pub async fn retry_pending(&self) -> Result<Retried, BrokerError> {
+        let mut out = Retried::default();
         for t in self.db.tunnels(None).await? {
-            if t.state == State::Pending && self.push(&t).await.is_ok() {
-                self.db.set_state(t.id, State::Active).await?;
-                done.push(t.id);
+            if t.state != State::Pending {
+                continue;
+            }
+            match self.apply(&t).await {
+                Ok(()) => {
+                    self.db.set_state(t.id, State::Active).await?;
+                    out.active.push(t.id);
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    self.db.set_pending(t.id, &why).await?;
+                    out.pending.push((t.id, why));
+                }
             }
         }
-        Ok(done)
+        Ok(out)
+    }
+
+    /// Makes DNS hold exactly the names the database wants (nothing without `[dns]`).
+    pub async fn reconcile_dns(&self) -> Result<DnsReconciled, BrokerError> {
+        match &self.cfg.dns {
+            Some(cfg) => Ok(dns::reconcile(cfg, &self.db).await?),
+            None => Ok(DnsReconciled::default()),
+        }
     }
 
     /// Takes the tunnel off its server, then frees it (prefixes into quarantine). A server that
@@ -110,6 +170,7 @@ impl Broker {
         self.unpush(&t).await?;
         let until = now.saturating_add(i64::try_from(self.cfg.quarantine_secs).unwrap_or(i64::MAX));
         self.db.release(id, until).await?;
+        self.unregister(&t).await;
         Ok(())
     }
 
@@ -129,6 +190,7 @@ impl Broker {
             if self.unpush(&t).await.is_ok() {
                 let until = now.saturating_add(i64::try_from(self.cfg.quarantine_secs).unwrap_or(i64::MAX));
                 self.db.release(t.id, until).await?;
+                self.unregister(&t).await;
                 done.push(t.id);
             }
         }
@@ -179,10 +241,9 @@ impl Broker {
                 routes_want.extend(t.routed48.clone());
                 let routes_ok = have_routes.get(&t.server_tid).map_or(false, |r| r.is_superset(&routes_want));
                 if have.get(&t.server_tid).map(String::as_str) != Some(expected) || !routes_ok {
+                    // A pending tunnel stays pending: `retry_pending` makes it active once its
+                    // DNS is in place too.
                     if self.push(t).await.is_ok() {
-                        if t.state == State::Pending {
-                            self.db.set_state(t.id, State::Active).await?;
-                        }
                         out.pushed.push(t.id);
                     }
                 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::dns::settings::{DnsConfig, DnsSection};
+
 /// Why a configuration file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -49,6 +51,12 @@ pub struct Config {
     pub pools: Pools,
     #[serde(rename = "server", default)]
     pub servers: Vec<Server>,
+    /// `[dns]` as written; absent = no DNS at all.
+    #[serde(rename = "dns", default)]
+    pub dns_section: Option<DnsSection>,
+    /// `[dns]` checked by `parse`.
+    #[serde(skip)]
+    pub dns: Option<DnsConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,7 +132,7 @@ impl Config {
     }
 
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        let mut cfg: Config = toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
         let bad = |field: &str, reason: String| ConfigError::Invalid { path: path.into(), field: field.into(), reason };
         Pool::parse(&cfg.pools.link64, 64).map_err(|r| bad("pools.link64", r))?;
         Pool::parse(&cfg.pools.routed48, 48).map_err(|r| bad("pools.routed48", r))?;
@@ -147,6 +155,10 @@ impl Config {
             if s.capacity == 0 {
                 return Err(bad(&format!("server[{i}].capacity"), "must be more than 0".into()));
             }
+        }
+        if let Some(section) = &cfg.dns_section {
+            let pools = [("link64", cfg.link_pool()), ("routed48", cfg.routed_pool())];
+            cfg.dns = Some(section.check(&pools).map_err(|(field, reason)| bad(field, reason))?);
         }
         Ok(cfg)
     }

@@ -21,6 +21,9 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::config::{Pool, Server};
 
+mod dns;
+pub use dns::{DnsRecord, RType};
+
 /// The relayd tunnel ids the broker uses: relayd ids are 0..=65535, the broker owns the upper
 /// half, so tunnels an operator set by hand (below 32768) are never touched.
 pub const BROKER_TID_FIRST: i64 = 32768;
@@ -115,6 +118,8 @@ pub struct Tunnel {
     pub routed48: Option<String>,
     pub lease_until: i64,
     pub state: State,
+    /// Why it is pending: the side effect (server push, DNS) that failed last.
+    pub last_error: Option<String>,
 }
 
 /// What a new tunnel asks for.
@@ -184,11 +189,12 @@ fn tunnel_of(r: &AnyRow) -> Result<Tunnel, DbError> {
         routed48: r.try_get("routed48")?,
         lease_until: r.try_get("lease_until")?,
         state: State::parse(&state)?,
+        last_error: r.try_get("last_error")?,
     })
 }
 
 const TUNNEL_COLS: &str =
-    "id, owner, server, server_tid, client_ipv4, link_index, link64, routed_index, routed48, lease_until, state";
+    "id, owner, server, server_tid, client_ipv4, link_index, link64, routed_index, routed48, lease_until, state, last_error";
 
 /// The smallest value in `first..=last` that is not in `used` (sorted ascending).
 fn first_free(used: &[i64], first: i64, last: i64) -> Option<i64> {
@@ -365,6 +371,7 @@ impl Db {
             routed48: routed_index.map(|i| res.routed.nth_text(i as u64)),
             lease_until,
             state: State::Pending,
+            last_error: None,
         };
         sqlx::query(
             "INSERT INTO tunnels (id, owner, server, server_tid, client_ipv4, link_index, link64, routed_index, routed48, update_key_hash, lease_until, state) \
@@ -410,8 +417,18 @@ impl Db {
         rows.iter().map(tunnel_of).collect()
     }
 
+    /// Sets the state; the reason a tunnel was pending goes with it.
     pub async fn set_state(&self, id: i64, state: State) -> Result<(), DbError> {
-        let r = sqlx::query("UPDATE tunnels SET state = $1 WHERE id = $2").bind(state.as_str()).bind(id).execute(&self.pool).await?;
+        let r = sqlx::query("UPDATE tunnels SET state = $1, last_error = NULL WHERE id = $2").bind(state.as_str()).bind(id).execute(&self.pool).await?;
+        if r.rows_affected() == 0 {
+            return Err(DbError::NoTunnel(id));
+        }
+        Ok(())
+    }
+
+    /// Marks the tunnel pending because of `reason` (retried by `retry_pending`).
+    pub async fn set_pending(&self, id: i64, reason: &str) -> Result<(), DbError> {
+        let r = sqlx::query("UPDATE tunnels SET state = 'pending', last_error = $1 WHERE id = $2").bind(reason).bind(id).execute(&self.pool).await?;
         if r.rows_affected() == 0 {
             return Err(DbError::NoTunnel(id));
         }

@@ -1,12 +1,13 @@
 //! relay-broker: a tunnel broker (RFC 3053) handing out configured tunnels (RFC 4213) on relayd
-//! tunnel servers. This library holds the configuration and the storage; the binary is the
-//! admin CLI.
+//! tunnel servers, with their names in DNS (RFC 2136). This library holds the configuration,
+//! the storage and the operations; the binary is the admin CLI and the API server.
 
 pub mod api;
 pub mod broker;
 pub mod clientconf;
 pub mod config;
 pub mod db;
+pub mod dns;
 pub mod relayd;
 
 /// Seconds since the Unix epoch.

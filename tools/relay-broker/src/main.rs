@@ -31,7 +31,7 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
-    /// Runs the HTTP API, and every 30 s: retry pending tunnels, expire leases, reconcile.
+    /// Runs the HTTP API, and every 30 s: retry pending tunnels, expire leases, reconcile servers and DNS.
     Serve,
 }
 
@@ -113,8 +113,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 loop {
                     let b = &bg.broker;
                     let now = relay_broker::now();
-                    if let Err(e) = b.retry_pending().await {
-                        eprintln!("relay-broker: retrying pending tunnels: {e}");
+                    match b.retry_pending().await {
+                        Ok(r) => {
+                            for (id, why) in &r.pending {
+                                eprintln!("relay-broker: tunnel {id} still pending: {why}");
+                            }
+                        }
+                        Err(e) => eprintln!("relay-broker: retrying pending tunnels: {e}"),
                     }
                     if let Err(e) = b.expire(now).await {
                         eprintln!("relay-broker: expiring leases: {e}");
@@ -123,6 +128,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                         Ok(r) if r != Default::default() => eprintln!("relay-broker: reconcile: {r:?}"),
                         Ok(_) => {}
                         Err(e) => eprintln!("relay-broker: reconcile: {e}"),
+                    }
+                    match b.reconcile_dns().await {
+                        Ok(r) => {
+                            for f in &r.failed {
+                                eprintln!("relay-broker: dns reconcile: {f}");
+                            }
+                            if !r.added.is_empty() || !r.removed.is_empty() {
+                                eprintln!("relay-broker: dns reconcile: added {:?}, removed {:?}", r.added, r.removed);
+                            }
+                        }
+                        Err(e) => eprintln!("relay-broker: dns reconcile: {e}"),
                     }
                     tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                 }

@@ -26,11 +26,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A broker on `url` (a database of its own) with the relayd of `dir` as its one server.
 async fn broker(dir: &Path, url: &str) -> Broker {
-    let text = format!(
-        "database = \"{url}\"\nlease_secs = 100\nquarantine_secs = 50\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
-         [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n",
-        d = dir.display()
-    );
+    let text = common::live_config(dir, url, "");
     let cfg = Config::parse("t.toml", &text).expect("config");
     let db = Db::connect(&cfg.database).await.expect("db");
     db.add_user("alice", "pw", Role::User).await.expect("user");
@@ -114,7 +110,7 @@ async fn pending_then_kill9_and_reconcile_on(dir: &Path, url: &str) {
     assert_eq!(t.state, State::Pending);
     let mut r = Relayd::start(dir);
     r.wait_up().await;
-    assert_eq!(b.retry_pending().await.expect("retry"), vec![1]);
+    assert_eq!(b.retry_pending().await.expect("retry").active, vec![1]);
     assert_eq!(b.db.tunnel(1).await.expect("get").expect("t").state, State::Active);
     let with = format!("{OPERATOR}32768 local 198.51.100.20 remote 203.0.113.90 name broker-1\n");
     assert_eq!(ask(&b, "tunnels").await, with);

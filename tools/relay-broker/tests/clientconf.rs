@@ -18,6 +18,7 @@ fn tunnel(routed: bool) -> Tunnel {
         routed48: routed.then(|| "2001:db8:8002::/48".to_string()),
         lease_until: 0,
         state: State::Active,
+        last_error: None,
     }
 }
 

@@ -171,8 +171,8 @@ async fn postgresql_migration_and_every_storage_case() {
     Db::connect(&url).await.expect("migrate");
     Db::connect(&url).await.expect("migrate again");
     let tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename";
-    assert_eq!(pg.psql("migration", tables), "_sqlx_migrations\napi_tokens\nquarantine\ntunnels\nusers\n");
-    assert_eq!(pg.psql("migration", "SELECT version, success FROM _sqlx_migrations"), "1|t\n");
+    assert_eq!(pg.psql("migration", tables), "_sqlx_migrations\napi_tokens\ndns_records\nquarantine\ntunnels\nusers\n");
+    assert_eq!(pg.psql("migration", "SELECT version, success FROM _sqlx_migrations ORDER BY version"), "1|t\n2|t\n");
 
     hundred_concurrent_allocations(&pg.database("concurrent")).await;
     first_prefixes_and_quarantine(&pg.database("quarantine")).await;

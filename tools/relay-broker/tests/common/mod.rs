@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use relay_broker::relayd;
 
+pub mod bind;
 pub mod postgres;
 
 /// relayd: $RELAYD, else the release build in this test's target directory
@@ -124,6 +125,16 @@ pub fn one_server_config(dir: &std::path::Path) -> String {
     format!(
         "database = \"sqlite://{d}/b.db\"\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
          [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n",
+        d = dir.display()
+    )
+}
+
+/// A broker configuration on `url` with the relayd of `dir` as its one server, short leases
+/// (100 s) and quarantine (50 s) for the expiry cases, then `extra` (e.g. a `[dns]` section).
+pub fn live_config(dir: &std::path::Path, url: &str, extra: &str) -> String {
+    format!(
+        "database = \"{url}\"\nlease_secs = 100\nquarantine_secs = 50\n[pools]\nlink64 = \"2001:db8:1000::/48\"\nrouted48 = \"2001:db8:8000::/40\"\n\
+         [[server]]\nname = \"t1\"\nipv4 = \"198.51.100.20\"\ncontrol = \"{d}/ctl.sock\"\ncapacity = 10\n{extra}",
         d = dir.display()
     )
 }
