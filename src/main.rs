@@ -56,6 +56,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = relay_tools::clidocs::serve::<Cli>("8") {
+        return code;
+    }
     let cli = Cli::parse();
     if cli.print_default_config {
         print!("{DEFAULT_CONFIG}");

@@ -11,6 +11,9 @@ use relay_tools::gen::mix::Kind;
 use relay_tools::gen::{pcap, report, run};
 
 fn main() -> ExitCode {
+    if let Some(code) = relay_tools::clidocs::serve::<Cli>("1") {
+        return code;
+    }
     let cli = Cli::parse();
     match cli::write_pcap_args(&cli) {
         Err(e) => return usage(e),

@@ -161,6 +161,9 @@ fn apply(bird: &mut Bird, protocols: &[String], enable: bool) -> std::io::Result
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = relay_tools::clidocs::serve::<Cli>("1") {
+        return code;
+    }
     let cli = Cli::parse();
     let stop = Arc::new(AtomicBool::new(false));
     {

@@ -22,6 +22,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = relay_tools::clidocs::serve::<Cli>("1") {
+        return code;
+    }
     let cli = Cli::parse();
     let mut request = cli.command.join(" ");
     if request.contains('\n') {
