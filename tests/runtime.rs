@@ -178,3 +178,52 @@ fn check_prints_the_plan() {
     assert!(run.stdout.contains("--vdev=net_null0"));
     assert!(run.stdout.contains("--no-huge -m 256"));
 }
+
+/// A port that takes nothing (memif with no peer yet) holds the gratuitous ARP relayd sends at
+/// start in its tx buffer for good: the worker must still sleep when idle, not poll at 100 %
+/// waiting on it (issue 21 §3).
+#[test]
+fn a_port_that_takes_nothing_does_not_keep_an_idle_worker_polling() {
+    let dir = Scratch::new("stalled-tx");
+    let cfg = dir.write(
+        "relayd.toml",
+        &format!(
+            r#"
+[eal]
+file_prefix = "rt-stalled-tx"
+memory_mb = 256
+[cores]
+control = 0
+[[port]]
+name = "wan"
+device = "net_memif0,role=server,socket={d}/memif.sock"
+[[port]]
+name = "lan"
+device = "net_null0,no-rx=1"
+[[worker]]
+cpu = 0
+rx = ["wan:0", "lan:0"]
+[runtime]
+idle_sleep_us = 100
+[control]
+socket = "{d}/ctl.sock"
+[pipeline]
+[[pipeline.interface]]
+port = 0
+ipv4 = "198.51.100.7/24"
+[[pipeline.interface]]
+port = 1
+ipv6 = ["2001:db8:1::1/64"]
+"#,
+            d = dir.0.display()
+        ),
+    );
+    let run = run_relayd(&["-c", cfg.to_str().unwrap(), "--duration", "2"]);
+    run.assert_clean();
+    assert!(run.counter("slowpath.arp_announcements") >= 1, "{}", run.stdout);
+    assert_eq!(run.counter("port.wan.opackets"), 0, "no memif peer took anything");
+    // Every idle loop sleeps once its run of empty polls is long enough: nearly all of them.
+    // Waiting on the stalled buffer, the worker slept twice in 3·10⁷ polls.
+    let (sleeps, polls) = (run.counter("idle_sleeps"), run.counter("polls"));
+    assert!(sleeps * 2 > polls, "the idle worker sleeps: {sleeps} sleeps in {polls} polls\n{}", run.stdout);
+}

@@ -15,12 +15,15 @@ pub struct TxBuffer {
     port: u16,
     queue: u16,
     len: usize,
+    /// The last flush found packets queued and the driver took none (a memif port with no
+    /// peer, a link that is down): waiting on this buffer is no reason to keep polling.
+    stalled: bool,
     pkts: [MaybeUninit<Mbuf>; TX_BURST * 2],
 }
 
 impl TxBuffer {
     pub fn new(port: u16, queue: u16) -> TxBuffer {
-        TxBuffer { port, queue, len: 0, pkts: [const { MaybeUninit::uninit() }; TX_BURST * 2] }
+        TxBuffer { port, queue, len: 0, stalled: false, pkts: [const { MaybeUninit::uninit() }; TX_BURST * 2] }
     }
 
     pub fn port(&self) -> u16 {
@@ -33,6 +36,11 @@ impl TxBuffer {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Empty, or its last flush moved nothing: an idle worker may sleep on it.
+    pub fn is_idle(&self) -> bool {
+        self.len == 0 || self.stalled
     }
 
     /// Queues one packet; flushes when a burst is ready. Returns the packets the driver took
@@ -92,6 +100,7 @@ impl TxBuffer {
     #[inline]
     pub fn flush(&mut self) -> usize {
         if self.len == 0 {
+            self.stalled = false;
             return 0;
         }
         let base = self.pkts.as_mut_ptr() as *mut *mut dpdk_sys::rte_mbuf;
@@ -105,6 +114,7 @@ impl TxBuffer {
             unsafe { std::ptr::copy(base.add(sent), base, left) };
         }
         self.len = left;
+        self.stalled = sent == 0;
         sent
     }
 

@@ -173,7 +173,9 @@ fn poll<const PASS_THROUGH: bool>(mut w: WorkerSpec) -> i32 {
             publish(&w, &c);
         }
         if let Some(idle) = w.idle {
-            if empty_run >= idle.after_empty_polls && tx.iter().all(TxBuffer::is_empty) {
+            // Packets a port will not take (no memif peer yet, link down) keep the buffer
+            // non-empty, not the worker busy: it sleeps on a stalled buffer as on an empty one.
+            if empty_run >= idle.after_empty_polls && tx.iter().all(TxBuffer::is_idle) {
                 c.idle_sleeps += 1;
                 std::thread::sleep(idle.sleep);
             }
