@@ -113,7 +113,7 @@ impl DrainPlan {
 
     /// The data-plane packets of every worker so far.
     fn packets(&self, hub: &StatsHub) -> u64 {
-        hub.workers
+        hub.workers()
             .iter()
             .map(|w| match &self.data_plane {
                 DataPlane::Received => w.get("rx_packets").unwrap_or(0),
@@ -236,11 +236,11 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         kernel.push(Arc::new(ArrayQueue::new(PUNT_RING)));
     }
     println!("relayd: control core = main lcore {} on cpu {}", eal.main_lcore(), plan.config.cores.control);
-    let hub = Arc::new(StatsHub {
-        workers: links.iter().map(|l| l.stats.clone()).collect(),
+    let hub = Arc::new(StatsHub::new(
+        links.iter().map(|l| l.stats.clone()).collect(),
         pipeline_names,
-        ports: plan.ports.iter().enumerate().map(|(i, p)| (i as u16, p.name.clone())).collect(),
-    });
+        plan.ports.iter().enumerate().map(|(i, p)| (i as u16, p.name.clone())).collect(),
+    ));
     if plan.config.control.telemetry {
         telemetry::register(hub.clone())?;
     }
@@ -477,7 +477,7 @@ fn metrics(r: &Running, routes: &mut crate::prom::RouteCount) -> String {
 
 fn worker_views(r: &Running) -> Vec<WorkerView> {
     r.hub
-        .workers
+        .workers()
         .iter()
         .map(|w| WorkerView {
             running: w.running.load(SeqCst),
@@ -490,7 +490,7 @@ fn worker_views(r: &Running) -> Vec<WorkerView> {
 /// What is wrong with this relay now (empty: healthy).
 fn health(r: &Running) -> Vec<Problem> {
     let links: Vec<LinkView> =
-        r.hub.ports.iter().map(|(id, name)| LinkView { name: name.clone(), up: Port::link_of(*id).up }).collect();
+        r.hub.ports().iter().map(|(id, name)| LinkView { name: name.clone(), up: Port::link_of(*id).up }).collect();
     r.health.judge(&worker_views(r), &links, r.control.generation(), r.drain.is_some(), Instant::now())
 }
 
@@ -609,7 +609,7 @@ fn reload(r: &mut Running) -> Response {
         Ok(c) => c,
         Err(e) => return Response::error(format!("config error: {e}")),
     };
-    let (settings, tables) = match cfg.pipeline.build(r.hub.ports.len()) {
+    let (settings, tables) = match cfg.pipeline.build(r.hub.ports().len()) {
         Ok(built) => built,
         Err(e) => return Response::error(e.to_string()),
     };

@@ -5,7 +5,7 @@
 //! relaxed stores, which are plain moves on x86. Readers (control core, telemetry thread,
 //! Prometheus) load the snapshots and add them up.
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::{Port, PortStats};
 
@@ -116,10 +116,38 @@ impl WorkerStats {
 
 /// Every figure relayd reports, gathered for the control core, telemetry and Prometheus.
 pub struct StatsHub {
-    pub workers: Vec<Arc<WorkerStats>>,
-    pub pipeline_names: Vec<&'static str>,
+    workers: Vec<Arc<WorkerStats>>,
+    pipeline_names: Vec<&'static str>,
     /// (port id, configured name).
-    pub ports: Vec<(u16, String)>,
+    ports: Vec<(u16, String)>,
+    /// What each port's counters read before, so that a device that resets its own (memif
+    /// on every reconnect) never makes a reported counter go down.
+    port_counters: Mutex<Vec<MonotonicPort>>,
+}
+
+/// A port's counters as reported: each the sum of what the device counted before each of
+/// its resets and what it counts now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MonotonicPort {
+    last: [u64; 8],
+    base: [u64; 8],
+}
+
+impl MonotonicPort {
+    /// Folds in a new reading; a counter below its last reading was reset by the device.
+    pub fn advance(&mut self, raw: &PortStats) -> PortStats {
+        let now = port_fields(raw).map(|(_, v)| v);
+        let mut out = [0u64; 8];
+        for i in 0..8 {
+            if now[i] < self.last[i] {
+                self.base[i] = self.base[i].saturating_add(self.last[i]);
+            }
+            self.last[i] = now[i];
+            out[i] = self.base[i].saturating_add(now[i]);
+        }
+        let [ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf] = out;
+        PortStats { ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf }
+    }
 }
 
 /// One reading of all counters.
@@ -143,6 +171,23 @@ pub struct WorkerSnapshot {
 }
 
 impl StatsHub {
+    pub fn new(workers: Vec<Arc<WorkerStats>>, pipeline_names: Vec<&'static str>, ports: Vec<(u16, String)>) -> StatsHub {
+        let port_counters = Mutex::new(vec![MonotonicPort::default(); ports.len()]);
+        StatsHub { workers, pipeline_names, ports, port_counters }
+    }
+
+    pub fn workers(&self) -> &[Arc<WorkerStats>] {
+        &self.workers
+    }
+
+    pub fn pipeline_names(&self) -> &[&'static str] {
+        &self.pipeline_names
+    }
+
+    pub fn ports(&self) -> &[(u16, String)] {
+        &self.ports
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let mut runtime = vec![0u64; WorkerCounters::COUNT];
         let mut pipeline = vec![0u64; self.pipeline_names.len()];
@@ -167,8 +212,20 @@ impl StatsHub {
             runtime: WorkerCounters::NAMES.iter().copied().zip(runtime).collect(),
             pipeline: self.pipeline_names.iter().copied().zip(pipeline).collect(),
             per_worker,
-            ports: self.ports.iter().map(|(id, name)| (name.clone(), Port::stats_of(*id))).collect(),
+            ports: self.port_readings(),
         }
+    }
+}
+
+impl StatsHub {
+    fn port_readings(&self) -> Vec<(String, PortStats)> {
+        // A poisoned lock only means a reader panicked mid-update: the counters are still sums.
+        let mut seen = self.port_counters.lock().unwrap_or_else(|p| p.into_inner());
+        self.ports
+            .iter()
+            .zip(seen.iter_mut())
+            .map(|((id, name), m)| (name.clone(), m.advance(&Port::stats_of(*id))))
+            .collect()
     }
 }
 
@@ -250,4 +307,27 @@ pub fn port_fields(p: &PortStats) -> [(&'static str, u64); 8] {
         ("oerrors", p.oerrors),
         ("rx_nombuf", p.rx_nombuf),
     ]
+}
+
+#[cfg(test)]
+mod monotonic_tests {
+    use super::{MonotonicPort, PortStats};
+
+    fn reading(ipackets: u64, opackets: u64) -> PortStats {
+        PortStats { ipackets, opackets, ..PortStats::default() }
+    }
+
+    #[test]
+    fn a_device_that_resets_its_counters_never_makes_them_go_down() {
+        let mut m = MonotonicPort::default();
+        assert_eq!(m.advance(&reading(10, 4)), reading(10, 4));
+        assert_eq!(m.advance(&reading(25, 9)), reading(25, 9));
+        // memif reconnected: the device counts from zero again.
+        assert_eq!(m.advance(&reading(3, 0)), reading(28, 9));
+        assert_eq!(m.advance(&reading(7, 2)), reading(32, 11));
+        // A second reset adds what the device counted since the first.
+        assert_eq!(m.advance(&reading(1, 1)), reading(33, 12));
+        // Unchanged readings change nothing.
+        assert_eq!(m.advance(&reading(1, 1)), reading(33, 12));
+    }
 }
