@@ -7,15 +7,15 @@
 //! longest matching route, and one that matches none the gateway, as if the gateway were
 //! `0.0.0.0/0`.
 //!
-//! The table is [`Lpm4`], the IPv6 table's poptrie for 32-bit keys (an 18-bit direct level:
-//! a /24 in one node), with the same update and publication guarantees. It exists only once
-//! a route does: a relay without IPv4 routes pays neither its memory nor its copy at each
-//! publication.
+//! The table is [`Dir24`] (DIR-24-8 with 16-bit entries: one load for a /24 or shorter), which
+//! `lpm-bench --ipv4` measured at or above DPDK's `rte_lpm` on a 1M-prefix table in 0.87 of its
+//! memory, where the IPv4 poptrie (`Lpm4`) did half its rate. It exists only once a route
+//! does: a relay without IPv4 routes pays neither its 48 MiB nor their copy.
 use std::collections::HashMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::lpm::Lpm4;
+use crate::lpm::dir24::Dir24;
 use crate::pipeline::model::addr::mask4;
 use crate::wire::EthernetAddress;
 
@@ -49,7 +49,7 @@ pub(crate) struct Hop4 {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Routes4 {
-    lpm: Option<Box<Lpm4>>,
+    lpm: Option<Box<Dir24>>,
     hops: Vec<Hop4>,
     ids: HashMap<Route4Target, u32>,
     free: Vec<u32>,
@@ -72,7 +72,7 @@ impl Routes4 {
     #[inline]
     pub fn lookup(&self, dst: u32) -> Option<&Hop4> {
         match self.lpm.as_ref()?.lookup(&dst.to_be_bytes()) {
-            Lpm4::MISS => None,
+            Dir24::MISS => None,
             id => self.hops.get(id as usize),
         }
     }
@@ -147,7 +147,7 @@ impl Routes4 {
                 id
             }
             None => {
-                let id = u32::try_from(self.hops.len()).ok().filter(|&id| id <= Lpm4::MAX_NEXT_HOP).ok_or(TableError::NextHopTableFull)?;
+                let id = u32::try_from(self.hops.len()).ok().filter(|&id| id <= Dir24::MAX_NEXT_HOP).ok_or(TableError::NextHopTableFull)?;
                 self.hops.push(hop);
                 id
             }
