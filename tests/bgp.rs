@@ -494,3 +494,77 @@ fn the_health_agent_announces_the_anycast_routes_only_while_relayd_is_healthy() 
     drop(relay_bird);
     drop(upstream);
 }
+
+/// The worker at 100 % (its second port replays native IPv6 for ever, `net_pcap,infinite_rx`,
+/// routed out of a third): the BGP session through the TAP port, served by the same worker,
+/// outlives its hold time, and its keepalives reach the kernel all along.
+#[test]
+fn the_bgp_session_survives_a_worker_at_full_load() {
+    let tag = std::process::id() % 100_000;
+    let up = Netns::new(&format!("flu{tag}"));
+    let rly = Netns::new(&format!("flr{tag}"));
+    for ns in [&up, &rly] {
+        ns.ip("link set lo up");
+    }
+    let dir = Scratch::new("bgp-load");
+    let frames: Vec<Vec<u8>> = (0..64u16)
+        .map(|i| {
+            let mut out = Vec::new();
+            let (src, dst) = (std::net::Ipv6Addr::new(0x2001, 0xdb8, 0xdd, 0, 0, 0, 0, 9), std::net::Ipv6Addr::new(0x2001, 0xdb8, 0xbbbb, 0, 0, 0, 0, i + 1));
+            etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 0xd9], [2, 0, 0, 0, 0, 0xc1])
+                .ipv6(src.octets(), dst.octets(), 64)
+                .udp(4000, 5000)
+                .write(&mut out, &[0u8; 6])
+                .expect("frame");
+            out
+        })
+        .collect();
+    let pcap = dir.path("native.pcap");
+    write_pcap(&pcap, &frames);
+    let data_tap = format!("fld{tag}");
+    let base = std::fs::read_to_string(relay_config(&dir, &format!("fl{tag}"), &data_tap)).expect("config");
+    let loaded = base
+        .replace(
+            "[[worker]]\ncpu = 0\nrx = [\"up:0\"]",
+            &format!(
+                "[[port]]\nname = \"lan\"\ndevice = \"net_pcap0,rx_pcap={},infinite_rx=1\"\nmac = \"02:00:00:00:00:c1\"\n\
+                 [[port]]\nname = \"wan\"\ndevice = \"net_null0,no-rx=1\"\nmac = \"02:00:00:00:00:c2\"\n\
+                 [[worker]]\ncpu = 0\nrx = [\"up:0\", \"lan:0\", \"wan:0\"]",
+                pcap.display()
+            ),
+        )
+        .replace("idle_sleep_us = 20", "idle_sleep_us = 20   # never reached: the worker is never idle")
+        + "\n[[pipeline.interface]]\nport = 1\nipv6 = [\"2001:db8:dd::1/64\"]\n\
+           [[pipeline.interface]]\nport = 2\nipv6 = [\"2001:db8:ee::2/64\"]\n\
+           [[pipeline.neighbour]]\nip = \"2001:db8:ee::1\"\nmac = \"02:00:00:00:00:e1\"\n\
+           [[pipeline.route]]\nadd = \"2001:db8:bbbb::/48 via 2001:db8:ee::1 port 2\"\n";
+    assert!(loaded.contains("rx = [\"up:0\", \"lan:0\", \"wan:0\"]"), "{loaded}");
+    let cfg = dir.write("relayd.toml", &loaded);
+    let d = Daemon::start_in_netns(&rly.0, &cfg, &dir.path("ctl.sock"));
+    rly.ip(&format!("link set {data_tap} netns {}", up.0));
+    up.ip(&format!("addr add 198.51.100.1/24 dev {data_tap}"));
+    up.ip(&format!("-6 addr add 2001:db8:ff::1/64 dev {data_tap} nodad"));
+    up.ip(&format!("link set {data_tap} up"));
+    let upstream = Bird::start(&up, &dir, "upstream", UPSTREAM_BIRD);
+    let relay_bird = Bird::start(&rly, &dir, "relay", RELAY_BIRD);
+    let session = wait_for(Duration::from_secs(30), || {
+        let s = relay_bird.birdc("show protocols upstream");
+        (s.contains("Established"), s)
+    });
+    assert!(session.0, "session at full load:\n{}", session.1);
+    let since = |b: &Bird| b.birdc("show protocols upstream").lines().find(|l| l.starts_with("upstream")).map(str::to_string).unwrap_or_default();
+    let (before_line, before) = (since(&relay_bird), d.stats());
+    // Longer than the 9 s hold time: a session that lost its keepalives would be gone.
+    std::thread::sleep(Duration::from_secs(12));
+    let (after_line, after) = (since(&relay_bird), d.stats());
+    assert_eq!(before_line, after_line, "the session never went down (same since):\n{}", relay_bird.birdc("show protocols all upstream"));
+    assert!(after_line.contains("Established"), "{after_line}");
+    let delta = |k: &str| after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
+    let (polls, empty) = (delta("polls"), delta("empty_polls"));
+    assert!(delta("pipeline.forwarded") > 100_000, "the worker forwarded the replay: {after:?}");
+    assert!(empty * 100 < polls, "the worker was at full load: {empty} empty of {polls} polls");
+    assert!(delta("pipeline.to_kernel") > 0 && delta("pipeline.drop_kernel_policed_peer") == 0, "keepalives reached the kernel, none policed: {after:?}");
+    drop(relay_bird);
+    drop(upstream);
+    d.stop().assert_clean();
+}
