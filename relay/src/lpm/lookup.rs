@@ -5,7 +5,6 @@ use super::poptrie::{
     direct_hop, direct_index, direct_node_index, slot, slot_in_top, Node, Poptrie, DIRECT_NODE,
     INLINE, STRIDE,
 };
-use super::simd::{self, Avx512, Walking};
 use super::MISS;
 
 /// Lanes walked together by `lookup_burst`: relayd's burst. A lane's next node is
@@ -64,23 +63,31 @@ impl<F: Family> Poptrie<F> {
     }
 
     /// Looks up `min(addrs.len(), out.len(), BURST)` addresses one trie level at a time for
-    /// the whole burst, by `walk`, handing `prefetch` the next level's node (or leaf) of
-    /// each lane as soon as it is known, so that the lanes' loads overlap.
+    /// the whole burst, handing `prefetch` the next level's node (or leaf) of each lane as
+    /// soon as it is known, so that the lanes' loads overlap.
     #[inline(never)]
     pub(super) fn lookup_burst(
         &self,
         addrs: &[F::Addr],
         out: &mut [u32],
-        walk: Walk,
         prefetch: &impl Fn(*const u8),
     ) {
         let n = addrs.len().min(out.len()).min(BURST);
         let (addrs, out) = (&addrs[..n], &mut out[..n]);
         // Most lanes end in the direct table (every random destination outside the
         // allocated blocks), most of those on "no route", which the `empty` bitmap answers.
-        // The others go on a packed list with the top half of their key, which is all that
-        // nodes above bit 64 look at.
-        let mut walking = Walking::new();
+        // They keep nothing. Walking lanes keep their node and the top half of their key,
+        // which is all that nodes above bit 64 look at.
+        let mut lanes = Lanes {
+            top: [0; BURST],
+            at: [0; BURST],
+        };
+        let mut walking = 0u64;
+        // A lane whose address is the last walking lane's (packets of one flow, back to
+        // back) takes that lane's answer instead of a walk of its own.
+        let mut repeats = 0u64;
+        let mut repeat_of = [0u8; BURST];
+        let mut last: Option<(u64, usize)> = None;
         let mut lane = |i: usize, addr: &F::Addr, out: &mut u32| {
             let top = F::addr_top(addr);
             let index = (top >> (64 - F::DIRECT_BITS)) as usize;
@@ -91,11 +98,27 @@ impl<F: Family> Poptrie<F> {
             let entry = self.direct[index];
             if entry & DIRECT_NODE == 0 {
                 *out = or_best(direct_hop(entry), self.default);
-            } else {
-                let at = direct_node_index(entry);
-                walking.push(top, at, self.default, i);
-                prefetch(self.nodes.as_ptr().wrapping_add(at as usize).cast());
+                return;
             }
+            let i = i & (BURST - 1);
+            if let Some((last_top, j)) = last {
+                if last_top == top
+                    && addrs
+                        .get(j)
+                        .is_some_and(|a| F::addr_key(a) == F::addr_key(addr))
+                {
+                    repeats |= 1 << i;
+                    repeat_of[i] = j as u8;
+                    return;
+                }
+            }
+            last = Some((top, i));
+            let at = direct_node_index(entry);
+            lanes.at[i] = at;
+            lanes.top[i] = top;
+            let node = self.nodes.as_ptr().wrapping_add(at as usize);
+            prefetch(node.cast());
+            walking |= 1 << i;
         };
         // Four lanes at a time: the loop's own counting is a third of a lane's work.
         let quads = n & !3;
@@ -112,62 +135,44 @@ impl<F: Family> Poptrie<F> {
         for (j, (addr, out)) in rest.iter().zip(out_rest).enumerate() {
             lane(quads + j, addr, out);
         }
-        if walking.len == 0 {
-            return;
+        if walking != 0 {
+            self.walk_burst(addrs, out, walking, &mut lanes, prefetch);
         }
-        let mut external = Walking::new();
-        let mut depth = F::DIRECT_BITS;
-        if let Walk::Avx512(cpu) = walk {
-            let arenas = (&self.nodes[..], &self.leaf_value[..]);
-            depth = simd::walk(cpu, arenas, &mut walking, &mut external, depth, out, prefetch);
-        }
-        if walking.len != 0 {
-            self.walk_burst(addrs, out, &walking, depth, prefetch);
-        }
-        for j in 0..external.len.min(BURST) {
-            let (leaf, best) = (external.at[j] as usize, external.best[j] as u32);
-            if let (Some(out), Some(&value)) =
-                (out.get_mut(external.lane[j] as usize), self.leaf_value.get(leaf))
+        while repeats != 0 {
+            let i = repeats.trailing_zeros() as usize;
+            repeats &= repeats - 1;
+            if let (Some(&answer), true) = (out.get(usize::from(repeat_of[i & (BURST - 1)])), i < n)
             {
-                *out = or_best(value, best);
+                out[i] = answer;
             }
         }
     }
 
-    /// The node levels of `lookup_burst` from `depth` on, one lane at a time, for the lanes
-    /// in `list`. Kept apart (not inlined) so that the direct-table loop keeps its few
-    /// values in registers.
+    /// The node levels of `lookup_burst` for the lanes in `walking`. Kept apart (not
+    /// inlined) so that the direct-table loop above keeps its few values in registers.
     #[inline(never)]
     fn walk_burst(
         &self,
         addrs: &[F::Addr],
         out: &mut [u32],
-        list: &Walking,
-        mut depth: u32,
+        mut walking: u64,
+        lanes: &mut Lanes,
         prefetch: &impl Fn(*const u8),
     ) {
-        let mut top = [0u64; BURST];
-        let mut at = [0u32; BURST];
+        let Lanes { top, at } = lanes;
         let mut best = [self.default; BURST];
         // Lane sets as bitmaps: iterating one costs a `tzcnt`, and building the next one
         // (`|=`) puts no lane's loads behind another's.
-        let mut walking = 0u64;
-        for j in 0..list.len.min(BURST) {
-            let i = list.lane[j] as usize & (BURST - 1);
-            top[i] = list.top[j];
-            at[i] = list.at[j] as u32;
-            best[i] = list.best[j] as u32;
-            walking |= 1 << i;
-        }
         let mut external = 0u64;
+        let mut depth = F::DIRECT_BITS;
         while walking != 0 && depth < u32::from(F::BITS) {
             // Nearly every walk ends above bit 64, where the slot is in the key's top half.
             let (children, leaves) = if depth <= 64 - STRIDE {
                 let slot = |i: usize| Some(slot_in_top(top[i], depth));
-                self.walk_level(walking, slot, &mut at, &mut best, out, prefetch)
+                self.walk_level(walking, slot, at, &mut best, out, prefetch)
             } else {
                 let slot = |i: usize| addrs.get(i).map(|a| slot(F::addr_key(a), depth));
-                self.walk_level(walking, slot, &mut at, &mut best, out, prefetch)
+                self.walk_level(walking, slot, at, &mut best, out, prefetch)
             };
             walking = children;
             external |= leaves;
@@ -242,34 +247,12 @@ impl<F: Family> Poptrie<F> {
     }
 }
 
-/// How a burst lookup walks the node levels.
-#[derive(Clone, Copy, Debug)]
-pub enum Walk {
-    /// One lane at a time: any CPU, and the reference for the vector walk.
-    Scalar,
-    /// Eight lanes at a time with AVX-512 (F and VPOPCNTDQ), where the CPU has it.
-    Avx512(Avx512),
-}
-
-impl Walk {
-    /// The fastest walk this CPU can run.
-    pub fn fastest() -> Self {
-        Avx512::detect().map_or(Self::Scalar, Self::Avx512)
-    }
-
-    /// Every walk this CPU can run, the scalar one first.
-    pub fn available() -> impl Iterator<Item = Self> {
-        [Some(Self::Scalar), Avx512::detect().map(Self::Avx512)]
-            .into_iter()
-            .flatten()
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Scalar => "scalar",
-            Self::Avx512(_) => "AVX-512",
-        }
-    }
+/// Per-lane state of a burst's walk below the direct table.
+struct Lanes {
+    /// The top 64 bits of the lane's key.
+    top: [u64; BURST],
+    /// Node index while walking; index in `leaf_value` once the lane's leaf is external.
+    at: [u32; BURST],
 }
 
 /// `value` unless it is `MISS`, then `best`. Whether a node has a cover is data: a branch

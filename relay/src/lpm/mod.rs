@@ -133,6 +133,7 @@
 //! table above), so twice that rate is out of a scalar walk's reach; it would take a
 //! vector walk of our own.
 
+mod arch;
 mod build;
 pub mod dir24;
 mod family;
@@ -141,7 +142,6 @@ mod lookup;
 mod poptrie;
 pub mod reference;
 mod routes;
-mod simd;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -158,8 +158,6 @@ use core::fmt;
 
 use family::prefix_mask;
 pub use family::{Family, V4, V6};
-pub use lookup::Walk;
-pub use simd::Avx512;
 use poptrie::Poptrie;
 use routes::RouteSet;
 
@@ -280,21 +278,16 @@ impl<F: Family> Lpm<F> {
     }
 
     /// `out[i] = self.lookup(&addrs[i])`, a burst of 64 at a time, walking the trie one
-    /// level at a time for the whole burst with each lane's next node prefetched, so that
-    /// the lanes' loads overlap; eight lanes a step with AVX-512 where the CPU has it
-    /// ([`Walk::fastest`]). Only the first `min(addrs.len(), out.len())` entries are used.
+    /// level at a time for the whole burst with each lane's next node prefetched a level
+    /// ahead, so that the lanes' loads overlap. Only the first `min(addrs.len(), out.len())`
+    /// entries are used.
     pub fn lookup_bulk(&self, addrs: &[F::Addr], out: &mut [u32]) {
-        self.lookup_bulk_walk(Walk::fastest(), addrs, out);
+        self.lookup_bulk_with_prefetch(addrs, out, arch::prefetch);
     }
 
-    /// [`Lpm::lookup_bulk`] by the given walk (tests and benchmarks compare them).
-    pub fn lookup_bulk_walk(&self, walk: Walk, addrs: &[F::Addr], out: &mut [u32]) {
-        self.bursts(walk, addrs, out, &simd::prefetch);
-    }
-
-    /// [`Lpm::lookup_bulk`], calling `prefetch` (instead of the table's own prefetch) with
-    /// the address of each node or leaf that a lane will read at the next level, as soon as
-    /// it is known (a full level of the burst ahead of the read).
+    /// [`Lpm::lookup_bulk`], calling `prefetch` instead of the table's own prefetch with the
+    /// address of each node or leaf that a lane will read at the next level, as soon as it
+    /// is known (a full level of the burst ahead of the read); `|_| {}` walks without.
     #[inline]
     pub fn lookup_bulk_with_prefetch(
         &self,
@@ -302,15 +295,11 @@ impl<F: Family> Lpm<F> {
         out: &mut [u32],
         prefetch: impl Fn(*const u8),
     ) {
-        self.bursts(Walk::fastest(), addrs, out, &prefetch);
-    }
-
-    fn bursts(&self, walk: Walk, addrs: &[F::Addr], out: &mut [u32], prefetch: &impl Fn(*const u8)) {
         for (addrs, out) in addrs
             .chunks(lookup::BURST)
             .zip(out.chunks_mut(lookup::BURST))
         {
-            self.trie.lookup_burst(addrs, out, walk, prefetch);
+            self.trie.lookup_burst(addrs, out, &prefetch);
         }
     }
 

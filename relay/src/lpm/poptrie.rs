@@ -58,11 +58,11 @@ pub(super) fn direct_node_index(entry: u32) -> u32 {
 #[repr(C, align(64))]
 pub(super) struct Node {
     /// Which slots descend, by half (slots 0–63, 64–127).
-    pub(super) children: [u64; 2],
+    children: [u64; 2],
     /// Where a run of equal leaves starts, by half.
-    pub(super) leafvec: [u64; 2],
+    leafvec: [u64; 2],
     /// Index in `nodes` of the first child in each half.
-    pub(super) child_base: [u32; 2],
+    child_base: [u32; 2],
     /// The longest prefix of the parent's level covering this node (what the parent slot
     /// would hold as a leaf); `MISS` if none.
     pub cover: u32,
