@@ -62,6 +62,29 @@ impl<F: Family> Poptrie<F> {
         best
     }
 
+    /// Cache lines below the direct table that a lookup of `key` reads: its nodes and an
+    /// external leaf block. (For benchmarks: what a lookup costs in memory.)
+    pub(super) fn lines_read(&self, key: u128) -> usize {
+        let i = direct_index::<F>(key);
+        let entry = self.direct[i];
+        if self.is_empty_direct(i) || entry & DIRECT_NODE == 0 {
+            return 0;
+        }
+        let mut at = direct_node_index(entry);
+        let mut depth = F::DIRECT_BITS;
+        let mut lines = 0;
+        while depth < u32::from(F::BITS) {
+            lines += 1;
+            match Self::step(&self.nodes[at as usize], slot(key, depth)) {
+                Step::Child(child) => at = child,
+                Step::Hop(_) => break,
+                Step::External(_) => return lines + 1,
+            }
+            depth += STRIDE;
+        }
+        lines
+    }
+
     /// Looks up `min(addrs.len(), out.len(), BURST)` addresses one trie level at a time for
     /// the whole burst, handing `prefetch` the next level's node (or leaf) of each lane as
     /// soon as it is known, so that the lanes' loads overlap.

@@ -303,6 +303,12 @@ impl<F: Family> Lpm<F> {
         }
     }
 
+    /// Cache lines a lookup of `addr` reads beyond the direct table and its bitmap (nodes,
+    /// and an external leaf block): what a lookup costs in memory, for benchmarks.
+    pub fn lines_read(&self, addr: &F::Addr) -> usize {
+        self.trie.lines_read(F::addr_key(addr))
+    }
+
     /// Number of routes, the default route included.
     pub fn len(&self) -> usize {
         self.routes.len()
