@@ -101,6 +101,7 @@ fn header(args: &Args, probe: &Probe) -> String {
          here): per cell, the time of one dependent load of one chain, and the loads per \
          second of all chains together. One chain is latency; many are the misses one core \
          keeps in flight, the ceiling of any lookup that reads lines outside the caches.\n\n{}",
+        if args.hugepages { ", every table on 2 MiB pages" } else { "" },
         probe.markdown()
     )
 }
