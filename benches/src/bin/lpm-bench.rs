@@ -23,7 +23,7 @@ mod tables;
 #[path = "lpm-bench/tables4.rs"]
 mod tables4;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use relay::lpm::reference::ReferenceLpm;
@@ -245,9 +245,9 @@ fn bench_size<K: BenchKind>(
         for (k, &kind) in kinds.iter().enumerate() {
             drop(built[k].take());
             let before = kind.heap();
-            let start = Instant::now();
+            let start = measure::thread_cpu_time();
             let table = kind.build(&work.routes, sizing)?;
-            build_ms[k].push(start.elapsed().as_secs_f64() * 1e3);
+            build_ms[k].push((measure::thread_cpu_time() - start).as_secs_f64() * 1e3);
             memory[k] = kind.heap().saturating_sub(before);
             built[k] = Some(table);
         }
@@ -307,7 +307,7 @@ fn bench_size<K: BenchKind>(
     }
 
     // relay's table built by single inserts, as the control core would from an empty start.
-    let start = Instant::now();
+    let start = measure::thread_cpu_time();
     let mut table = Lpm::<K::Family>::new();
     for &(prefix, len, hop) in &work.routes {
         table.insert(prefix, len, hop).map_err(|e| e.to_string())?;
@@ -317,7 +317,7 @@ fn bench_size<K: BenchKind>(
         .position(|&(p, _)| p == inserted)
         .and_then(|r| rows.get_mut(r))
     {
-        row.build_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        row.build_ms.push((measure::thread_cpu_time() - start).as_secs_f64() * 1e3);
         row.memory = Some(table.memory_bytes());
     }
     Ok(rows)
@@ -346,9 +346,10 @@ fn command_and_setup(args: &Args) -> (String, String) {
     );
     let setup = format!(
         "{} · {} · one core, one thread (CPUs allowed: {}; load average at the start {}) · \
-         {} · {} · lookups/s are per CPU-second of the benchmark thread (the machine is \
-         shared: time the scheduler gives others is not counted, their cache and memory \
-         traffic is) · figures are median (min–max) of the runs.",
+         {} · {} · lookups/s and build times are per CPU-second of the benchmark thread \
+         (the machine is shared: time the scheduler gives others is not counted, their cache \
+         and memory traffic is; single updates are wall-clock, so their maxima include \
+         preemptions) · figures are median (min–max) of the runs.",
         relay_benches::results::machine(),
         relay_benches::results::now_utc(),
         cpus_allowed(),

@@ -148,9 +148,10 @@ fn section(work: &Workload<V6>, rows: &[Row], tbl8s: Tbl8s) -> String {
         "\nAn in-table lookup here reads {lines:.2} node or leaf lines below the direct table \
          (mean over the in-table set). The first is one of the few thousand nodes right under \
          the direct table, which stay in the L2 cache; where the table is far larger than L2 \
-         (250k prefixes and up), the other {:.2} are misses, and at the probe's best {rate:.0} M \
-         independent misses/s per core they alone bound in-table lookups at {:.0} M/s per \
-         core, before any instruction is counted.\n",
+         (250k prefixes and up) the other {:.2} are mostly misses, and at the probe's best \
+         {rate:.0} M independent misses/s per core (its 256 MiB row) they come to {:.0} M \
+         lookups/s per core before any instruction is counted: the ceiling of this walk on \
+         this machine, give or take the part of the upper levels that stays cached.\n",
         (lines - 1.0).max(0.0),
         rate / (lines - 1.0).max(f64::MIN_POSITIVE)
     ));
