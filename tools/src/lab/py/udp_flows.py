@@ -18,7 +18,7 @@ import time
 
 PAYLOAD = b"relay-lab-flow"
 PORT = 9
-IDLE_S = 3.0
+IDLE_S = 1.0
 
 
 def sink(expected):
