@@ -76,6 +76,11 @@ add = "2001:db8:50::/48 tunnel 0"
 add = "2002:c000:240::/48 6to4"
 [[route]]
 add = "2002:c000:241::/64 6to4"
+[[route]]
+add = "2001:db8:f000::/40 via fe80::1 port 0"
+[[neighbour]]
+ip = "fe80::1"
+mac = "02:00:00:00:01:02"
 [[neighbour]]
 ip = "198.51.100.1"
 mac = "02:00:00:00:01:01"
@@ -204,6 +209,7 @@ fn scenarios() -> Vec<Scenario> {
         s("6rd encap (/48)", "6to4 encap via a /48", BOX, 1, "encap_6rd", 0, lan(&|i| format!("2001:db8:6400:{:02x}00::1", 64 + i))),
         s("ISATAP encap (/64)", "6to4 encap via a /64", BOX, 1, "encap_isatap", 0, lan(&|i| format!("2001:db8:5e::200:5efe:cb00:71{:02x}", 64 + i))),
         s("6to4 encap (2002::/16), 6to4-only box", "6to4 encap (2002::/16)", SIXTOFOUR_ONLY, 1, "encap_6to4", 0, lan(&|i| format!("2002:cb00:71{:02x}::5", 128 + i))),
+        s("native forward (/40 via a router)", "native forward (/40 via a router)", BOX, 1, "forwarded", 0, lan(&|i| format!("2001:db8:f0{i:02x}::1"))),
         s("6to4 decap", "6to4 decap", BOX, 0, "decap_6to4", 1, wan("198.51.100.9", &remote, &|i| format!("2002:cb00:71{:02x}::5", 64 + i))),
         s("configured decap", "6to4 decap", BOX, 0, "decap_configured", 1, wan("198.51.100.20", &|_| Ipv4Addr::new(203, 0, 113, 50), &|i| format!("2001:db8:50:{i:x}::1"))),
         s("ISATAP decap", "6to4 decap", BOX, 0, "decap_isatap", 1, wan("198.51.100.22", &remote, &|i| format!("2001:db8:5e::200:5efe:cb00:71{:02x}", 64 + i))),

@@ -185,8 +185,4 @@ impl PacketBuf for Mbuf {
         Mbuf::prefetch(self);
     }
 
-    #[inline(always)]
-    fn prefetch_addr(p: *const u8) {
-        super::prefetch(p);
-    }
 }

@@ -144,6 +144,52 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     }
 }
 
+/// An Ethernet header as a sender writes it: [`emit`](Repr::emit) fills the first
+/// [`header_len`](Repr::header_len) bytes of a buffer (the tag's priority bits are 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repr {
+    pub dst: [u8; 6],
+    pub src: [u8; 6],
+    /// 802.1Q VLAN id, if the frame is tagged.
+    pub vlan: Option<u16>,
+    pub ethertype: u16,
+}
+
+impl Repr {
+    #[inline(always)]
+    pub const fn header_len(&self) -> usize {
+        if self.vlan.is_some() {
+            VLAN_HEADER_LEN
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    /// Writes the header at the start of `frame`; `Truncated` (nothing written) if the
+    /// frame is shorter than the header.
+    #[inline(always)]
+    pub fn emit(&self, frame: &mut [u8]) -> Result<()> {
+        match self.vlan {
+            None => {
+                let h: &mut [u8; HEADER_LEN] = frame.get_mut(..HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or(Error::Truncated)?;
+                h[field::DESTINATION].copy_from_slice(&self.dst);
+                h[field::SOURCE].copy_from_slice(&self.src);
+                h[field::ETHERTYPE].copy_from_slice(&self.ethertype.to_be_bytes());
+            }
+            Some(vid) => {
+                let h: &mut [u8; VLAN_HEADER_LEN] =
+                    frame.get_mut(..VLAN_HEADER_LEN).and_then(|h| h.try_into().ok()).ok_or(Error::Truncated)?;
+                h[field::DESTINATION].copy_from_slice(&self.dst);
+                h[field::SOURCE].copy_from_slice(&self.src);
+                h[field::ETHERTYPE].copy_from_slice(&ethertype::VLAN.to_be_bytes());
+                h[field::VLAN_TCI].copy_from_slice(&(vid & 0x0fff).to_be_bytes());
+                h[field::INNER_ETHERTYPE].copy_from_slice(&self.ethertype.to_be_bytes());
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +243,19 @@ mod tests {
         f.set_src_addr(EthernetAddress(SRC));
         f.set_ethertype(ethertype::ARP);
         assert_eq!(buf, UNTAGGED);
+    }
+
+    #[test]
+    fn repr_emits_untagged_and_tagged_headers_bit_exact() {
+        let mut buf = [0u8; 18];
+        let r = Repr { dst: [0xff; 6], src: SRC, vlan: None, ethertype: ethertype::ARP };
+        r.emit(&mut buf).unwrap();
+        assert_eq!(buf[..14], UNTAGGED[..14]);
+        let r = Repr { dst: DST, src: SRC, vlan: Some(100), ethertype: ethertype::IPV6 };
+        r.emit(&mut buf).unwrap();
+        assert_eq!(buf[..], [&TAGGED[..14], &[0x00, 0x64, 0x86, 0xdd]].concat()[..]);
+        assert_eq!(r.header_len(), 18);
+        assert_eq!(r.emit(&mut [0u8; 17]), Err(Error::Truncated));
     }
 
     #[test]

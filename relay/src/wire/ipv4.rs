@@ -374,7 +374,7 @@ impl Repr {
         h[field::IDENT].copy_from_slice(&self.ident.to_be_bytes());
         h[field::FLG_OFF].copy_from_slice(&flags.to_be_bytes());
         // TTL and protocol are adjacent: one 16-bit store, the word the checksum sums.
-        h[field::TTL..=field::PROTOCOL].copy_from_slice(&ttl_proto.to_be_bytes());
+        h[field::TTL..field::PROTOCOL + 1].copy_from_slice(&ttl_proto.to_be_bytes());
         h[field::SRC].copy_from_slice(&src.to_be_bytes());
         h[field::DST].copy_from_slice(&dst.to_be_bytes());
         let s = u32::from(ver_ihl_tos)

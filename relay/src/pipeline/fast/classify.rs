@@ -5,7 +5,7 @@ use crate::pipeline::model::addr::{ALL_NODES, ALL_ROUTERS, is_link_local6, is_ma
 use crate::pipeline::model::host::{Host, PortView};
 use crate::pipeline::model::tables::Tables;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use crate::wire::bytes::{arr, be16, v4_at, v6_at};
+use crate::wire::bytes::{arr, be16, v4_at};
 use crate::wire::{ethertype, ip_proto, Ipv4Packet, Ipv6Packet};
 
 use super::decap::Outer;
@@ -24,8 +24,64 @@ pub(crate) enum Origin {
 
 pub(crate) enum Class {
     Done(Verdict),
-    /// The buffer holds exactly one IPv6 packet; look `dst` up.
-    Route { origin: Origin, src: [u8; 16], dst: [u8; 16] },
+    /// An IPv6 packet to route: its [`RouteSlot`] is filled.
+    Route,
+}
+
+/// Where stage 1 writes a packet to route: its lane, and its destination as in the header
+/// (the key of the lookup). Written in place, not returned: a lane is 56 bytes.
+pub(crate) struct RouteSlot<'a> {
+    pub lane: &'a mut Lane,
+    pub key: &'a mut [u8; 16],
+}
+
+impl RouteSlot<'_> {
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, lane: Lane, key: [u8; 16]) -> Class {
+        *self.lane = lane;
+        *self.key = key;
+        Class::Route
+    }
+}
+
+/// A packet in a route lane: what stage 1 read of its IPv6 header, once, for the stages
+/// after the lookup (no second parse).
+///
+/// The buffer still holds what came in front of the IPv6 header — the L2 header, and for
+/// a decapsulated packet the outer IPv4 header — `at` bytes that the rewrite stage turns
+/// into the egress headers with at most one move of the data start (a native forward
+/// with the same L2 length: none), and the packet ends where the IPv6 packet does.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lane {
+    pub origin: Origin,
+    pub src: u128,
+    pub dst: u128,
+    /// Offset of the IPv6 header in the buffer.
+    pub at: u16,
+    /// Length of the IPv6 packet (header included).
+    pub len: u16,
+    pub hop_limit: u8,
+    pub traffic_class: u8,
+}
+
+impl Lane {
+    pub(crate) const EMPTY: Lane = Lane { origin: Origin::Native, src: 0, dst: 0, at: 0, len: 0, hop_limit: 0, traffic_class: 0 };
+
+    /// The lane of the IPv6 packet that starts `at` bytes into `d` and is `len` long
+    /// (validated by the caller).
+    #[inline(always)]
+    pub(crate) fn of(origin: Origin, h: &[u8; 40], at: usize, len: usize) -> Lane {
+        let ip = Ipv6Packet::new_unchecked(h);
+        Lane {
+            origin,
+            src: u128::from_be_bytes(ip.src_bytes()),
+            dst: u128::from_be_bytes(ip.dst_bytes()),
+            at: at as u16,
+            len: len as u16,
+            hop_limit: ip.hop_limit(),
+            traffic_class: ip.traffic_class(),
+        }
+    }
 }
 
 use Class::Done;
@@ -98,7 +154,7 @@ pub(super) fn is_jumbogram(h: &[u8; 40]) -> bool {
 
 impl Pipeline {
     #[inline]
-    pub(crate) fn classify<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B) -> Class {
+    pub(crate) fn classify<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, out: RouteSlot) -> Class {
         let rx = buf.rx_port();
         let Some(port) = self.host.port(rx) else { return dropped(PortUnconfigured) };
         let (et, l2) = match l2_accept(port, buf.data()) {
@@ -108,9 +164,9 @@ impl Pipeline {
         match et {
             ethertype::IPV6 => {
                 let (sends_ra, kernel) = (port.sends_ra, port.kernel);
-                self.classify6(now, buf, l2, sends_ra, kernel)
+                self.classify6(now, buf, l2, sends_ra, kernel, out)
             }
-            ethertype::IPV4 => self.classify4(tables, now, buf, l2),
+            ethertype::IPV4 => self.classify4(tables, now, buf, l2, out),
             // Only what the slow path answers or learns from reaches it.
             ethertype::ARP => match arr::<28>(buf.data(), l2).ok_or(ArpMalformed) {
                 Ok(a) => match arp_kind(&self.host, port, a) {
@@ -124,21 +180,22 @@ impl Pipeline {
     }
 
     #[inline]
-    fn classify6<B: PacketBuf>(&mut self, now: u64, buf: &mut B, l2: usize, sends_ra: bool, kernel: bool) -> Class {
+    fn classify6<B: PacketBuf>(&mut self, now: u64, buf: &mut B, l2: usize, sends_ra: bool, kernel: bool, mut out: RouteSlot) -> Class {
         let d = buf.data();
-        let ip = d.get(l2..).unwrap_or_default();
-        let Some(h) = arr::<40>(ip, 0) else { return dropped(Ipv6Malformed) };
-        let total = 40 + usize::from(be16([h[4], h[5]]));
-        if h[0] >> 4 != 6 || total > ip.len() || is_jumbogram(h) {
+        let Some(h) = arr::<40>(d, l2) else { return dropped(Ipv6Malformed) };
+        let view = Ipv6Packet::new_unchecked(h);
+        let (total, room) = (view.total_len(), d.len() - l2);
+        if view.version() != 6 || total > room || is_jumbogram(h) {
             return dropped(Ipv6Malformed);
         }
-        let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
-        // For the lookup as they are in the header: no byte swap back.
-        let (raw_src, raw_dst) = (*arr::<16>(h, 8).unwrap_or(&[0; 16]), *arr::<16>(h, 24).unwrap_or(&[0; 16]));
+        let lane = Lane::of(Origin::Native, h, l2, total);
+        let dst_key = view.dst_bytes();
+        let (src, dst) = (lane.src, lane.dst);
         // Multicast, `::`, `::1` and link-local are all in `::/16` or `fe80::/9` and up: for
         // transit traffic, two compares stand for the four checks.
         let special = is_martian6(src) || is_martian6(dst);
         if (special && is_multicast6(dst)) || self.host.is_own_v6(dst) {
+            let ip = d.get(l2..).unwrap_or_default();
             return Done(match local6_on(&self.host, sends_ra, ip, dst) {
                 Verdict::Drop(LocalUnsupported) if kernel => {
                     let peer = self.host.is_peer6(src);
@@ -158,15 +215,15 @@ impl Pipeline {
                 return dropped(Ipv6LinkLocal);
             }
         }
-        let pad = ip.len() - total;
-        if !buf.trim(pad) || !buf.adj(l2) {
+        // Ethernet padding after the packet goes; the L2 header stays for the rewrite.
+        if !buf.trim(room - total) {
             return dropped(Ipv6Malformed);
         }
-        Class::Route { origin: Origin::Native, src: raw_src, dst: raw_dst }
+        out.fill(lane, dst_key)
     }
 
     #[inline]
-    fn classify4<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, l2: usize) -> Class {
+    fn classify4<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, l2: usize, out: RouteSlot) -> Class {
         let d = buf.data();
         let Ok(ip) = Ipv4Packet::new_checked(d.get(l2..).unwrap_or_default()) else { return dropped(Ipv4Malformed) };
         if !ip.verify_checksum() {
@@ -179,7 +236,7 @@ impl Pipeline {
             // 6over4 (RFC 2529): IPv6 multicast in the port's 239.192.0.0/16 groups.
             let group = self.auto.sixover4_group(buf.rx_port(), dst).filter(|_| proto == ip_proto::IPV6 && !fragment);
             if let Some(kind) = group {
-                return self.decap(buf, Outer { l2, ihl, total, src, dst, tos }, kind);
+                return self.decap(buf, Outer { l2, ihl, total, src, dst, tos }, kind, out);
             }
             if dst >= 0xe000_0000 || self.host.is_broadcast_v4(dst) {
                 return dropped(MulticastIgnored);
@@ -206,9 +263,9 @@ impl Pipeline {
                     return dropped(DecapNotEndpoint);
                 };
                 if fragment {
-                    return self.reassemble(now, buf, l2, kind);
+                    return self.reassemble(now, buf, l2, kind, out);
                 }
-                self.decap(buf, Outer { l2, ihl, total, src, dst, tos }, kind)
+                self.decap(buf, Outer { l2, ihl, total, src, dst, tos }, kind, out)
             }
             // Only tunnel datagrams are reassembled here; the kernel reassembles its own.
             _ if fragment => match self.host.port(buf.rx_port()).is_some_and(|p| p.kernel) {

@@ -5,10 +5,10 @@ use crate::pipeline::model::addr::is_multicast6;
 use crate::pipeline::model::counters::Event;
 use crate::pipeline::model::PacketBuf;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use crate::wire::bytes::{arr, v6_at};
-use crate::wire::ecn;
+use crate::wire::bytes::{arr, arr_mut};
+use crate::wire::{ecn, Ipv6Packet};
 
-use super::classify::{is_jumbogram, local6, Class, Origin};
+use super::classify::{is_jumbogram, local6, Class, Lane, Origin, RouteSlot};
 use super::Pipeline;
 
 /// The validated outer IPv4 header of a received frame.
@@ -25,9 +25,9 @@ pub(crate) struct Outer {
 }
 
 impl Pipeline {
-    /// A protocol-41 packet to our endpoint. On success the buffer holds exactly the
-    /// inner IPv6 packet.
-    pub(crate) fn decap<B: PacketBuf>(&mut self, buf: &mut B, outer: Outer, kind: TunnelKind) -> Class {
+    /// A protocol-41 packet to our endpoint. On success the buffer ends where the inner
+    /// IPv6 packet does; the outer headers stay in front of it for the rewrite stage.
+    pub(crate) fn decap<B: PacketBuf>(&mut self, buf: &mut B, outer: Outer, kind: TunnelKind, mut out: RouteSlot) -> Class {
         let Outer { l2, ihl, total, src: src4, dst: dst4, tos } = outer;
         let d = buf.data();
         let inner_at = l2 + ihl;
@@ -37,11 +37,15 @@ impl Pipeline {
         let Some(h) = arr::<40>(inner, 0) else {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         };
-        let inner_len = 40 + usize::from(u16::from_be_bytes([h[4], h[5]]));
-        if h[0] >> 4 != 6 || inner_len > inner.len() || is_jumbogram(h) {
+        let view = Ipv6Packet::new_unchecked(h);
+        let inner_len = view.total_len();
+        if view.version() != 6 || inner_len > inner.len() || is_jumbogram(h) {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         }
-        let (src, dst) = (v6_at(h, 8), v6_at(h, 24));
+        let origin = Origin::Tunnel { local: dst4, six_to_four: kind == TunnelKind::SixToFour };
+        let mut lane = Lane::of(origin, h, inner_at, inner_len);
+        let dst_key = view.dst_bytes();
+        let (src, dst) = (lane.src, lane.dst);
         match check_with(&self.host, &self.auto, kind, src4, dst4, src, dst) {
             Err(r) => return Class::Done(Verdict::Drop(r)),
             Ok(Inner::Local) if is_multicast6(dst) => {
@@ -55,16 +59,17 @@ impl Pipeline {
         // RFC 6040 section 4.2: the outer ECN is copied in when it says more than the inner
         // one — CE onto an ECT inner, ECT(1) onto ECT(0) — and CE on a Not-ECT inner drops
         // it. Only an outer ECT(1) or CE can change anything, which one test tells.
-        let (outer_ecn, inner_ecn) = (tos & 0x03, (h[1] >> 4) & 0x03);
+        let (outer_ecn, inner_ecn) = (tos & 0x03, view.ecn());
         if outer_ecn & ecn::ECT1 != 0 && inner_ecn != outer_ecn && inner_ecn != ecn::CE {
             match (outer_ecn, inner_ecn) {
                 (ecn::CE, ecn::NOT_ECT) => return Class::Done(Verdict::Drop(DropReason::EcnCeNotEct)),
                 // Not-ECT stays Not-ECT under ECT(1): the inner transport did not ask for ECN.
                 (ecn::ECT1, ecn::NOT_ECT) => {}
                 (to, _) => {
-                    if let Some(b) = buf.data_mut().get_mut(inner_at + 1) {
-                        *b = (*b & !0x30) | (to << 4);
+                    if let Some(h) = arr_mut::<40>(buf.data_mut(), inner_at) {
+                        Ipv6Packet::new_unchecked(h).set_ecn(to);
                     }
+                    lane.traffic_class = (lane.traffic_class & !0x03) | to;
                     if to == ecn::CE {
                         self.counters.count(Event::EcnCeMarked);
                     }
@@ -72,7 +77,7 @@ impl Pipeline {
             }
         }
         let tail = buf.data().len().saturating_sub(inner_at + inner_len);
-        if !buf.trim(tail) || !buf.adj(inner_at) {
+        if !buf.trim(tail) {
             return Class::Done(Verdict::Drop(DropReason::DecapInnerMalformed));
         }
         self.counters.count(Event::Decapsulated);
@@ -80,7 +85,6 @@ impl Pipeline {
         if let TunnelKind::Configured(id) = kind {
             self.tunnel_counters.count_rx(id, inner_len);
         }
-        let origin = Origin::Tunnel { local: dst4, six_to_four: kind == TunnelKind::SixToFour };
-        Class::Route { origin, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
+        out.fill(lane, dst_key)
     }
 }

@@ -1,12 +1,13 @@
 //! IPv6 into IPv4 (RFC 4213 section 3): the outer header written from its fields (each
-//! tunnel has its own TTL, DF and DSCP policy), its checksum summed from the same fields.
+//! tunnel has its own TTL, DF and DSCP policy), its checksum summed from the same fields
+//! (`wire::ipv4::Repr`).
 //! Which tunnels a packet may enter is the mechanisms' business (`mech`).
 use std::net::Ipv4Addr;
 
 use crate::pipeline::model::PacketBuf;
 use crate::pipeline::model::settings::DscpPolicy;
 use crate::wire::bytes::{arr, arr_mut};
-use crate::wire::{ip_proto, ipv4};
+use crate::wire::{ip_proto, ipv4, Ipv6Packet};
 
 pub const OUTER_LEN: usize = ipv4::HEADER_LEN;
 
@@ -22,34 +23,45 @@ pub(crate) struct OuterHeader {
     pub dscp: DscpPolicy,
 }
 
-/// Prepends `outer` (IHL 5, protocol 41, identification `id`) to the IPv6 packet that
-/// fills `buf`: TOS from the DSCP policy and the inner ECN (RFC 6040), checksum summed
-/// from the fields rather than the bytes. False (buffer unchanged) without headroom.
-#[inline(always)]
+impl OuterHeader {
+    /// The header in front of an IPv6 packet of `inner_len` bytes and traffic class
+    /// `traffic_class`: IHL 5, protocol 41, identification `id`, TOS from the DSCP policy
+    /// and the inner ECN (RFC 6040). None if the packet would pass 65535 bytes.
+    #[inline(always)]
+    pub(crate) fn repr(&self, traffic_class: u8, inner_len: usize, id: u16) -> Option<ipv4::Repr> {
+        let total_len = u16::try_from(inner_len + OUTER_LEN).ok()?;
+        let tos = match self.dscp {
+            DscpPolicy::Copy => traffic_class,
+            DscpPolicy::Fixed(dscp) => (dscp << 2) | (traffic_class & 0x03),
+        };
+        Some(ipv4::Repr {
+            src: Ipv4Addr::from(self.src),
+            dst: Ipv4Addr::from(self.dst),
+            next_header: ip_proto::IPV6,
+            ttl: self.ttl,
+            tos,
+            total_len,
+            ident: id,
+            dont_frag: self.df,
+        })
+    }
+}
+
+/// Prepends `outer` (identification `id`) to the IPv6 packet that fills `buf`. False
+/// (buffer unchanged) without headroom.
+#[inline]
 pub(crate) fn push<B: PacketBuf>(buf: &mut B, outer: &OuterHeader, id: u16) -> bool {
     let d = buf.data();
-    let Ok(total) = u16::try_from(d.len() + OUTER_LEN) else { return false };
-    let Some(&[b0, b1]) = arr::<2>(d, 0) else { return false };
-    let tclass = (b0 << 4) | (b1 >> 4);
-    let ecn = tclass & 0x03;
-    let tos = match outer.dscp {
-        DscpPolicy::Copy => tclass,
-        DscpPolicy::Fixed(dscp) => (dscp << 2) | ecn,
-    };
+    let Some(ip) = arr::<40>(d, 0) else { return false };
+    let Some(repr) = outer.repr(Ipv6Packet::new_unchecked(ip).traffic_class(), d.len(), id) else { return false };
     if !buf.prepend(OUTER_LEN) {
         return false;
     }
-    let Some(h) = arr_mut::<OUTER_LEN>(buf.data_mut(), 0) else { return false };
-    let repr = ipv4::Repr {
-        src: Ipv4Addr::from(outer.src),
-        dst: Ipv4Addr::from(outer.dst),
-        next_header: ip_proto::IPV6,
-        ttl: outer.ttl,
-        tos,
-        total_len: total,
-        ident: id,
-        dont_frag: outer.df,
-    };
-    repr.emit(h);
-    true
+    match arr_mut::<OUTER_LEN>(buf.data_mut(), 0) {
+        Some(h) => {
+            repr.emit(h);
+            true
+        }
+        None => false,
+    }
 }

@@ -1,15 +1,16 @@
 //! Stage 3 of a burst: act on the route of each packet — forward natively, encapsulate,
 //! or fail with a drop reason or an ICMPv6 error to send.
-use crate::pipeline::mech::{tunnel_ends, AWAITING_V4};
+use crate::pipeline::mech::{check_loop, sixtofour, tunnel_ends, AWAITING_V4};
+use crate::pipeline::model::addr::{is_6to4, v4_of_6to4};
 use crate::pipeline::model::counters::Event;
-use crate::pipeline::model::tables::{NextHop, RouteTarget, Tables};
+use crate::pipeline::model::tables::{NextHop, RouteTarget, Tables, TunnelId};
 use crate::pipeline::model::verdict::{DropReason, Verdict};
-use crate::wire::bytes::{arr, v6_at};
-use crate::wire::ethertype;
+use crate::wire::bytes::{arr, arr_mut};
+use crate::wire::{ethertype, Ipv6Packet};
 
-use super::classify::Origin;
+use super::classify::{Lane, Origin};
 use super::ecmp::flow_hash;
-use super::encap::{self, OuterHeader, OUTER_LEN};
+use super::encap::{OuterHeader, OUTER_LEN};
 use super::l2;
 use super::{PacketBuf, Pipeline, TokenBucket};
 
@@ -63,21 +64,23 @@ impl Pipeline {
     /// Route lane of a burst: `hop` is the LPM result for the destination, `src_hop`
     /// for the source (used by uRPF).
     #[inline]
-    pub(crate) fn act<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, hop: u32, src_hop: u32) -> Verdict {
+    pub(crate) fn act<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, lane: &Lane, hop: u32, src_hop: u32) -> Verdict {
         let rx = buf.rx_port();
-        if self.urpf && origin == Origin::Native {
+        if self.urpf && lane.origin == Origin::Native {
             if !tables.hop(src_hop).is_some_and(|h| leads_back(tables, h, rx)) {
                 return Verdict::Drop(DropReason::UrpfFailed);
             }
         }
         // Sent leaves first: one test, not a merge of every verdict's fields.
-        let fail = match self.route(tables, now, buf, origin, rx, hop) {
+        let fail = match self.route(tables, now, buf, lane, rx, hop) {
             Ok(port) => return Verdict::Tx(port),
             Err(f) => f,
         };
         match fail {
             Fail::Drop(r) => Verdict::Drop(r),
-            Icmp(e, r) => self.send_icmp_error(tables, now, buf, origin, rx, e, r),
+            // The error quotes the IPv6 packet, which the headers in front of it are not.
+            Icmp(e, r) if buf.adj(usize::from(lane.at)) => self.send_icmp_error(tables, now, buf, lane.origin, rx, e, r),
+            Icmp(_, r) => Verdict::Drop(r),
             Fail::Wait => Verdict::Punt,
         }
     }
@@ -92,27 +95,24 @@ impl Pipeline {
         }
     }
 
-    /// Sends the IPv6 packet that fills `buf` by next hop `hop`. On `Ok` the frame is
-    /// complete for the returned port.
-    pub(crate) fn route<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, origin: Origin, rx: u16, hop: u32) -> Result<u16, Fail> {
-        let h = arr::<40>(buf.data(), 0).ok_or(drop(DropReason::Ipv6Malformed))?;
-        let p = Ipv6Fields { src: v6_at(h, 8), dst: v6_at(h, 24), hop_limit: h[7], len: buf.data().len(), origin, rx };
+    /// Sends the IPv6 packet of `lane` by next hop `hop`. On `Ok` the frame is complete
+    /// for the returned port.
+    pub(crate) fn route<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, lane: &Lane, rx: u16, hop: u32) -> Result<u16, Fail> {
         let mut hop = tables.hop(hop).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
         if let RouteTarget::Group { .. } = hop.target {
-            hop = tables.group_member(hop.group, flow_hash(buf.data())).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
+            let ip = buf.data().get(usize::from(lane.at)..).unwrap_or_default();
+            hop = tables.group_member(hop.group, flow_hash(ip)).ok_or(Icmp(IcmpError::NoRoute, DropReason::NoRoute))?;
         }
         match hop.target {
+            RouteTarget::Via { .. } | RouteTarget::Connected { .. } => self.forward_native(tables, now, buf, lane, rx, hop),
+            RouteTarget::SixToFour | RouteTarget::Tunnel { .. } => self.encap_6to4(tables, now, buf, lane, rx, hop),
+            RouteTarget::Configured { tunnel } => self.encap_configured(tables, now, buf, lane, rx, hop, tunnel),
+            RouteTarget::Isatap { .. } | RouteTarget::SixRd { .. } | RouteTarget::Ipv4Compatible | RouteTarget::SixOver4 { .. } => {
+                self.encap_automatic(tables, now, buf, lane, rx, hop)
+            }
             RouteTarget::Blackhole => Err(drop(DropReason::RouteBlackhole)),
             // A member is never a group (NextHopGroup::new).
             RouteTarget::Group { .. } => Err(Icmp(IcmpError::NoRoute, DropReason::NoRoute)),
-            RouteTarget::Via { .. } | RouteTarget::Connected { .. } => self.forward_native(tables, now, buf, &p, hop),
-            RouteTarget::SixToFour
-            | RouteTarget::Tunnel { .. }
-            | RouteTarget::Configured { .. }
-            | RouteTarget::Isatap { .. }
-            | RouteTarget::SixRd { .. }
-            | RouteTarget::Ipv4Compatible
-            | RouteTarget::SixOver4 { .. } => self.encapsulate(tables, now, buf, &p, hop),
         }
     }
 
@@ -127,65 +127,124 @@ impl Pipeline {
         Ok(port)
     }
 
-    fn forward_native<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, p: &Ipv6Fields, hop: &NextHop) -> Result<u16, Fail> {
+    fn forward_native<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, lane: &Lane, _rx: u16, hop: &NextHop) -> Result<u16, Fail> {
         let port = self.host.port(hop.port).ok_or(drop(DropReason::PortUnconfigured))?;
-        if p.expired() {
+        if lane.expired() {
             return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
         }
-        if p.len > usize::from(port.mtu) {
+        if lane.len > port.mtu {
             return Err(Icmp(IcmpError::TooBig(port.mtu), DropReason::MtuExceeded));
         }
         let mac = match hop.target {
-            RouteTarget::Connected { .. } => tables.neighbour6_ref(p.dst),
+            RouteTarget::Connected { .. } => tables.neighbour6_ref(lane.dst),
             _ => hop.resolved.then_some(&hop.mac),
         };
         if mac.is_none() {
-            may_wait(&mut self.resolve_bucket, p, now)?;
+            may_wait(&mut self.resolve_bucket, lane, now)?;
         }
-        p.decrement_hop_limit(buf);
+        lane.decrement_hop_limit(buf);
         let awaiting = awaiting_mac(hop.port);
-        if !l2::push(buf, port, mac.unwrap_or(&awaiting), ethertype::IPV6) {
+        let eth = l2::header(port, mac.unwrap_or(&awaiting), ethertype::IPV6);
+        if !l2::make_room(buf, usize::from(lane.at), eth.header_len()) || eth.emit(buf.data_mut()).is_err() {
             return Err(drop(DropReason::NoHeadroom));
         }
         self.sent_or_waiting(hop.port, mac.is_none(), Event::Forwarded)
     }
 
-    /// Into a tunnel: the checks of its kind, then hop limit, MTU, outer header, L2.
-    fn encapsulate<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, p: &Ipv6Fields, hop: &NextHop) -> Result<u16, Fail> {
-        if let Origin::Tunnel { .. } = p.origin {
+    /// Into 6to4 (RFC 3056, RFC 3068): to the V of each destination, or of the relay a
+    /// `via 2002:V::` route names; the RFC 3964 checks are the mechanism's.
+    #[inline(never)]
+    fn encap_6to4<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, lane: &Lane, rx: u16, hop: &NextHop) -> Result<u16, Fail> {
+        if lane.from_tunnel() {
             return Err(drop(DropReason::TunnelToTunnel));
         }
-        let (outer_src, remote, event) = tunnel_ends(&self.host, &self.auto, tables, hop, p.src, p.dst, p.rx).map_err(drop)?;
-        // Fixed ends were resolved with the tables; the automatic ones vary per packet.
-        let (port_id, mac) = match hop.target {
-            RouteTarget::Tunnel { .. } | RouteTarget::Configured { .. } if hop.resolved => (hop.port, Some(&hop.mac)),
+        let remote = match hop.target {
+            RouteTarget::Tunnel { .. } => hop.remote,
+            _ if is_6to4(lane.dst) => v4_of_6to4(lane.dst),
+            _ => return Err(drop(DropReason::Ipv6DstMartian)),
+        };
+        let outer_src = sixtofour::check_encap(&self.host, &self.auto, lane.src, lane.dst, remote, rx).map_err(drop)?;
+        let (port, mac) = match hop.target {
+            RouteTarget::Tunnel { .. } if hop.resolved => (hop.port, Some(&hop.mac)),
+            _ => tables.v4_route(remote).map_err(drop)?,
+        };
+        let sent = self.send_in_tunnel(now, buf, lane, hop, (outer_src, remote), port, mac)?;
+        self.counters.count(Event::Encap6to4);
+        Ok(sent)
+    }
+
+    /// Into configured tunnel `tunnel` (RFC 4213): its own ends, its egress resolved with
+    /// the tables.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn encap_configured<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, lane: &Lane, rx: u16, hop: &NextHop, tunnel: TunnelId) -> Result<u16, Fail> {
+        if lane.from_tunnel() {
+            return Err(drop(DropReason::TunnelToTunnel));
+        }
+        check_loop(&self.host, &self.auto, lane.src, rx).map_err(drop)?;
+        let (port, mac) = match hop.resolved {
+            true => (hop.port, Some(&hop.mac)),
+            false => tables.v4_route(hop.remote).map_err(drop)?,
+        };
+        let sent = self.send_in_tunnel(now, buf, lane, hop, (hop.local, hop.remote), port, mac)?;
+        self.counters.count(Event::EncapConfigured);
+        self.tunnel_counters.count_tx(tunnel, usize::from(lane.len));
+        Ok(sent)
+    }
+
+    /// Into ISATAP, 6rd, the IPv4-compatible tunnel or 6over4: the far end each
+    /// destination embeds (a 6over4 end not known yet waits for the slow path).
+    fn encap_automatic<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, lane: &Lane, rx: u16, hop: &NextHop) -> Result<u16, Fail> {
+        if lane.from_tunnel() {
+            return Err(drop(DropReason::TunnelToTunnel));
+        }
+        let (outer_src, remote, event) = tunnel_ends(&self.host, &self.auto, tables, hop, lane.src, lane.dst, rx).map_err(drop)?;
+        let (port, mac) = match hop.target {
             RouteTarget::SixOver4 { .. } if remote == AWAITING_V4 => (self.auto.sixover4_port(hop.local).ok_or(drop(DropReason::NeighbourMissing))?, None),
             _ => tables.v4_route(remote).map_err(drop)?,
         };
+        let sent = self.send_in_tunnel(now, buf, lane, hop, (outer_src, remote), port, mac)?;
+        self.counters.count(event);
+        Ok(sent)
+    }
+
+    /// The IPv6 packet of `lane` into the tunnel from `ends.0` to `ends.1` by `port_id`
+    /// to `mac` (None: not resolved yet, the frame waits): hop limit, MTU, then the outer
+    /// IPv4 and L2 headers written in front of it.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn send_in_tunnel<B: PacketBuf>(&mut self, now: u64, buf: &mut B, lane: &Lane, hop: &NextHop, ends: (u32, u32), port_id: u16, mac: Option<&[u8; 6]>) -> Result<u16, Fail> {
+        let (outer_src, remote) = ends;
         let port = self.host.port(port_id).ok_or(drop(DropReason::PortUnconfigured))?;
-        if p.expired() {
+        if lane.expired() {
             return Err(Icmp(IcmpError::TimeExceeded, DropReason::HopLimitExceeded));
         }
         let mtu = self.tunnel_mtu_to(hop.mtu, remote, now).min(port.mtu.saturating_sub(OUTER_LEN as u16));
-        if p.len > usize::from(mtu) {
+        if lane.len > mtu {
             return Err(Icmp(IcmpError::TooBig(mtu), DropReason::MtuExceeded));
         }
         if mac.is_none() {
-            may_wait(&mut self.resolve_bucket, p, now)?;
+            may_wait(&mut self.resolve_bucket, lane, now)?;
         }
-        p.decrement_hop_limit(buf);
+        lane.decrement_hop_limit(buf);
         self.ident = self.ident.wrapping_add(1);
         let awaiting = awaiting_mac(port_id);
         let outer = OuterHeader { src: outer_src, dst: remote, ttl: hop.ttl, df: hop.mtu > 1280, dscp: hop.dscp };
-        if !encap::push(buf, &outer, self.ident) || !l2::push(buf, port, mac.unwrap_or(&awaiting), ethertype::IPV4) {
+        let ipv4 = outer.repr(lane.traffic_class, usize::from(lane.len), self.ident).ok_or(drop(DropReason::NoHeadroom))?;
+        let eth = l2::header(port, mac.unwrap_or(&awaiting), ethertype::IPV4);
+        let l2_len = eth.header_len();
+        if !l2::make_room(buf, usize::from(lane.at), l2_len + OUTER_LEN) {
             return Err(drop(DropReason::NoHeadroom));
         }
-        let sent = self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)?;
-        self.counters.count(event);
-        if let RouteTarget::Configured { tunnel } = hop.target {
-            self.tunnel_counters.count_tx(tunnel, p.len);
+        let d = buf.data_mut();
+        match arr_mut::<OUTER_LEN>(d, l2_len) {
+            Some(h) => ipv4.emit(h),
+            None => return Err(drop(DropReason::NoHeadroom)),
         }
-        Ok(sent)
+        if eth.emit(d).is_err() {
+            return Err(drop(DropReason::NoHeadroom));
+        }
+        self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)
     }
 }
 
@@ -202,26 +261,20 @@ fn leads_back(tables: &Tables, h: &NextHop, rx: u16) -> bool {
 /// A packet whose next hop has no MAC yet may wait for it in the slow path, within the
 /// worker's punt budget; packets we built ourselves are not worth the wait.
 #[inline]
-fn may_wait(budget: &mut TokenBucket, p: &Ipv6Fields, now: u64) -> Result<(), Fail> {
-    if p.origin != Origin::Generated && budget.take(now) {
+fn may_wait(budget: &mut TokenBucket, lane: &Lane, now: u64) -> Result<(), Fail> {
+    if lane.origin != Origin::Generated && budget.take(now) {
         Ok(())
     } else {
         Err(drop(DropReason::NeighbourMissing))
     }
 }
 
-/// What routing needs from the IPv6 header.
-struct Ipv6Fields {
-    src: u128,
-    dst: u128,
-    hop_limit: u8,
-    /// The whole IPv6 packet.
-    len: usize,
-    origin: Origin,
-    rx: u16,
-}
+impl Lane {
+    #[inline(always)]
+    fn from_tunnel(&self) -> bool {
+        matches!(self.origin, Origin::Tunnel { .. })
+    }
 
-impl Ipv6Fields {
     /// Forwarding would take the hop limit to 0. Packets we built are not forwarded but
     /// sent, and keep theirs.
     #[inline(always)]
@@ -232,8 +285,8 @@ impl Ipv6Fields {
     #[inline(always)]
     fn decrement_hop_limit<B: PacketBuf>(&self, buf: &mut B) {
         if self.origin != Origin::Generated {
-            if let Some(b) = buf.data_mut().get_mut(7) {
-                *b = self.hop_limit.saturating_sub(1);
+            if let Some(h) = arr_mut::<40>(buf.data_mut(), usize::from(self.at)) {
+                Ipv6Packet::new_unchecked(h).set_hop_limit(self.hop_limit.saturating_sub(1));
             }
         }
     }

@@ -9,7 +9,7 @@ use crate::wire::bytes::{arr, arr_mut, v6_at};
 use crate::wire::checksum::{fold, pseudo_header_v6, sum};
 use crate::wire::{ip_proto, Ipv6Packet};
 
-use super::classify::Origin;
+use super::classify::{Lane, Origin};
 use super::forward::{Fail, IcmpError};
 use super::{PacketBuf, Pipeline};
 
@@ -103,9 +103,11 @@ impl Pipeline {
 
     /// Routes a packet we built (no hop limit decrement, no error about it).
     pub(crate) fn route_generated<B: PacketBuf>(&mut self, tables: &Tables, now: u64, buf: &mut B, rx: u16) -> Result<u16, DropReason> {
-        let dst = *arr::<16>(buf.data(), 24).ok_or(DropReason::Ipv6Malformed)?;
-        let hop = tables.lookup_one(&dst);
-        self.route(tables, now, buf, Origin::Generated, rx, hop).map_err(|f| match f {
+        let d = buf.data();
+        let h = arr::<40>(d, 0).ok_or(DropReason::Ipv6Malformed)?;
+        let lane = Lane::of(Origin::Generated, h, 0, d.len());
+        let hop = tables.lookup_one(&Ipv6Packet::new_unchecked(h).dst_bytes());
+        self.route(tables, now, buf, &lane, rx, hop).map_err(|f| match f {
             Fail::Drop(r) | Fail::Icmp(_, r) => r,
             Fail::Wait => DropReason::NeighbourMissing,
         })

@@ -27,7 +27,7 @@ mod reassembly;
 pub(crate) use classify::{arp_kind, l2_accept, ArpKind};
 pub use ratelimit::TokenBucket;
 
-use classify::{Class, Origin};
+use classify::{Class, Lane, RouteSlot};
 use pmtu::PmtuCache;
 use reassembly::Reassembly;
 
@@ -76,6 +76,32 @@ pub struct Pipeline {
     reassembly: Reassembly,
     ident: u16,
     clock_hz: u64,
+    /// The route lanes of a chunk; taken while a chunk runs.
+    lanes: Option<Box<Lanes>>,
+}
+
+/// Per route lane of a chunk: the packet's index, what stage 1 read, the lookup key and
+/// results (the source's for uRPF).
+struct Lanes {
+    packet: [u8; MAX_BURST],
+    lane: [Lane; MAX_BURST],
+    dst: [[u8; 16]; MAX_BURST],
+    hop: [u32; MAX_BURST],
+    src: [[u8; 16]; MAX_BURST],
+    src_hop: [u32; MAX_BURST],
+}
+
+impl Lanes {
+    fn new() -> Box<Lanes> {
+        Box::new(Lanes {
+            packet: [0; MAX_BURST],
+            lane: [Lane::EMPTY; MAX_BURST],
+            dst: [[0; 16]; MAX_BURST],
+            hop: [Lpm6::MISS; MAX_BURST],
+            src: [[0; 16]; MAX_BURST],
+            src_hop: [Lpm6::MISS; MAX_BURST],
+        })
+    }
 }
 
 impl Pipeline {
@@ -97,6 +123,7 @@ impl Pipeline {
             reassembly: Reassembly::new(settings.reassembly, clock_hz),
             ident: 0,
             clock_hz,
+            lanes: Some(Lanes::new()),
             host,
             settings,
         }
@@ -148,43 +175,46 @@ impl Pipeline {
     }
 
     fn process_chunk<B: PacketBuf>(&mut self, tables: &Tables, now: u64, bufs: &mut [B], verdicts: &mut [Verdict]) {
-        let mut lane_pkt = [0u8; MAX_BURST];
-        let mut origin = [Origin::Native; MAX_BURST];
-        let mut dst = [[0u8; 16]; MAX_BURST];
-        let mut src = [[0u8; 16]; MAX_BURST];
+        // The lanes live with the pipeline: filled before they are read, never cleared.
+        let Some(mut lanes_box) = self.lanes.take() else { return };
+        let Lanes { packet: lane_pkt, lane, dst, hop, src, src_hop } = &mut *lanes_box;
         let mut lanes = 0;
 
+        // Stage 1: parse and check each packet once; what needs a route goes to a lane.
         for i in 0..bufs.len() {
             if let Some(ahead) = bufs.get(i + PREFETCH_AHEAD) {
                 ahead.prefetch();
             }
             let (Some(b), Some(v)) = (bufs.get_mut(i), verdicts.get_mut(i)) else { break };
-            match self.classify(tables, now, b) {
+            let (Some(l), Some(key)) = (lane.get_mut(lanes), dst.get_mut(lanes)) else { break };
+            match self.classify(tables, now, b, RouteSlot { lane: l, key }) {
                 Class::Done(verdict) => *v = verdict,
-                Class::Route { origin: o, src: s, dst: d } => {
+                Class::Route => {
                     *v = Verdict::Punt;
                     lane_pkt[lanes] = i as u8;
-                    origin[lanes] = o;
-                    src[lanes] = s;
-                    dst[lanes] = d;
                     lanes += 1;
                 }
             }
         }
 
-        let mut hop = [Lpm6::MISS; MAX_BURST];
-        let mut src_hop = [Lpm6::MISS; MAX_BURST];
-        tables.lookup_bulk(&dst[..lanes], &mut hop[..lanes], B::prefetch_addr);
+        // Stage 2: every lane's route at once (the walks interleaved, each level
+        // prefetched), and the sources' for uRPF.
+        tables.lookup_bulk(&dst[..lanes], &mut hop[..lanes]);
         if self.urpf {
-            tables.lookup_bulk(&src[..lanes], &mut src_hop[..lanes], B::prefetch_addr);
+            for (key, l) in src.iter_mut().zip(&lane[..lanes]) {
+                *key = l.src.to_be_bytes();
+            }
+            tables.lookup_bulk(&src[..lanes], &mut src_hop[..lanes]);
         }
 
+        // Stage 3: act on each route: rewrite into the egress frame, or fail.
         for k in 0..lanes {
             let i = usize::from(lane_pkt[k]);
             if let (Some(b), Some(v)) = (bufs.get_mut(i), verdicts.get_mut(i)) {
-                *v = self.act(tables, now, b, origin[k], hop[k], src_hop[k]);
+                *v = self.act(tables, now, b, &lane[k], hop[k], src_hop[k]);
             }
         }
+        self.lanes = Some(lanes_box);
 
         self.counters.count_n(Event::Rx, bufs.len() as u64);
         for v in verdicts.iter() {

@@ -37,7 +37,7 @@ use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::pipeline::model::PacketBuf;
 use crate::wire::ipv4::Packet as Ipv4Packet;
 
-use super::classify::Class;
+use super::classify::{Class, RouteSlot};
 use super::decap::Outer;
 use super::Pipeline;
 
@@ -45,7 +45,7 @@ impl Pipeline {
     /// A protocol-41 fragment to a tunnel endpoint of ours (`kind` by the decapsulation
     /// table): held, dropped with its datagram, or — when it completes one — the datagram
     /// written into its buffer and decapsulated.
-    pub(crate) fn reassemble<B: PacketBuf>(&mut self, now: u64, buf: &mut B, l2: usize, kind: TunnelKind) -> Class {
+    pub(crate) fn reassemble<B: PacketBuf>(&mut self, now: u64, buf: &mut B, l2: usize, kind: TunnelKind, out: RouteSlot) -> Class {
         let taken = match buf.data().get(l2..).map(Ipv4Packet::new_checked) {
             Some(Ok(ip)) => self.reassembly.take(now, &ip),
             _ => return Class::Done(Verdict::Drop(DropReason::Ipv4Malformed)),
@@ -84,7 +84,7 @@ impl Pipeline {
             },
             _ => return Class::Done(Verdict::Drop(DropReason::Ipv4Malformed)),
         };
-        self.decap(buf, outer, kind)
+        self.decap(buf, outer, kind, out)
     }
 
     /// Drops the datagrams being reassembled whose time is up. The worker calls it on its

@@ -1,55 +1,40 @@
-//! Into a tunnel: the dispatch from a route's next hop to its mechanism — the outer source
-//! and destination and the mechanism's checks — and the RFC 6324 rule every mechanism
-//! shares. The automatic mechanisms derive the outer destination from the IPv6 one.
-use crate::pipeline::model::addr::{is_6to4, v4_of_6to4};
+//! Into a tunnel: the dispatch from an automatic tunnel's next hop to its mechanism — the
+//! outer source and destination and the mechanism's checks — and the RFC 6324 rule every
+//! mechanism shares. The automatic mechanisms derive the outer destination from the IPv6
+//! one.
 use crate::pipeline::model::counters::Event;
 use crate::pipeline::model::host::Host;
 use crate::pipeline::model::tables::{NextHop, RouteTarget, Tables};
 use crate::pipeline::model::verdict::{DropReason, DropReason::*};
 
-use super::{ipv4_compatible, isatap, sixover4, sixrd, sixtofour, Automatic};
+use super::{ipv4_compatible, isatap, sixover4, sixrd, Automatic};
 use super::sixover4::AWAITING_V4;
 
-/// Where a packet from `src` to `dst` into the tunnel of next hop `hop` goes, after its
-/// mechanism's checks: `(outer source, outer destination, the mechanism's counter)`.
+/// Where a packet from `src` to `dst` into the automatic tunnel of next hop `hop` goes,
+/// after its mechanism's checks: `(outer source, outer destination, the mechanism's
+/// counter)`. 6to4 (`sixtofour::check_encap`) and configured tunnels (their own ends) are
+/// dispatched by the fast path itself.
 ///
 /// ```text
-/// 6to4 (2002::/16, or via a 6to4 address)   RFC 3964 section 5 and RFC 6324 (sixtofour)
-/// configured                                RFC 6324; the tunnel's own ends
 /// ISATAP, 6rd, IPv4-compatible, 6over4      RFC 6324; our address on the mechanism, and
 ///                                           the far end its format embeds (a 6over4 end
 ///                                           not known yet is AWAITING_V4: the packet waits)
 /// ```
 #[inline]
 pub(crate) fn tunnel_ends(host: &Host, auto: &Automatic, tables: &Tables, hop: &NextHop, src: u128, dst: u128, rx: u16) -> Result<(u32, u32, Event), DropReason> {
-    match hop.target {
-        RouteTarget::SixToFour | RouteTarget::Tunnel { .. } => {
-            let remote = match hop.target {
-                RouteTarget::Tunnel { .. } => hop.remote,
-                _ if is_6to4(dst) => v4_of_6to4(dst),
-                _ => return Err(Ipv6DstMartian),
-            };
-            Ok((sixtofour::check_encap(host, auto, src, dst, remote, rx)?, remote, Event::Encap6to4))
-        }
-        RouteTarget::Configured { .. } => {
-            check_loop(host, auto, src, rx)?;
-            Ok((hop.local, hop.remote, Event::EncapConfigured))
-        }
-        kind => {
-            check_loop(host, auto, src, rx)?;
-            let event = match kind {
-                RouteTarget::Isatap { .. } => Event::EncapIsatap,
-                RouteTarget::SixRd { .. } => Event::Encap6rd,
-                RouteTarget::Ipv4Compatible => Event::EncapIpv4Compatible,
-                _ => Event::Encap6over4,
-            };
-            match auto.remote(host, tables, hop, dst) {
-                Ok(remote) => Ok((hop.local, remote, event)),
-                // Waits for the slow path to learn its V by ND over the link.
-                Err(NeighbourMissing) => Ok((hop.local, AWAITING_V4, event)),
-                Err(r) => Err(r),
-            }
-        }
+    check_loop(host, auto, src, rx)?;
+    let event = match hop.target {
+        RouteTarget::Isatap { .. } => Event::EncapIsatap,
+        RouteTarget::SixRd { .. } => Event::Encap6rd,
+        RouteTarget::Ipv4Compatible => Event::EncapIpv4Compatible,
+        RouteTarget::SixOver4 { .. } => Event::Encap6over4,
+        _ => return Err(Ipv6DstMartian),
+    };
+    match auto.remote(host, tables, hop, dst) {
+        Ok(remote) => Ok((hop.local, remote, event)),
+        // Waits for the slow path to learn its V by ND over the link.
+        Err(NeighbourMissing) => Ok((hop.local, AWAITING_V4, event)),
+        Err(r) => Err(r),
     }
 }
 

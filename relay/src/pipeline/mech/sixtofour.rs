@@ -152,7 +152,9 @@ pub(crate) fn check_encap(host: &Host, auto: &Automatic, src: u128, dst: u128, r
     } else {
         return Err(DropReason::EncapNativeToNative);
     };
-    if !host.martians.v4_ok(remote) {
+    // The V of a 6to4 destination passed with it above.
+    let checked = is_6to4(dst) && remote == v4_of_6to4(dst);
+    if !checked && !host.martians.v4_ok(remote) {
         return Err(DropReason::Ipv4DstMartian);
     }
     if host.is_own_v4(remote) {

@@ -27,11 +27,6 @@ pub trait PacketBuf {
     /// calls it a few packets ahead.
     #[inline(always)]
     fn prefetch(&self) {}
-    /// Prefetch any address (route-table nodes during the bulk lookup). The buffer type
-    /// supplies it because the instruction is `unsafe` to issue and `unsafe` lives with the
-    /// runtime; statically dispatched, so it inlines into the lookup.
-    #[inline(always)]
-    fn prefetch_addr(_p: *const u8) {}
 }
 
 /// A `Vec`-backed [`PacketBuf`] with [`TestBuf::HEADROOM`] bytes of headroom and room for

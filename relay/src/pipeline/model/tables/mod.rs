@@ -325,8 +325,8 @@ impl Tables {
     }
 
     #[inline(always)]
-    pub(crate) fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [u32], prefetch: impl Fn(*const u8)) {
-        self.lpm.lookup_bulk_with_prefetch(addrs, out, prefetch);
+    pub(crate) fn lookup_bulk(&self, addrs: &[[u8; 16]], out: &mut [u32]) {
+        self.lpm.lookup_bulk(addrs, out);
     }
 
     #[inline(always)]
