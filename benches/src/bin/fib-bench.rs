@@ -154,7 +154,7 @@ fn bird_config(work: &Path, n: usize) -> Result<PathBuf, String> {
 }
 
 /// Time until BIRD has handed all `n` routes to the kernel, with no relayd.
-fn kernel_alone(a: &Args, n: usize, config: &Path) -> Result<(Duration, u64), String> {
+fn kernel_alone(a: &Args, n: usize, config: &Path) -> Result<KernelAlone, String> {
     let _ns = Netns::new()?;
     // The next hop's link, as relayd's cp0 will be.
     in_ns(&["ip", "link", "add", "cp0", "type", "veth", "peer", "name", "cp0-peer"])?;
@@ -162,6 +162,7 @@ fn kernel_alone(a: &Args, n: usize, config: &Path) -> Result<(Duration, u64), St
     in_ns(&["ip", "link", "set", "cp0", "up"])?;
     in_ns(&["ip", "link", "set", "cp0-peer", "up"])?;
     let bird = Bird::start(&a.work, config)?;
+    let bird_cpu = cpu_time(&bird.child.id().to_string());
     let start = Instant::now();
     bird.birdc("enable table6");
     while bird.exported() < n as u64 {
@@ -171,8 +172,17 @@ fn kernel_alone(a: &Args, n: usize, config: &Path) -> Result<(Duration, u64), St
         std::thread::sleep(SAMPLE);
     }
     let took = start.elapsed();
+    let bird_cpu = cpu_time(&bird.child.id().to_string()).saturating_sub(bird_cpu);
     let installed = in_ns(&["ip", "-6", "route", "show", "table", "100"])?.lines().count() as u64;
-    Ok((took, installed))
+    Ok(KernelAlone { took, installed, bird_cpu })
+}
+
+/// The kernel's installation with no relayd: its time, the routes in table 100, and the
+/// CPU time of BIRD (the kernel's installation included) during it.
+struct KernelAlone {
+    took: Duration,
+    installed: u64,
+    bird_cpu: Duration,
 }
 
 struct WithRelayd {
@@ -186,9 +196,26 @@ struct WithRelayd {
     fib: [u64; 5],
     /// tx_dropped + pipeline_dropped over the load.
     dropped: u64,
+    /// CPU time during the load: BIRD's (the kernel's installation in it) and relayd's
+    /// control core (its main thread: the mirror, the control socket, the slow path).
+    bird_cpu: Duration,
+    control_cpu: Duration,
 }
 
 const FIB: [&str; 5] = ["fib.added", "fib.shadowed", "fib.refused", "fib.overruns", "fib.resyncs"];
+
+/// CPU time (user + system) of `/proc/<path>/stat`: a process, or one of its threads
+/// (`<pid>/task/<tid>`). The kernel installs a route inside BIRD's netlink request, so
+/// BIRD's system time is the kernel's work.
+fn cpu_time(path: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{path}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is the 3rd field,
+    // utime the 14th, stime the 15th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<u64> = after.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    // In USER_HZ ticks: 100 per second in the Linux ABI whatever the kernel's own HZ.
+    Duration::from_millis(f.iter().sum::<u64>() * 10)
+}
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -253,6 +280,8 @@ fn with_relayd(a: &Args, n: usize, config: &Path, lan: &str) -> Result<WithRelay
             }
             Ok(load)
         });
+        let (bird_path, control_path) = (bird.child.id().to_string(), format!("{pid}/task/{pid}"));
+        let cpu_before = (cpu_time(&bird_path), cpu_time(&control_path));
         let start = Instant::now();
         bird.birdc("enable table6");
         let (mut kernel, mut relayd) = (None, None);
@@ -272,6 +301,8 @@ fn with_relayd(a: &Args, n: usize, config: &Path, lan: &str) -> Result<WithRelay
             }
         }
         stop.store(true, Ordering::Relaxed);
+        let bird_cpu = cpu_time(&bird_path).saturating_sub(cpu_before.0);
+        let control_cpu = cpu_time(&control_path).saturating_sub(cpu_before.1);
         let load = sampler.join().map_err(|_| "the sampler panicked".to_string())??;
         let s = c.request("stats")?;
         let fib = FIB.map(|k| Control::stat(&s, k));
@@ -284,6 +315,8 @@ fn with_relayd(a: &Args, n: usize, config: &Path, lan: &str) -> Result<WithRelay
             rss_after_kib: rss_kib(pid),
             fib,
             dropped: drops(&mut c)? - dropped_before,
+            bird_cpu,
+            control_cpu,
         })
     })();
     f.stop();
@@ -299,7 +332,7 @@ fn main() {
         let run = (|| -> Result<_, String> {
             let config = bird_config(&a.work, n)?;
             let alone = kernel_alone(&a, n, &config)?;
-            eprintln!("{n}: kernel alone {:.2} s ({} routes in table 100)", alone.0.as_secs_f64(), alone.1);
+            eprintln!("{n}: kernel alone {:.2} s ({} routes in table 100)", alone.took.as_secs_f64(), alone.installed);
             let w = with_relayd(&a, n, &config, &lan)?;
             eprintln!("{n}: with relayd: kernel {:.2} s, relayd {:.2} s", w.kernel.as_secs_f64(), w.relayd.as_secs_f64());
             Ok((n, alone, w))
@@ -315,7 +348,7 @@ fn main() {
     write_report(&a, &rows);
 }
 
-fn write_report(a: &Args, rows: &[(usize, (Duration, u64), WithRelayd)]) {
+fn write_report(a: &Args, rows: &[(usize, KernelAlone, WithRelayd)]) {
     let sizes: Vec<String> = a.sizes.iter().map(usize::to_string).collect();
     let mut md = String::from("## A full table through BIRD, the kernel and relayd\n\n");
     md.push_str(&format!(
@@ -338,20 +371,20 @@ fn write_report(a: &Args, rows: &[(usize, (Duration, u64), WithRelayd)]) {
         if a.hugepages { " --hugepages" } else { "" }
     ));
     md.push_str(
-        "| prefixes | kernel alone s | kernel (with relayd) s | relayd s | relayd past its kernel | relayd / kernel alone | egress Mpps before | during load (median, worst 100 ms) | dropped | fib added / shadowed / refused | overruns / resyncs | relayd RSS before → after |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n",
+        "| prefixes | kernel alone s | kernel (with relayd) s | relayd s | relayd past its kernel | relayd / kernel alone | egress Mpps before | during load (median, worst 100 ms) | dropped | fib added / shadowed / refused | overruns / resyncs | relayd RSS before → after | CPU s: BIRD + kernel alone, with relayd; relayd's control core |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|\n",
     );
     for (n, alone, w) in rows {
         let q = median_spread(&w.quiet).0;
         let (l, lo, _) = median_spread(&w.load);
         let adds = (w.relayd.as_secs_f64() - w.kernel.as_secs_f64()) / w.kernel.as_secs_f64().max(1e-9);
         md.push_str(&format!(
-            "| {n} | {:.2} | {:.2} | {:.2} | {:+.1} % | {:.2} | {:.3} | {:.3}, {:.3} | {} | {} / {} / {} | {} / {} | {} → {} MiB |\n",
-            alone.0.as_secs_f64(),
+            "| {n} | {:.2} | {:.2} | {:.2} | {:+.1} % | {:.2} | {:.3} | {:.3}, {:.3} | {} | {} / {} / {} | {} / {} | {} → {} MiB | {:.2}, {:.2}; {:.2} |\n",
+            alone.took.as_secs_f64(),
             w.kernel.as_secs_f64(),
             w.relayd.as_secs_f64(),
             adds * 100.0,
-            w.relayd.as_secs_f64() / alone.0.as_secs_f64().max(1e-9),
+            w.relayd.as_secs_f64() / alone.took.as_secs_f64().max(1e-9),
             q / 1e6,
             l / 1e6,
             lo / 1e6,
@@ -362,7 +395,10 @@ fn write_report(a: &Args, rows: &[(usize, (Duration, u64), WithRelayd)]) {
             w.fib[3],
             w.fib[4],
             w.rss_before_kib / 1024,
-            w.rss_after_kib / 1024
+            w.rss_after_kib / 1024,
+            alone.bird_cpu.as_secs_f64(),
+            w.bird_cpu.as_secs_f64(),
+            w.control_cpu.as_secs_f64(),
         ));
     }
     md.push_str(
@@ -371,7 +407,10 @@ fn write_report(a: &Args, rows: &[(usize, (Duration, u64), WithRelayd)]) {
          kernel's installation and relayd's control core share one CPU, so the mirror's work slows the kernel's own; \
          with a control core of its own that share goes. *dropped*: relayd's `tx_dropped + pipeline_dropped` over the \
          load (goal: none; the `net_pcap` input cannot overflow, so the rate during the load against before it is the \
-         cost of the churn to forwarding at full rate).\n",
+         cost of the churn to forwarding at full rate). *CPU s*: user + system time during the load of BIRD (the kernel \
+         installs each route inside BIRD's netlink request, so this is the kernel's work too) and of relayd's control \
+         core thread (the mirror's netlink reading and its table changes, applied to both table copies): what a control \
+         core of its own would take off cpu 0.\n",
     );
     write_section(&a.results, "fib-scale", &md).expect("write results");
     print!("{md}");
