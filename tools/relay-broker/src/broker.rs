@@ -168,7 +168,7 @@ impl Broker {
     pub async fn delete(&self, id: i64, now: i64) -> Result<(), BrokerError> {
         let t = self.db.tunnel(id).await?.ok_or(BrokerError::NoTunnel(id))?;
         self.unpush(&t).await?;
-        let until = now.saturating_add(i64::try_from(self.cfg.quarantine_secs).unwrap_or(i64::MAX));
+        let until = crate::after(now, self.cfg.quarantine_secs);
         self.db.release(id, until).await?;
         self.unregister(&t).await;
         Ok(())
@@ -188,7 +188,7 @@ impl Broker {
         let mut done = Vec::new();
         for t in self.db.expire_due(now).await? {
             if self.unpush(&t).await.is_ok() {
-                let until = now.saturating_add(i64::try_from(self.cfg.quarantine_secs).unwrap_or(i64::MAX));
+                let until = crate::after(now, self.cfg.quarantine_secs);
                 self.db.release(t.id, until).await?;
                 self.unregister(&t).await;
                 done.push(t.id);
@@ -239,7 +239,7 @@ impl Broker {
                 let expected = line.trim_start_matches("tunnel set ");
                 let mut routes_want: BTreeSet<String> = [t.link64.clone()].into_iter().collect();
                 routes_want.extend(t.routed48.clone());
-                let routes_ok = have_routes.get(&t.server_tid).map_or(false, |r| r.is_superset(&routes_want));
+                let routes_ok = have_routes.get(&t.server_tid).is_some_and(|r| r.is_superset(&routes_want));
                 if have.get(&t.server_tid).map(String::as_str) != Some(expected) || !routes_ok {
                     // A pending tunnel stays pending: `retry_pending` makes it active once its
                     // DNS is in place too.

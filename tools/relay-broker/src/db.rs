@@ -22,7 +22,9 @@ use sqlx::{AnyPool, Executor, Row};
 use crate::config::{Pool, Server};
 
 mod dns;
+mod sessions;
 pub use dns::{DnsRecord, RType};
+pub use sessions::Session;
 
 /// The relayd tunnel ids the broker uses: relayd ids are 0..=65535, the broker owns the upper
 /// half, so tunnels an operator set by hand (below 32768) are never touched.
@@ -343,7 +345,7 @@ impl Db {
                 .await?
                 .try_get("n")?;
             let cap = i64::from(s.capacity).min(BROKER_TID_LAST - BROKER_TID_FIRST + 1);
-            if n < cap && best.map_or(true, |(_, bn)| n < bn) {
+            if n < cap && best.is_none_or(|(_, bn)| n < bn) {
                 best = Some((s, n));
             }
         }
@@ -358,7 +360,7 @@ impl Db {
             None
         };
         let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM tunnels").fetch_one(&mut *tx).await?.try_get("id")?;
-        let lease_until = now.saturating_add(i64::try_from(res.lease_secs).unwrap_or(i64::MAX));
+        let lease_until = crate::after(now, res.lease_secs);
         let t = Tunnel {
             id,
             owner: req.owner.into(),
@@ -455,7 +457,7 @@ impl Db {
 
     /// Renews the lease to `now + lease_secs`.
     pub async fn renew(&self, id: i64, now: i64, lease_secs: u64) -> Result<(), DbError> {
-        let until = now.saturating_add(i64::try_from(lease_secs).unwrap_or(i64::MAX));
+        let until = crate::after(now, lease_secs);
         sqlx::query("UPDATE tunnels SET lease_until = $1 WHERE id = $2").bind(until).bind(id).execute(&self.pool).await?;
         Ok(())
     }

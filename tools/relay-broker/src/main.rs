@@ -31,7 +31,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
-    /// Runs the HTTP API, and every 30 s: retry pending tunnels, expire leases, reconcile servers and DNS.
+    /// Runs the HTTP API and the web page, and every 30 s: retry pending tunnels, expire leases
+    /// and web sessions, reconcile servers and DNS.
     Serve,
 }
 
@@ -123,6 +124,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     }
                     if let Err(e) = b.expire(now).await {
                         eprintln!("relay-broker: expiring leases: {e}");
+                    }
+                    if let Err(e) = b.db.purge_sessions(now).await {
+                        eprintln!("relay-broker: purging ended web sessions: {e}");
                     }
                     match b.reconcile().await {
                         Ok(r) if r != Default::default() => eprintln!("relay-broker: reconcile: {r:?}"),

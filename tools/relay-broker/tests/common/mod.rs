@@ -3,12 +3,14 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use relay_broker::relayd;
 
 pub mod bind;
+pub mod browser;
 pub mod postgres;
 
 /// relayd: $RELAYD, else the release build in this test's target directory
@@ -139,11 +141,17 @@ pub fn live_config(dir: &std::path::Path, url: &str, extra: &str) -> String {
     )
 }
 
-/// One HTTP/1.1 request; (status, body).
-pub async fn http(addr: std::net::SocketAddr, method: &str, path: &str, auth: &str, body: &str) -> (u16, String) {
+/// One HTTP/1.1 request with a JSON body; (status, body).
+pub async fn http(addr: SocketAddr, method: &str, path: &str, auth: &str, body: &str) -> (u16, String) {
+    let (status, _, body) = request(addr, method, path, &format!("{auth}Content-Type: application/json\r\n"), body).await;
+    (status, body)
+}
+
+/// One HTTP/1.1 request, `headers` as `Name: value\r\n` lines; (status, head, body).
+pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: broker\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes()).await.expect("send");
@@ -151,6 +159,47 @@ pub async fn http(addr: std::net::SocketAddr, method: &str, path: &str, auth: &s
     tokio::io::AsyncReadExt::read_to_end(&mut s, &mut out).await.expect("read");
     let text = String::from_utf8_lossy(&out).into_owned();
     let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    let (head, body) = text.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
+    (status, head, body)
 }
+
+/// A TCP port nothing listens on now (the kernel's pick).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+}
+
+/// `relay-broker serve`, killed on drop; its stderr goes to `log`.
+pub struct Serve(pub Child);
+
+impl Serve {
+    pub async fn start(cfg: &Path, log: &Path, addr: SocketAddr) -> Serve {
+        let err = std::fs::File::create(log).expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_relay-broker"))
+            .arg("--config")
+            .arg(cfg)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("spawn serve");
+        let mut s = Serve(child);
+        let start = Instant::now();
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            if let Ok(Some(st)) = s.0.try_wait() {
+                panic!("relay-broker serve exited ({st}): {}", std::fs::read_to_string(log).unwrap_or_default());
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "relay-broker serve is not listening on {addr}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        s
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+
