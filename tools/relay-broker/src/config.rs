@@ -39,7 +39,8 @@ fn default_session() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Where the HTTP API listens; localhost by default (TLS belongs to a reverse proxy).
+    /// Where the HTTP API and the web page listen; localhost by default (plain HTTP unless
+    /// `[http]` has a certificate).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// `sqlite://FILE` (default) or `postgres://…`: the same code serves both.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod dns;
 pub mod relayd;
+pub mod tls;
 pub mod web;
 
 /// Seconds since the Unix epoch.

@@ -136,6 +136,11 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Shared) -> std::io::R
     axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
+/// The same over TLS (`crate::tls::load`).
+pub async fn serve_tls(listener: std::net::TcpListener, app: Shared, tls: axum_server::tls_rustls::RustlsConfig) -> std::io::Result<()> {
+    axum_server::from_tcp_rustls(listener, tls)?.serve(router(app).into_make_service_with_connect_info::<SocketAddr>()).await
+}
+
 /// The caller of a JSON API call, by its bearer token.
 async fn bearer(app: &App, peer: IpAddr, h: &HeaderMap) -> Result<Who, ApiError> {
     app.check_limit(peer, "authorization")?;
