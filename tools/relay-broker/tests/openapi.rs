@@ -11,7 +11,7 @@ use relay_broker::config::Config;
 use relay_broker::db::Db;
 
 mod common;
-use common::{one_server_config, request};
+use common::{one_server_config, request, scratch};
 
 /// The JSON API's routes, as the handlers in src/api serve them.
 const ROUTES: [(&str, &str); 7] = [
@@ -52,9 +52,7 @@ fn documented_calls() -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_lists_every_route_and_each_is_served() {
-    let dir = std::env::temp_dir().join(format!("rbk-openapi-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
+    let dir = scratch("openapi");
     let cfg = Config::parse("t.toml", &one_server_config(&dir)).expect("config");
     let db = Db::connect(&cfg.database).await.expect("db");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -2,32 +2,23 @@
 //! API; the broker is killed, relayd is killed and comes back with its static configuration
 //! only; the broker started again puts the tunnel back at its first tick (the one at start).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use relay_broker::config::Config;
 use relay_broker::db::{Db, Role};
 use relay_broker::relayd;
 
 mod common;
-use common::{free_port, http, one_server_config, Relayd, Serve};
+use common::{http, LiveServer, Relayd, Serve};
 
 const OPERATOR: &str = "0 local 198.51.100.20 remote 203.0.113.50 name operator\n";
 const BASE_ROUTES: &str = "2001:db8:20::/64 port 1 origin static\n2001:db8:50::/48 tunnel 0 origin static\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_broker_pushes_its_tunnels_back() {
-    let dir = std::env::temp_dir().join(format!("rbk-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    let mut r = Relayd::start(&dir);
-    r.wait_up().await;
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let text = format!("listen = \"{addr}\"\n{}", one_server_config(&dir));
-    let cfg_file = dir.join("broker.toml");
-    std::fs::write(&cfg_file, &text).expect("broker.toml");
-    let cfg = Config::parse("broker.toml", &text).expect("config");
+    let live = LiveServer::start("restart").await;
+    let (dir, addr, cfg_file, cfg) = (live.dir.clone(), live.addr, live.cfg_file.clone(), live.cfg.clone());
     let sock = cfg.servers[0].control.clone();
+    let mut r = live.relayd;
     let token = {
         let db = Db::connect(&cfg.database).await.expect("db");
         db.add_user("alice", "pw", Role::User).await.expect("user");

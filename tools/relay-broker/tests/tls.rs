@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::{free_port, one_server_config, request, Serve};
+use common::{free_port, one_server_config, request, scratch, Serve};
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -43,9 +43,7 @@ fn refused(dir: &Path, config: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_by_rustls_when_configured() {
-    let dir = std::env::temp_dir().join(format!("rbk-tls-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
+    let dir = scratch("tls");
     certificate(&dir, "cert");
     certificate(&dir, "other");
     let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();

@@ -9,14 +9,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use relay_broker::config::Config;
 use relay_broker::db::{Db, Role};
 use relay_broker::relayd;
 use relay_broker::web::SESSION_COOKIE;
 
 mod common;
 use common::browser::Chromedriver;
-use common::{free_port, http, one_server_config, request, Relayd, Serve};
+use common::{http, request, LiveServer, Serve};
 
 const OPERATOR: &str = "0 local 198.51.100.20 remote 203.0.113.50 name operator\n";
 const BASE_ROUTES: &str = "2001:db8:20::/64 port 1 origin static\n2001:db8:50::/48 tunnel 0 origin static\n";
@@ -80,16 +79,8 @@ async fn post(addr: SocketAddr, path: &str, cookie: &str, extra: &str, body: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_page_through_the_whole_flow_in_headless_chromium() {
     let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("rbk-web-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    let mut r = Relayd::start(&dir);
-    r.wait_up().await;
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let text_cfg = format!("listen = \"{addr}\"\n{}", one_server_config(&dir));
-    let cfg_file = dir.join("broker.toml");
-    std::fs::write(&cfg_file, &text_cfg).expect("broker.toml");
-    let cfg = Config::parse("broker.toml", &text_cfg).expect("config");
+    let live = LiveServer::start("web").await;
+    let (dir, addr, cfg) = (&live.dir, live.addr, &live.cfg);
     let sock = cfg.servers[0].control.clone();
     let token = {
         let db = Db::connect(&cfg.database).await.expect("db");
@@ -99,7 +90,7 @@ async fn web_page_through_the_whole_flow_in_headless_chromium() {
         db.add_token("alice", 0).await.expect("token")
     };
     let bearer = format!("Authorization: Bearer {token}\r\n");
-    let _serve = Serve::start(&cfg_file, &dir.join("serve.log"), addr).await;
+    let _serve = Serve::start(&live.cfg_file, &dir.join("serve.log"), addr).await;
     let driver = Chromedriver::start(&dir.join("chromedriver.log")).await;
     let c = driver.session(&dir.join("profile")).await;
     let base = format!("http://{addr}");
@@ -221,7 +212,7 @@ async fn web_page_through_the_whole_flow_in_headless_chromium() {
 
     c.close().await.expect("close the browser");
     drop(driver);
-    drop(r);
+    drop(live.relayd);
     println!("web flow in Chromium: {:?} (goal: well under a minute)", started.elapsed());
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -8,7 +8,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -141,18 +143,37 @@ pub async fn serve_tls(listener: std::net::TcpListener, app: Shared, tls: axum_s
     axum_server::from_tcp_rustls(listener, tls)?.serve(router(app).into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
-/// The caller of a JSON API call, by its bearer token.
-async fn bearer(app: &App, peer: IpAddr, h: &HeaderMap) -> Result<Who, ApiError> {
-    app.check_limit(peer, "authorization")?;
-    let token = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = token else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token", Some("authorization")));
-    };
-    match app.broker.db.token_user(token.trim()).await? {
-        Some((name, role)) => Ok(Who { name, role }),
-        None => {
-            app.failed(peer);
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown token", Some("authorization")))
+/// The caller of a JSON API call, authenticated by its bearer token, and the address the call
+/// came from (for `auto` endpoints and the failed-login limit).
+pub struct Caller {
+    pub who: Who,
+    pub peer: IpAddr,
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Caller, ApiError> {
+        let peer = peer(parts)?;
+        app.check_limit(peer, "authorization")?;
+        let token = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let Some(token) = token else {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing bearer token", Some("authorization")));
+        };
+        match app.broker.db.token_user(token.trim()).await? {
+            Some((name, role)) => Ok(Caller { who: Who { name, role }, peer }),
+            None => {
+                app.failed(peer);
+                Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown token", Some("authorization")))
+            }
         }
+    }
+}
+
+/// The request's source address (the listener records it: `serve`, `serve_tls`).
+pub fn peer(parts: &Parts) -> Result<IpAddr, ApiError> {
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(a)) => Ok(a.ip()),
+        None => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the request's source address is unknown", None)),
     }
 }

@@ -1,16 +1,14 @@
 //! The JSON API's tunnel calls: thin wrappers of `ops` that authenticate by bearer token and
 //! answer JSON. Each carries its OpenAPI description (`utoipa::path`).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State as AxState};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Path, State as AxState};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::ops::{self, TunnelView};
-use super::{bearer, ApiError, ErrorBody, Shared};
+use super::{ApiError, Caller, ErrorBody, Shared};
 
 /// A new tunnel.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -42,13 +40,7 @@ pub struct Created {
         (status = 429, description = "Too many failed logins from this address", body = ErrorBody),
         (status = 503, description = "No server or pool has room", body = ErrorBody),
     ))]
-pub async fn create(
-    AxState(app): AxState<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let who = bearer(&app, peer.ip(), &h).await?;
+pub async fn create(AxState(app): AxState<Shared>, c: Caller, body: axum::body::Bytes) -> Result<Response, ApiError> {
     let b: CreateBody = serde_json::from_slice(&body).map_err(|e| {
         let msg = e.to_string();
         let field = if msg.contains("client_ipv4") {
@@ -60,7 +52,7 @@ pub async fn create(
         };
         ApiError::new(StatusCode::BAD_REQUEST, msg, Some(field))
     })?;
-    let (t, update_key) = ops::create(&app, &who, peer.ip(), &b.client_ipv4, b.routed48).await?;
+    let (t, update_key) = ops::create(&app, &c.who, c.peer, &b.client_ipv4, b.routed48).await?;
     Ok((StatusCode::CREATED, Json(Created { tunnel: ops::view(&app, &t), update_key })).into_response())
 }
 
@@ -70,9 +62,8 @@ pub async fn create(
         (status = 401, body = ErrorBody),
         (status = 429, body = ErrorBody),
     ))]
-pub async fn list(AxState(app): AxState<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, h: HeaderMap) -> Result<Response, ApiError> {
-    let who = bearer(&app, peer.ip(), &h).await?;
-    let ts = ops::list(&app, &who).await?;
+pub async fn list(AxState(app): AxState<Shared>, c: Caller) -> Result<Response, ApiError> {
+    let ts = ops::list(&app, &c.who).await?;
     Ok(Json(ts.iter().map(|t| ops::view(&app, t)).collect::<Vec<_>>()).into_response())
 }
 
@@ -84,14 +75,8 @@ pub async fn list(AxState(app): AxState<Shared>, ConnectInfo(peer): ConnectInfo<
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such tunnel, or another user's", body = ErrorBody),
     ))]
-pub async fn show(
-    AxState(app): AxState<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let who = bearer(&app, peer.ip(), &h).await?;
-    let t = ops::show(&app, &who, &id).await?;
+pub async fn show(AxState(app): AxState<Shared>, c: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let t = ops::show(&app, &c.who, &id).await?;
     Ok(Json(ops::view(&app, &t)).into_response())
 }
 
@@ -105,14 +90,8 @@ pub async fn show(
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such tunnel or kind", body = ErrorBody),
     ))]
-pub async fn config(
-    AxState(app): AxState<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path((id, kind)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let who = bearer(&app, peer.ip(), &h).await?;
-    let t = ops::visible(&app, &who, &id).await?;
+pub async fn config(AxState(app): AxState<Shared>, c: Caller, Path((id, kind)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let t = ops::visible(&app, &c.who, &id).await?;
     let text = ops::client_config(&app, &t, &kind)?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
@@ -125,13 +104,7 @@ pub async fn config(
         (status = 404, body = ErrorBody),
         (status = 503, description = "Its server is down; nothing changed", body = ErrorBody),
     ))]
-pub async fn remove(
-    AxState(app): AxState<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let who = bearer(&app, peer.ip(), &h).await?;
-    ops::delete(&app, &who, &id).await?;
+pub async fn remove(AxState(app): AxState<Shared>, c: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    ops::delete(&app, &c.who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -8,10 +8,13 @@
 //! session, carries a token matched against a cookie of its own. docs/broker.md says why.
 
 use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Form, Router};
+use serde::de::DeserializeOwned;
 use cookie::{Cookie, SameSite};
 use subtle::ConstantTimeEq;
 
@@ -103,6 +106,46 @@ impl Signed {
 
     fn nav(&self) -> views::Nav {
         views::Nav { user: self.session.user.clone(), admin: self.session.role == Role::Admin, csrf: self.session.csrf.clone() }
+    }
+}
+
+impl FromRequestParts<Shared> for Signed {
+    /// Not signed in: to the login page; the database failing: a page naming why.
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Signed, Response> {
+        match signed_in(app, &parts.headers).await {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err(to_login()),
+            Err(e) => Err(views::error_page(None, e)),
+        }
+    }
+}
+
+/// A form that carries a CSRF token.
+trait Csrf {
+    fn csrf(&self) -> &str;
+}
+
+/// A signed-in POST: its session and its form, once the form passed the CSRF check. Nothing of
+/// a handler taking it runs before that.
+struct Posted<F>(Signed, F);
+
+impl<F: Csrf + DeserializeOwned + Send> FromRequest<Shared> for Posted<F> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Shared) -> Result<Posted<F>, Response> {
+        let (mut parts, body) = req.into_parts();
+        let s = Signed::from_request_parts(&mut parts, app).await?;
+        let headers = parts.headers.clone();
+        let f = match Form::<F>::from_request(Request::from_parts(parts, body), app).await {
+            Ok(Form(f)) => f,
+            Err(e) => return Err(views::error_page(Some(s.nav()), bad_form(e))),
+        };
+        if !csrf_ok(&headers, f.csrf(), &s.session.csrf) {
+            return Err(views::error_page(Some(s.nav()), csrf_refused()));
+        }
+        Ok(Posted(s, f))
     }
 }
 

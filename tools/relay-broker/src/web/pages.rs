@@ -11,39 +11,11 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::views::{self, ClientConfig, CreateValues, Login, Problem, Row, TunnelPage, Tunnels};
-use super::{bad_form, cookie, csrf_ok, csrf_refused, set_cookie, signed_in, to_login, Signed};
+use super::{bad_form, cookie, csrf_ok, csrf_refused, set_cookie, signed_in, Csrf, Posted, Signed};
 use super::{LOGIN_COOKIE, LOGIN_FORM_SECS, SESSION_COOKIE};
 use crate::api::{ops, ApiError, App, Shared};
 use crate::clientconf::Kind;
 use crate::db::new_secret;
-
-/// The signed-in request, or the response that sends it to the login page (or names the
-/// database's failure).
-async fn require(app: &App, h: &HeaderMap) -> Result<Signed, Response> {
-    match signed_in(app, h).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(to_login()),
-        Err(e) => Err(views::error_page(None, e)),
-    }
-}
-
-/// A signed-in POST's form, once it passed the CSRF check; or the response refusing it.
-async fn signed_post<F: Csrf>(app: &App, h: &HeaderMap, form: Result<Form<F>, FormRejection>) -> Result<(Signed, F), Response> {
-    let s = require(app, h).await?;
-    let f = match form {
-        Ok(Form(f)) => f,
-        Err(e) => return Err(views::error_page(Some(s.nav()), bad_form(e))),
-    };
-    if !csrf_ok(h, f.csrf(), &s.session.csrf) {
-        return Err(views::error_page(Some(s.nav()), csrf_refused()));
-    }
-    Ok((s, f))
-}
-
-/// A form that carries the session's CSRF token.
-trait Csrf {
-    fn csrf(&self) -> &str;
-}
 
 impl Csrf for CsrfForm {
     fn csrf(&self) -> &str {
@@ -126,11 +98,7 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn logout(AxState(app): AxState<Shared>, h: HeaderMap, form: Result<Form<CsrfForm>, FormRejection>) -> Response {
-    let (s, _) = match signed_post(&app, &h, form).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn logout(AxState(app): AxState<Shared>, Posted(s, _): Posted<CsrfForm>) -> Response {
     if let Err(e) = app.broker.db.end_session(&s.secret).await {
         return views::error_page(Some(s.nav()), e.into());
     }
@@ -149,14 +117,9 @@ async fn list_page(app: &App, s: &Signed, peer: SocketAddr, form: CreateValues, 
     views::render(&page, status)
 }
 
-pub async fn tunnels(AxState(app): AxState<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, h: HeaderMap) -> Response {
-    match require(&app, &h).await {
-        Ok(s) => {
-            let empty = CreateValues { auto: false, client_ipv4: String::new(), routed48: false };
-            list_page(&app, &s, peer, empty, None, StatusCode::OK).await
-        }
-        Err(r) => r,
-    }
+pub async fn tunnels(AxState(app): AxState<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, s: Signed) -> Response {
+    let empty = CreateValues { auto: false, client_ipv4: String::new(), routed48: false };
+    list_page(&app, &s, peer, empty, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -172,16 +135,7 @@ pub struct CreateForm {
     routed48: Option<String>,
 }
 
-pub async fn create(
-    AxState(app): AxState<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    form: Result<Form<CreateForm>, FormRejection>,
-) -> Response {
-    let (s, f) = match signed_post(&app, &h, form).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn create(AxState(app): AxState<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Posted(s, f): Posted<CreateForm>) -> Response {
     let auto = f.endpoint == "auto";
     let asked = if auto { "auto" } else { f.client_ipv4.as_str() };
     match ops::create(&app, &s.who(), peer.ip(), asked, f.routed48.is_some()).await {
@@ -205,22 +159,14 @@ fn tunnel_page(app: &App, s: &Signed, t: &crate::db::Tunnel, update_key: Option<
     views::render(&page, status)
 }
 
-pub async fn tunnel(AxState(app): AxState<Shared>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let s = match require(&app, &h).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn tunnel(AxState(app): AxState<Shared>, s: Signed, Path(id): Path<String>) -> Response {
     match ops::show(&app, &s.who(), &id).await {
         Ok(t) => tunnel_page(&app, &s, &t, None, StatusCode::OK),
         Err(e) => views::error_page(Some(s.nav()), e),
     }
 }
 
-pub async fn delete(AxState(app): AxState<Shared>, h: HeaderMap, Path(id): Path<String>, form: Result<Form<CsrfForm>, FormRejection>) -> Response {
-    let (s, _) = match signed_post(&app, &h, form).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn delete(AxState(app): AxState<Shared>, Path(id): Path<String>, Posted(s, _): Posted<CsrfForm>) -> Response {
     match ops::delete(&app, &s.who(), &id).await {
         Ok(()) => Redirect::to("/tunnels").into_response(),
         Err(e) => views::error_page(Some(s.nav()), e),

@@ -163,6 +163,38 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, 
     (status, head, body)
 }
 
+/// An empty scratch directory for the test `name`.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rbk-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+/// A live relayd in a scratch directory, and a broker configuration (`broker.toml` there) that
+/// listens on a free port with that relayd as its one server.
+pub struct LiveServer {
+    pub dir: PathBuf,
+    pub relayd: Relayd,
+    pub addr: SocketAddr,
+    pub cfg_file: PathBuf,
+    pub cfg: relay_broker::config::Config,
+}
+
+impl LiveServer {
+    pub async fn start(name: &str) -> LiveServer {
+        let dir = scratch(name);
+        let mut relayd = Relayd::start(&dir);
+        relayd.wait_up().await;
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let text = format!("listen = \"{addr}\"\n{}", one_server_config(&dir));
+        let cfg_file = dir.join("broker.toml");
+        std::fs::write(&cfg_file, &text).expect("broker.toml");
+        let cfg = relay_broker::config::Config::parse("broker.toml", &text).expect("config");
+        LiveServer { dir, relayd, addr, cfg_file, cfg }
+    }
+}
+
 /// A TCP port nothing listens on now (the kernel's pick).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
