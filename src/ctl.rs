@@ -393,6 +393,7 @@ mod tests {
     fn parses_commands() {
         assert_eq!(parse("stats"), Ok(Request::Stats));
         assert_eq!(parse("tunnels"), Ok(Request::Tunnels));
+        assert_eq!(parse("tunnel stats"), Ok(Request::TunnelStats));
         assert_eq!(parse("health"), Ok(Request::Health));
         assert_eq!(parse("drain"), Ok(Request::Drain));
         assert_eq!(parse("health now"), Err("health takes no arguments".into()));
@@ -417,7 +418,7 @@ mod tests {
         assert_eq!(parse("batch\nroute add ::/0 6to4"), Err("batch: connection ended before `end`".into()));
         assert_eq!(parse("batch\nreload\nend"), Err("batch line 1: only `route add|del`, `tunnel set|del` and `group set|del` may be batched".into()));
         assert_eq!(parse("batch now"), Err("batch takes no arguments".into()));
-        assert_eq!(parse("tunnel flip 1"), Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()));
+        assert_eq!(parse("tunnel flip 1"), Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id> | tunnel stats".into()));
         assert_eq!(parse("tunnels now"), Err("tunnels takes no arguments".into()));
     }
 

@@ -14,6 +14,7 @@ use relay::runtime::stats::{StatsHub, WorkerStats};
 use relay::runtime::worker::{self, Forwarding, IdleBackoff, WorkerSpec};
 use relay::runtime::{launch_on_lcore, telemetry, wait_lcore, Eal, Mbuf, Mempool, Port, PortSpec};
 
+use crate::tunnel_stats::TunnelStats;
 use crate::config::{Mode, Plan, PUNT_RING};
 use crate::drain::{Cause, Drain};
 use crate::health::{HealthTracker, LinkView, Problem, WorkerView};
@@ -59,6 +60,8 @@ struct Running {
     punt: Vec<Arc<ArrayQueue<Mbuf>>>,
     inject: Vec<Arc<ArrayQueue<(u16, Mbuf)>>>,
     slow_path: crate::slowpath::SlowCore,
+    /// Per configured tunnel, summed over the workers (`tunnel stats`).
+    tunnel_stats: TunnelStats,
     /// The kernel table relayd follows, if `[routing] kernel_table` is set.
     fib: Option<FibMirror>,
     settings: pipeline::Settings,
@@ -224,6 +227,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         println!("relayd: port {port} control TAP {name} (the routing daemon's interface)");
     }
     let mut links = Vec::new();
+    let mut tunnel_counters = Vec::new();
     let mut punt = Vec::new();
     let mut inject = Vec::new();
     let mut kernel = Vec::new();
@@ -255,6 +259,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
             Mode::Passthrough => Forwarding::PassThrough { map: plan.forward.clone() },
             Mode::Pipeline => {
                 let mut p = Pipeline::new(settings.clone(), &macs);
+                tunnel_counters.push(p.tunnel_counters());
                 // Workers sending to the same endpoint must not repeat IPv4 identifications soon.
                 p.set_ident_base((i as u16) << 12);
                 Forwarding::Pipeline(Box::new(p))
@@ -309,6 +314,7 @@ pub fn run(plan: Plan, opts: Options) -> Result<Exit, String> {
         punt,
         inject,
         slow_path,
+        tunnel_stats: TunnelStats::new(tunnel_counters),
         fib,
         settings,
         config_path: opts.config_path.clone(),
@@ -527,6 +533,7 @@ fn handle(r: &mut Running, req: Request, socket: &SocketCounters) -> Response {
         }
         Request::Routes => Response::ok(routes_with_origin(r.control.tables(), r.fib.as_ref())),
         Request::Tunnels => Response::ok(r.control.tables().tunnels_text()),
+        Request::TunnelStats => Response::ok(r.tunnel_stats.text(r.control.tables())),
         Request::Groups => Response::ok(r.control.tables().groups_text()),
         Request::Neigh => Response::ok(r.slow_path.neighbours_text(r.control.tables())),
         Request::Generation => Response::ok(format!(
@@ -588,8 +595,10 @@ fn route_changes(r: &mut Running, lines: &[String]) -> Response {
             _ => None,
         })
         .collect();
+    let touched = r.tunnel_stats.before(&updates, r.control.tables());
     match r.control.apply(updates) {
         Ok(g) => {
+            r.tunnel_stats.applied(&touched, r.control.tables());
             // The operator's routes are static: the mirror lets go of those prefixes (and
             // puts its own back where the operator deleted one).
             if let Some(f) = &mut r.fib {
@@ -616,7 +625,9 @@ fn reload(r: &mut Running) -> Response {
     if !settings.same_forwarding(&r.settings) {
         return Response::error("reload changes only tables (routes, neighbours); other pipeline settings need a restart");
     }
+    let touched = r.tunnel_stats.before_replace(r.control.tables(), &tables);
     r.control.replace(tables);
+    r.tunnel_stats.applied(&touched, r.control.tables());
     // Learned neighbours and the kernel's routes are not in the file: sent again.
     r.slow_path.reloaded(&settings, &mut r.control);
     if let Some(f) = &mut r.fib {

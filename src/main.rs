@@ -10,6 +10,7 @@ mod pcap;
 mod pinning;
 mod prom;
 mod slowpath;
+mod tunnel_stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -43,6 +43,11 @@ fn wan_frame(i: u8) -> Vec<u8> {
 }
 
 fn config(dir: &Scratch) -> std::path::PathBuf {
+    config_with(dir, ",infinite_rx=1")
+}
+
+/// `rx` follows each pcap file name in the port devices (`,infinite_rx=1` replays them).
+fn config_with(dir: &Scratch, rx: &str) -> std::path::PathBuf {
     write_pcap(&dir.path("lan.pcap"), &(0..32).map(lan_frame).collect::<Vec<_>>());
     write_pcap(&dir.path("wan.pcap"), &(0..16).map(wan_frame).collect::<Vec<_>>());
     dir.write(
@@ -54,11 +59,11 @@ file_prefix = "tun-runtime"
 memory_mb = 256
 [[port]]
 name = "wan"
-device = "net_pcap0,rx_pcap={d}/wan.pcap,infinite_rx=1"
+device = "net_pcap0,rx_pcap={d}/wan.pcap{rx}"
 mac = "02:00:00:00:00:a0"
 [[port]]
 name = "lan"
-device = "net_pcap1,rx_pcap={d}/lan.pcap,infinite_rx=1"
+device = "net_pcap1,rx_pcap={d}/lan.pcap{rx}"
 mac = "02:00:00:00:00:a1"
 [[worker]]
 cpu = 0
@@ -91,7 +96,7 @@ add = "2001:db8:50::/48 tunnel 0"
 [[pipeline.route]]
 add = "2001:db8:51::/48 blackhole"
 "#,
-            d = dir.0.display()
+            d = dir.0.display(),
         ),
     )
 }
@@ -182,4 +187,40 @@ fn tunnels_added_and_removed_under_traffic() {
     // Half the LAN's packets are tunnel 0's: tunnel 1 carried the rest of what went in.
     assert!(c("pipeline.encap_configured") > c("port.lan.ipackets") / 2, "tunnel 1 carried traffic:\n{}", run.stdout);
     assert_eq!(c("pipeline.decapsulated"), c("pipeline.decap_configured"));
+}
+
+/// The pcaps once: tunnel 0 takes 16 packets out (the WAN file) and 16 in (the even LAN
+/// frames), each a 64-byte IPv6 packet; `tunnel stats` says exactly that, keeps it through a
+/// change of settings, and starts from zero for new ends or a new tunnel.
+#[test]
+fn tunnel_stats_count_each_tunnel_exactly() {
+    let dir = Scratch::new("tunnel-stats");
+    let cfg = config_with(&dir, "");
+    let d = Daemon::start(&cfg, &dir.path("ctl.sock"));
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while d.stats().get("pipeline.rx").copied().unwrap_or(0) < 48 {
+        assert!(std::time::Instant::now() < limit, "the pcaps were not read: {:?}", d.stats());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let full = "0 rx_packets 16 rx_bytes 1024 tx_packets 16 tx_bytes 1024\n";
+    assert_eq!(d.ok("tunnel stats"), full);
+    // New settings, same ends: the same tunnel.
+    d.ok("tunnel set 0 local 198.51.100.20 remote 203.0.113.50 name site-b ttl 32");
+    d.ok("tunnel set 5 local 198.51.100.20 remote 203.0.113.9");
+    assert_eq!(d.ok("tunnel stats"), format!("{full}5 rx_packets 0 rx_bytes 0 tx_packets 0 tx_bytes 0\n"));
+    // New ends under id 0: another tunnel to its user, counted from zero.
+    d.ok("tunnel set 0 local 198.51.100.20 remote 203.0.113.51 name site-b");
+    assert_eq!(d.ok("tunnel stats"), "0 rx_packets 0 rx_bytes 0 tx_packets 0 tx_bytes 0\n5 rx_packets 0 rx_bytes 0 tx_packets 0 tx_bytes 0\n");
+    match d.request("tunnel set 65536 local 198.51.100.20 remote 203.0.113.10").expect("socket") {
+        Ok(body) => panic!("an id past max_tunnels was accepted: {body}"),
+        Err(e) => assert_eq!(e, "tunnel 65536: ids are 0..65536 ([pipeline] max_tunnels)"),
+    }
+    match d.request("tunnel stats now").expect("socket") {
+        Ok(body) => panic!("accepted: {body}"),
+        Err(e) => assert_eq!(e, "tunnel stats takes no arguments"),
+    }
+    let run = d.stop();
+    run.assert_clean();
+    assert_eq!(run.counter("pipeline.encap_configured"), 16);
+    assert_eq!(run.counter("pipeline.decap_configured"), 16);
 }

@@ -297,6 +297,54 @@ mod tests {
         assert_eq!(generate(20_000, 7), routes, "same seed, same table");
     }
 
+    /// Every entry point of `Lpm6` answers as the reference on a realistic table, built in
+    /// one pass and then changed route by route.
+    #[test]
+    fn lpm_matches_the_reference_on_a_realistic_table_and_after_updates() {
+        use relay::lpm::reference::ReferenceLpm6;
+        use relay::lpm::Lpm6;
+
+        fn check(table: &Lpm6, reference: &ReferenceLpm6, keys: &[[u8; 16]]) {
+            let mut bulk = vec![0; keys.len()];
+            table.lookup_bulk(keys, &mut bulk);
+            let mut plain = vec![0; keys.len()];
+            table.lookup_bulk_with_prefetch(keys, &mut plain, |_| {});
+            for (i, key) in keys.iter().enumerate() {
+                let want = reference.lookup(key);
+                let shown = Ipv6Addr::from(*key);
+                assert_eq!(table.lookup(key), want, "lookup {shown}");
+                assert_eq!(bulk[i], want, "lookup_bulk {shown}");
+                assert_eq!(plain[i], want, "lookup_bulk_with_prefetch {shown}");
+            }
+        }
+
+        let routes = generate(20_000, 11);
+        let mut table = Lpm6::from_routes(routes.iter().copied()).unwrap();
+        let mut reference = ReferenceLpm6::new();
+        for &(prefix, len, hop) in &routes {
+            reference.insert(prefix, len, hop).unwrap();
+        }
+        // In-table destinations with repeats back to back, as a flow's packets come.
+        let mut keys = table_destinations(&routes, 6000, 12);
+        keys.extend(table_destinations(&routes, 500, 13).iter().flat_map(|k| [*k; 3]));
+        keys.extend(random_destinations(4000, 14));
+        check(&table, &reference, &keys);
+
+        // A third of the routes withdrawn, and as many new ones (of a second table) added.
+        let mut rng = Rng::new(15);
+        let mut gone = routes.clone();
+        shuffle(&mut rng, &mut gone);
+        gone.truncate(routes.len() / 3);
+        let fresh = generate(routes.len() / 3, 16);
+        for (&(prefix, len, _), &(new, new_len, hop)) in gone.iter().zip(&fresh) {
+            assert_eq!(table.remove(prefix, len), reference.remove(prefix, len));
+            assert_eq!(table.insert(new, new_len, hop), reference.insert(new, new_len, hop));
+        }
+        keys.extend(table_destinations(&fresh, 4000, 17));
+        check(&table, &reference, &keys);
+        assert_eq!(table.routes(), reference.routes());
+    }
+
     #[test]
     fn destinations_fall_where_asked() {
         let routes = generate(1000, 1);

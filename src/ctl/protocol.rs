@@ -12,6 +12,8 @@ pub enum Request {
     Neigh,
     /// The configured tunnels.
     Tunnels,
+    /// Packets and bytes per configured tunnel.
+    TunnelStats,
     /// The next-hop groups.
     Groups,
     Generation,
@@ -35,6 +37,7 @@ commands:
   routes                    the IPv6 route table
   neigh                     the neighbour tables
   tunnels                   the configured tunnels
+  tunnel stats              packets and inner bytes per configured tunnel, each way
   groups                    the next-hop groups (ECMP)
   generation                control generation sent / applied by every worker
   audit                     check every worker's tables equal the control copy
@@ -107,9 +110,11 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
             Some(&"add") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
             _ => Err("usage: route add <prefix> <nexthop> | route del <prefix>".into()),
         },
-        "tunnel" => match rest.first() {
-            Some(&"set") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),
-            _ => Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id>".into()),
+        "tunnel" => match rest.as_slice() {
+            ["stats"] => Ok(Line::Request(Request::TunnelStats)),
+            ["stats", ..] => Err("tunnel stats takes no arguments".into()),
+            ["set", ..] | ["del", ..] => Ok(Line::Request(Request::Route(line.to_string()))),
+            _ => Err("usage: tunnel set <id> local <v4> remote <v4> [options] | tunnel del <id> | tunnel stats".into()),
         },
         "group" => match rest.first() {
             Some(&"set") | Some(&"del") => Ok(Line::Request(Request::Route(line.to_string()))),

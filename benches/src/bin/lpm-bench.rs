@@ -16,12 +16,14 @@ mod ipv4;
 mod ipv6;
 #[path = "lpm-bench/measure.rs"]
 mod measure;
+#[path = "lpm-bench/probe.rs"]
+mod probe;
 #[path = "lpm-bench/tables.rs"]
 mod tables;
 #[path = "lpm-bench/tables4.rs"]
 mod tables4;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use relay::lpm::reference::ReferenceLpm;
@@ -66,6 +68,10 @@ struct Args {
     /// IPv4 instead: relay `Lpm4` against `rte_lpm` (DIR-24-8) on DFZ-shaped tables.
     #[arg(long)]
     ipv4: bool,
+    /// Every table on 2 MiB pages: DPDK's on hugetlbfs (`scripts/hugepages.sh` first), the
+    /// Rust heap's big blocks on transparent huge pages (`MADV_HUGEPAGE`).
+    #[arg(long)]
+    hugepages: bool,
 }
 
 /// One line of a results table.
@@ -122,6 +128,9 @@ struct Workload<F: Family> {
 
 fn main() {
     let args = Args::parse();
+    if args.hugepages {
+        measure::use_huge_pages();
+    }
     if let Err(e) = run(&args) {
         eprintln!("lpm-bench: {e}");
         std::process::exit(1);
@@ -236,9 +245,9 @@ fn bench_size<K: BenchKind>(
         for (k, &kind) in kinds.iter().enumerate() {
             drop(built[k].take());
             let before = kind.heap();
-            let start = Instant::now();
+            let start = measure::thread_cpu_time();
             let table = kind.build(&work.routes, sizing)?;
-            build_ms[k].push(start.elapsed().as_secs_f64() * 1e3);
+            build_ms[k].push((measure::thread_cpu_time() - start).as_secs_f64() * 1e3);
             memory[k] = kind.heap().saturating_sub(before);
             built[k] = Some(table);
         }
@@ -298,7 +307,7 @@ fn bench_size<K: BenchKind>(
     }
 
     // relay's table built by single inserts, as the control core would from an empty start.
-    let start = Instant::now();
+    let start = measure::thread_cpu_time();
     let mut table = Lpm::<K::Family>::new();
     for &(prefix, len, hop) in &work.routes {
         table.insert(prefix, len, hop).map_err(|e| e.to_string())?;
@@ -308,7 +317,7 @@ fn bench_size<K: BenchKind>(
         .position(|&(p, _)| p == inserted)
         .and_then(|r| rows.get_mut(r))
     {
-        row.build_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        row.build_ms.push((measure::thread_cpu_time() - start).as_secs_f64() * 1e3);
         row.memory = Some(table.memory_bytes());
     }
     Ok(rows)
@@ -323,9 +332,10 @@ fn command_and_setup(args: &Args) -> (String, String) {
     };
     let sizes: Vec<String> = args.routes.iter().map(|n| n.to_string()).collect();
     let command = format!(
-        "`{rustflags}cargo run --release -p relay-benches --bin lpm-bench -- {}--routes {} \
+        "`{rustflags}cargo run --release -p relay-benches --bin lpm-bench -- {}{}--routes {} \
          --runs {} --build-runs {} --lookups {} --min-pass-ms {} --updates {} --seed {}`",
         if args.ipv4 { "--ipv4 " } else { "" },
+        if args.hugepages { "--hugepages " } else { "" },
         sizes.join(","),
         args.runs,
         args.build_runs,
@@ -336,12 +346,20 @@ fn command_and_setup(args: &Args) -> (String, String) {
     );
     let setup = format!(
         "{} · {} · one core, one thread (CPUs allowed: {}; load average at the start {}) · \
-         DPDK with `--no-huge` (4 KiB pages, like the Rust heap here) · {} · figures are \
-         median (min–max) of the runs.",
+         {} · {} · lookups/s and build times are per CPU-second of the benchmark thread \
+         (the machine is shared: time the scheduler gives others is not counted, their cache \
+         and memory traffic is; single updates are wall-clock, so their maxima include \
+         preemptions) · figures are median (min–max) of the runs.",
         relay_benches::results::machine(),
         relay_benches::results::now_utc(),
         cpus_allowed(),
         load_average(),
+        if args.hugepages {
+            "every table on 2 MiB pages (DPDK: hugetlbfs; Rust: transparent huge pages, \
+             `MADV_HUGEPAGE` on blocks of 2 MiB and more)"
+        } else {
+            "every table on 4 KiB pages (DPDK with `--no-huge`, like the Rust heap)"
+        },
         measure::rust_isa(),
     );
     (command, setup)
@@ -362,12 +380,17 @@ fn load_average() -> String {
     loadavg.split_whitespace().next().unwrap_or("unknown").to_string()
 }
 
-/// Starts the EAL without hugepages or devices: `mem_mb` of ordinary 4 KiB pages, like the
-/// Rust tables' heap.
-fn eal_init(mem_mb: usize) -> Result<(), String> {
+/// Starts the EAL without devices: `mem_mb` of ordinary 4 KiB pages, like the Rust tables'
+/// heap, or of 2 MiB hugepages.
+fn eal_init(mem_mb: usize, hugepages: bool) -> Result<(), String> {
     let mem = mem_mb.to_string();
-    let args = [
-        "lpm-bench", "--no-huge", "-m", &mem, "--no-pci", "--file-prefix", "lpm-bench", "--log-level", "warning",
-    ];
-    relay::runtime::Eal::init(&args).map(|_| ()).map_err(|e| format!("{e}: is -m {mem_mb} available?"))
+    let mut args = vec!["lpm-bench"];
+    if !hugepages {
+        args.push("--no-huge");
+    }
+    args.extend(["-m", &mem, "--no-pci", "--file-prefix", "lpm-bench", "--log-level", "warning"]);
+    let pages = if hugepages { " on 2 MiB hugepages (scripts/hugepages.sh)" } else { "" };
+    relay::runtime::Eal::init(&args)
+        .map(|_| ())
+        .map_err(|e| format!("{e}: is -m {mem_mb}{pages} available?"))
 }

@@ -62,6 +62,29 @@ impl<F: Family> Poptrie<F> {
         best
     }
 
+    /// Cache lines below the direct table that a lookup of `key` reads: its nodes and an
+    /// external leaf block. (For benchmarks: what a lookup costs in memory.)
+    pub(super) fn lines_read(&self, key: u128) -> usize {
+        let i = direct_index::<F>(key);
+        let entry = self.direct[i];
+        if self.is_empty_direct(i) || entry & DIRECT_NODE == 0 {
+            return 0;
+        }
+        let mut at = direct_node_index(entry);
+        let mut depth = F::DIRECT_BITS;
+        let mut lines = 0;
+        while depth < u32::from(F::BITS) {
+            lines += 1;
+            match Self::step(&self.nodes[at as usize], slot(key, depth)) {
+                Step::Child(child) => at = child,
+                Step::Hop(_) => break,
+                Step::External(_) => return lines + 1,
+            }
+            depth += STRIDE;
+        }
+        lines
+    }
+
     /// Looks up `min(addrs.len(), out.len(), BURST)` addresses one trie level at a time for
     /// the whole burst, handing `prefetch` the next level's node (or leaf) of each lane as
     /// soon as it is known, so that the lanes' loads overlap.
@@ -83,6 +106,11 @@ impl<F: Family> Poptrie<F> {
             at: [0; BURST],
         };
         let mut walking = 0u64;
+        // A lane whose address is the last walking lane's (packets of one flow, back to
+        // back) takes that lane's answer instead of a walk of its own.
+        let mut repeats = 0u64;
+        let mut repeat_of = [0u8; BURST];
+        let mut last: Option<(u64, usize)> = None;
         let mut lane = |i: usize, addr: &F::Addr, out: &mut u32| {
             let top = F::addr_top(addr);
             let index = (top >> (64 - F::DIRECT_BITS)) as usize;
@@ -93,15 +121,27 @@ impl<F: Family> Poptrie<F> {
             let entry = self.direct[index];
             if entry & DIRECT_NODE == 0 {
                 *out = or_best(direct_hop(entry), self.default);
-            } else {
-                let i = i & (BURST - 1);
-                let at = direct_node_index(entry);
-                lanes.at[i] = at;
-                lanes.top[i] = top;
-                let node = self.nodes.as_ptr().wrapping_add(at as usize);
-                prefetch(node.cast());
-                walking |= 1 << i;
+                return;
             }
+            let i = i & (BURST - 1);
+            if let Some((last_top, j)) = last {
+                if last_top == top
+                    && addrs
+                        .get(j)
+                        .is_some_and(|a| F::addr_key(a) == F::addr_key(addr))
+                {
+                    repeats |= 1 << i;
+                    repeat_of[i] = j as u8;
+                    return;
+                }
+            }
+            last = Some((top, i));
+            let at = direct_node_index(entry);
+            lanes.at[i] = at;
+            lanes.top[i] = top;
+            let node = self.nodes.as_ptr().wrapping_add(at as usize);
+            prefetch(node.cast());
+            walking |= 1 << i;
         };
         // Four lanes at a time: the loop's own counting is a third of a lane's work.
         let quads = n & !3;
@@ -120,6 +160,14 @@ impl<F: Family> Poptrie<F> {
         }
         if walking != 0 {
             self.walk_burst(addrs, out, walking, &mut lanes, prefetch);
+        }
+        while repeats != 0 {
+            let i = repeats.trailing_zeros() as usize;
+            repeats &= repeats - 1;
+            if let (Some(&answer), true) = (out.get(usize::from(repeat_of[i & (BURST - 1)])), i < n)
+            {
+                out[i] = answer;
+            }
         }
     }
 

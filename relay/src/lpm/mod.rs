@@ -56,10 +56,11 @@
 //!   /48s touches one node, not ten thousand.
 //!
 //! Bulk lookup walks the burst level by level: all lanes still descending take one step
-//! before any takes the next, and each step hands the lane's next node to a `prefetch`
-//! callback ([`Lpm6::lookup_bulk_with_prefetch`]) so that the 64 loads of a level overlap.
-//! The callback is how this module gets prefetching without `unsafe` of its own: the
-//! runtime passes `rte_prefetch0` / `_mm_prefetch`; [`Lpm6::lookup_bulk`] passes nothing.
+//! before any takes the next, and each step prefetches the lane's next node (`arch.rs`, the
+//! module's one `unsafe`: `_mm_prefetch`), so that the 64 loads of a level overlap. A
+//! caller with a prefetch of its own passes it to [`Lpm6::lookup_bulk_with_prefetch`]. A lane
+//! whose address is the previous walking lane's (a flow's packets back to back) copies that
+//! lane's answer instead of walking.
 //!
 //! Updates keep an authoritative prefix set (`routes.rs`: one hash map per length) beside
 //! the trie. Insert walks to the node whose 7 bits contain the prefix length, creating the
@@ -128,11 +129,46 @@
 //! The lead is the memory the layout saves, not cheaper steps. Over a 20k-prefix table,
 //! which fits in the caches, the AVX-512 `rte_fib6` walk did 197 M in-table lookups/s
 //! against this one's 87 (its scalar walk 85): a DIR step is an index and a load, a
-//! poptrie step about 40 instructions. The AVX-512 walk's in-table rate at 250k (40–57 M/s)
-//! is also more than half of what this walk reaches with no cache misses at all (the 5k
-//! table above), so twice that rate is out of a scalar walk's reach; it would take a
-//! vector walk of our own.
+//! poptrie step about 40 instructions.
+//!
+//! # Where a burst's time goes (issue 20, Intel Xeon KVM guest, 2 MiB L2)
+//!
+//! Measured by thread CPU time (`lpm-bench`, and a scratch harness for the variants). Over
+//! a 1000-prefix table (all in L1/L2) the walk does 54–58 M in-table lookups/s: ~40 cycles,
+//! the compute floor. At 1M prefixes it does 28–33 M/s with every table on 4 KiB pages and
+//! about 36 M/s on 2 MiB pages. An in-table lookup there reads about 3.6 lines below the
+//! direct table: the node at depth 20 (3300 of them, 0.2 MiB: in L2), then 1.0 at depth 27
+//! (7 MiB of them), 0.88 at 34 (31 MiB), 0.67 at 41 (36 MiB) and 0.07 external leaf blocks,
+//! so about 2.6 misses. `lpm-bench`'s probe (a pointer chase) finds this core completes at
+//! most ~65–75 M independent misses/s on 4 KiB pages (every miss a TLB miss too, which a
+//! nested page walk makes ~230 ns) and ~110–150 M/s on 2 MiB pages: 2.6 misses bound the
+//! walk at 25–30 M/s, where it is. So 150 M in-table lookups/s at 1M prefixes is out of
+//! reach of any walk here that reads more than one line outside L2 per lookup; what
+//! remains is fewer lines per lookup (wider nodes over the dense /32–/48 range, at a
+//! memory cost this layout was built to avoid) and 2 MiB pages (`docs/tuning.md`).
+//!
+//! Tried and measured (same harness, same tables):
+//!
+//! | change | 1k prefixes, in-table | 1M, in-table | kept |
+//! |---|---:|---:|---|
+//! | AVX-512 walk, 8 lanes a step by gathers (`vpgatherqq`, `vpopcntq`, `vpcompressq`; in the history) | 40 vs 52.5 M/s | 20.5 vs 27.9 | no: an 8-lane gather costs 2.7 ns here, the walk is gather-bound |
+//! | prefetch into L2 only (`_MM_HINT_T1`/`T2`) instead of T0 | 45 vs 48 | 26 vs 29 | no |
+//! | repeated-destination shortcut | −2 to −6 % without repeats | 4-packet flows: 45 → 63 (75 → 138 at 1k) | yes |
+//! | the Rust heap on 2 MiB pages (THP) | — | 28.6 → 35.6 | a deployment setting |
+//!
+//! For scale: PlanB (Zhang et al., "PlanB: Efficient Software IPv6 Lookup with Linearized
+//! B+-Tree", NSDI '26) reports 390 M IPv6 lookups/s on one AMD core (Zen 5) with real FIBs,
+//! and an independent reimplementation's README (`esutcu/planb-lpm`) quotes 191–197 M/s for
+//! the paper's Xeon 8331C. Its tables are real ones of about 235k prefixes (RIPE rrc00), a
+//! quarter of the 1M here, searched by their top 64 bits in a B+-tree rebuilt (850 ms for
+//! 1M) rather than updated, on CPUs whose L3 holds such a table at tens of ns; this KVM
+//! guest's memory answers a 16 MiB working set in ~140 ns (`lpm-bench`'s probe). The
+//! reimplementation measured 22 M/s at 1M synthetic prefixes with uniform destinations on
+//! an Ice Lake laptop. Whether the paper's traces are uniform or drawn from the table, the
+//! text available here did not say.
 
+
+mod arch;
 mod build;
 pub mod dir24;
 mod family;
@@ -277,17 +313,16 @@ impl<F: Family> Lpm<F> {
     }
 
     /// `out[i] = self.lookup(&addrs[i])`, a burst of 64 at a time, walking the trie one
-    /// level at a time for the whole burst so the lanes' node loads overlap. Only the first
-    /// `min(addrs.len(), out.len())` entries are used.
+    /// level at a time for the whole burst with each lane's next node prefetched a level
+    /// ahead, so that the lanes' loads overlap. Only the first `min(addrs.len(), out.len())`
+    /// entries are used.
     pub fn lookup_bulk(&self, addrs: &[F::Addr], out: &mut [u32]) {
-        self.lookup_bulk_with_prefetch(addrs, out, |_| {});
+        self.lookup_bulk_with_prefetch(addrs, out, arch::prefetch);
     }
 
-    /// [`Lpm::lookup_bulk`], calling `prefetch` with the address of each node or leaf that
-    /// a lane will read at the next level, as soon as it is known (a full level of the burst
-    /// ahead of the read). Pass the platform's prefetch instruction (`rte_prefetch0`,
-    /// `_mm_prefetch`): it is a hint the table never depends on, which is how this module
-    /// gets prefetching without `unsafe` of its own.
+    /// [`Lpm::lookup_bulk`], calling `prefetch` instead of the table's own prefetch with the
+    /// address of each node or leaf that a lane will read at the next level, as soon as it
+    /// is known (a full level of the burst ahead of the read); `|_| {}` walks without.
     #[inline]
     pub fn lookup_bulk_with_prefetch(
         &self,
@@ -301,6 +336,12 @@ impl<F: Family> Lpm<F> {
         {
             self.trie.lookup_burst(addrs, out, &prefetch);
         }
+    }
+
+    /// Cache lines a lookup of `addr` reads beyond the direct table and its bitmap (nodes,
+    /// and an external leaf block): what a lookup costs in memory, for benchmarks.
+    pub fn lines_read(&self, addr: &F::Addr) -> usize {
+        self.trie.lines_read(F::addr_key(addr))
     }
 
     /// Number of routes, the default route included.

@@ -31,11 +31,14 @@ pub(super) fn assert_same<F: Family>(
 ) {
     let mut bulk = vec![0; keys.len()];
     table.lookup_bulk(keys, &mut bulk);
-    for (key, &got) in keys.iter().zip(&bulk) {
+    let mut unprefetched = vec![0; keys.len()];
+    table.lookup_bulk_with_prefetch(keys, &mut unprefetched, |_| {});
+    for ((key, &got), &plain) in keys.iter().zip(&bulk).zip(&unprefetched) {
         let want = reference.lookup(key);
         let shown = F::key_prefix(F::addr_key(key));
         assert_eq!(table.lookup(key), want, "lookup {shown:?}");
         assert_eq!(got, want, "lookup_bulk {shown:?}");
+        assert_eq!(plain, want, "lookup_bulk_with_prefetch {shown:?}");
     }
     assert_eq!(table.routes(), reference.routes());
     assert_eq!(table.len(), reference.len());
@@ -286,6 +289,43 @@ fn bulk_lookup_handles_any_burst_length() {
     let mut out = vec![0; 5];
     table.lookup_bulk(&keys, &mut out);
     assert_eq!(out, single[..5]);
+}
+
+#[test]
+fn repeated_destinations_in_a_burst_get_their_own_answers() {
+    let mut table = Lpm6::new();
+    table.insert(ip("2001:db8::"), 48, 1).unwrap();
+    table.insert(ip("2001:db8::1:0:0"), 96, 2).unwrap();
+    table.insert(ip("2001:db8::1:0:7"), 128, 3).unwrap();
+    table.insert(ip("2001:db9::"), 32, 4).unwrap();
+    // Back-to-back repeats, a repeat across a lane answered in the direct table (3000::),
+    // and neighbours that share their top 64 bits but not their answer.
+    let lanes = [
+        "2001:db8::5",
+        "2001:db8::5",
+        "2001:db8::5",
+        "3000::1",
+        "2001:db8::5",
+        "2001:db8::1:0:7",
+        "2001:db8::1:0:7",
+        "2001:db8::1:0:8",
+        "2001:db8::1:0:7",
+        "2001:db8::2:0:7",
+        "2001:db9::1",
+        "2001:db9::1",
+        "2001:db8::5",
+    ];
+    let keys: Vec<[u8; 16]> = lanes.iter().map(|s| ip(s).octets()).collect();
+    let want = [1, 1, 1, MISS, 1, 3, 3, 2, 3, 1, 4, 4, 1];
+    let mut out = vec![0; keys.len()];
+    table.lookup_bulk(&keys, &mut out);
+    assert_eq!(out, want);
+    // The same burst from a later offset, so repeats sit at other lane numbers.
+    let mut shifted = vec![[0x30; 16]; 60];
+    shifted.extend(&keys);
+    let mut out = vec![0; shifted.len()];
+    table.lookup_bulk(&shifted, &mut out);
+    assert_eq!(out[60..], want);
 }
 
 #[test]

@@ -67,9 +67,10 @@ fn arb_routes4(count: Range<usize>) -> impl Strategy<Value = Routes<V4>> {
     prop::collection::vec(arb_route::<V4>(&BASES4, &LENS4), count)
 }
 
-/// Keys: inside each route (random host bits), next to it (last prefix bit flipped),
-/// elsewhere in its direct-table slot (where shorter prefixes show through node covers),
-/// plus uniformly random ones.
+/// Keys: inside each route (random host bits), twice in a row for every third route (the
+/// burst's repeated-destination shortcut), next to it (last prefix bit flipped), elsewhere
+/// in its direct-table slot (where shorter prefixes show through node covers), plus
+/// uniformly random ones.
 fn keys_for<F: Family>(routes: &[(F::Prefix, u8, u32)], noise: &[u128]) -> Vec<F::Addr> {
     let mut keys: Vec<F::Addr> = noise.iter().map(|&n| F::key_addr(n)).collect();
     for (i, &(prefix, len, _)) in routes.iter().enumerate() {
@@ -77,6 +78,9 @@ fn keys_for<F: Family>(routes: &[(F::Prefix, u8, u32)], noise: &[u128]) -> Vec<F
         let keep = prefix_mask(len);
         let inside = (F::prefix_key(prefix) & keep) | (host & !keep);
         keys.push(F::key_addr(inside));
+        if i % 3 == 0 {
+            keys.push(F::key_addr(inside));
+        }
         if len > 0 {
             keys.push(F::key_addr(inside ^ (1u128 << (128 - u32::from(len)))));
         }
@@ -95,11 +99,14 @@ fn check<F: Family>(
 ) -> Result<(), TestCaseError> {
     let mut bulk = vec![0; keys.len()];
     table.lookup_bulk(keys, &mut bulk);
-    for (key, &got) in keys.iter().zip(&bulk) {
+    let mut unprefetched = vec![0; keys.len()];
+    table.lookup_bulk_with_prefetch(keys, &mut unprefetched, |_| {});
+    for ((key, &got), &plain) in keys.iter().zip(&bulk).zip(&unprefetched) {
         let want = reference.lookup(key);
         let shown = F::key_prefix(F::addr_key(key));
         prop_assert_eq!(table.lookup(key), want, "lookup {:?}", shown);
         prop_assert_eq!(got, want, "lookup_bulk {:?}", shown);
+        prop_assert_eq!(plain, want, "lookup_bulk_with_prefetch {:?}", shown);
     }
     Ok(())
 }

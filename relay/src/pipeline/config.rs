@@ -11,6 +11,7 @@
 //! urpf = false                 # strict uRPF on native ingress
 //! icmp_rate_pps = 1000         # ICMP errors per worker; 0 = none
 //! icmp_burst = 100
+//! max_tunnels = 65536          # configured tunnel ids are 0..max_tunnels (1..=16777216)
 //!
 //! [pipeline.router]            # 6to4 router for 2002:c633:6407::/48
 //! ipv4 = "198.51.100.7"
@@ -76,7 +77,7 @@ use crate::pipeline::model::addr::{mask4, Ipv4Prefix};
 use crate::pipeline::model::error::{at, err, ConfigError};
 use crate::pipeline::model::route_text::{parse_group, parse_route};
 use crate::pipeline::model::settings::*;
-use crate::pipeline::model::tables::{TableError, TableUpdate, Tables, KERNEL_GROUPS};
+use crate::pipeline::model::tables::{TableError, TableUpdate, Tables, KERNEL_GROUPS, MAX_MAX_TUNNELS};
 use crate::wire::EthernetAddress;
 
 /// `[pipeline]`, as written. Every field but `interface` is optional.
@@ -93,6 +94,8 @@ pub struct Config {
     pub outer_ttl: Option<u8>,
     /// `"copy"` (default) or a DSCP value 0..=63.
     pub dscp: Option<DscpConfig>,
+    /// Configured tunnel ids are below it; 1..=2^24, default 2^16.
+    pub max_tunnels: Option<u32>,
     /// IPv4 prefixes added to the RFC 3964 deny list, e.g. `"198.18.0.0/15"`.
     #[serde(default)]
     pub extra_bogons: Vec<String>,
@@ -372,6 +375,12 @@ impl Config {
                 return err("pipeline.outer_ttl", "0: the outer TTL must be 1..=255");
             }
             s.outer_ttl = t;
+        }
+        if let Some(m) = self.max_tunnels {
+            if !(1..=MAX_MAX_TUNNELS).contains(&m) {
+                return err("pipeline.max_tunnels", format!("{m}: must be 1..={MAX_MAX_TUNNELS}"));
+            }
+            s.max_tunnels = m;
         }
         s.dscp = match &self.dscp {
             None => DscpPolicy::Copy,

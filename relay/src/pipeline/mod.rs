@@ -37,12 +37,13 @@ pub use model::automatic::{
     is_sixover4_group, isatap_iid, sixover4_group, AutomaticSettings, Ipv6Prefix, IsatapSettings, SixOver4Settings, SixRdDomain,
 };
 pub use model::counters::{Counters, Event};
+pub use model::tunnel_counters::{TunnelCount, TunnelCounters};
 pub use model::error::ConfigError;
 pub use model::host::{Host, PortView};
 pub use model::route_text::{parse_group, parse_ipv4_prefix, parse_ipv6_prefix, parse_neighbour, parse_route, parse_route_command, parse_tunnel, parse_update};
 pub use model::settings::*;
 pub use model::route_text::RouteTextError;
-pub use model::tables::{ConfiguredTunnel, GroupMember, NextHopGroup, KERNEL_GROUPS, MAX_GROUP_MEMBERS, Route4Target, RouteTarget, TableError, TableUpdate, Tables, TunnelName};
+pub use model::tables::{ConfiguredTunnel, GroupMember, NextHopGroup, KERNEL_GROUPS, MAX_GROUP_MEMBERS, Route4Target, RouteTarget, TableError, TableUpdate, Tables, TunnelId, TunnelName, DEFAULT_MAX_TUNNELS, MAX_MAX_TUNNELS};
 pub use model::verdict::{is_drop_counter, DropReason, Verdict};
 pub use model::{PacketBuf, TestBuf};
 pub use slow::sixover4_multicast;

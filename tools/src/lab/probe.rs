@@ -192,6 +192,43 @@ pub fn tcp_transfer(dir: &Path, server_ns: &str, server_addr: IpAddr, client_ns:
     })
 }
 
+/// What [`udp_flows`] sent and what its sink counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flows {
+    pub sent: u64,
+    pub received: u64,
+}
+
+/// `flows` UDP flows of `packets` datagrams each from `src_ns` to `dst` (port 9), source
+/// ports from `first_port`, counted by a sink in `dst_ns` started first.
+pub fn udp_flows(dir: &Path, src_ns: &str, dst_ns: &str, dst: IpAddr, first_port: u16, flows: u32, packets: u32) -> Result<Flows> {
+    let script = dir.join("udp_flows.py");
+    let expected = u64::from(flows) * u64::from(packets);
+    let mut sink = sh::in_ns(Some(dst_ns), &sh::python().to_string_lossy());
+    sink.arg(&script).args(["sink", &expected.to_string()]);
+    sink.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut sink = KillOnDrop(sink.spawn().map_err(|e| format!("udp_flows.py sink: {e}"))?);
+    let mut lines = BufReader::new(sink.0.stdout.take().ok_or("sink stdout")?).lines();
+    match lines.next() {
+        Some(Ok(l)) if l == "listening" => {}
+        other => return Err(format!("udp_flows.py sink in {dst_ns} did not start: {other:?}")),
+    }
+    let mut send = sh::in_ns(Some(src_ns), &sh::python().to_string_lossy());
+    send.arg(&script).args([dst.to_string(), first_port.to_string(), flows.to_string(), packets.to_string()]);
+    let said = sh::run(&mut send)?;
+    let count = |text: &str, word: &str| -> Result<u64> {
+        match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [w, n] if *w == word => n.parse().map_err(|_| format!("udp_flows.py printed {text:?}")),
+            _ => Err(format!("udp_flows.py printed {text:?}, not `{word} N`")),
+        }
+    };
+    let sent = count(said.trim(), "sent")?;
+    let heard = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let received = count(heard.trim(), "received")?;
+    let _ = sh::wait_child(&mut sink.0, Duration::from_secs(10));
+    Ok(Flows { sent, received })
+}
+
 /// One kind of spoofed packet: outer IPv4 ends, inner IPv6 ends, how many.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spoof {

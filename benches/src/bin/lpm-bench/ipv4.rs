@@ -24,7 +24,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         let need =
             |(routes, tbl8s): (&Vec<_>, &usize)| (64 << 20) + tbl8s * 1024 + routes.len() * 8;
         let peak = tables.iter().zip(&tbl8s).map(need).max().unwrap_or(0);
-        eal_init(args.mem_mb.unwrap_or(peak * 3 / 2 / (1 << 20) + 512))?;
+        eal_init(args.mem_mb.unwrap_or(peak * 3 / 2 / (1 << 20) + 512), args.hugepages)?;
     }
     let mut kinds = vec![Kind4::Relay, Kind4::Dir24];
     if !args.no_dpdk {

@@ -44,8 +44,8 @@ impl BenchPass for Pass4 {
 
     fn name(self) -> &'static str {
         match self {
-            Self::RelayPrefetch => "relay `Lpm4::lookup_bulk_with_prefetch` (`_mm_prefetch`)",
-            Self::RelayBulk => "relay `Lpm4::lookup_bulk` (no prefetch)",
+            Self::RelayPrefetch => "relay `Lpm4::lookup_bulk` (prefetching)",
+            Self::RelayBulk => "relay `Lpm4::lookup_bulk_with_prefetch` (a no-op prefetch)",
             Self::RelaySingle => "relay `Lpm4::lookup` (one at a time)",
             Self::Dir24Prefetch => "relay `Dir24::lookup_bulk_with_prefetch` (`_mm_prefetch`)",
             Self::Dir24Single => "relay `Dir24::lookup` (one at a time)",

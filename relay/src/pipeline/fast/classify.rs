@@ -191,8 +191,8 @@ impl Pipeline {
                 // The decapsulation table: configured tunnels by exact ends, then the one
                 // automatic mechanism bound to the local address, 6to4 first (RFC 3964
                 // 6.1; each kind's checks follow in decap).
-                let kind = if tables.configured_tunnel(dst, src).is_some() {
-                    TunnelKind::Configured
+                let kind = if let Some(id) = tables.configured_tunnel(dst, src) {
+                    TunnelKind::Configured(id)
                 } else if self.host.is_endpoint(dst) {
                     if !self.host.martians.v4_ok(src) {
                         return dropped(Ipv4SrcMartian);

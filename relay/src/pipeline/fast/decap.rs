@@ -77,6 +77,9 @@ impl Pipeline {
         }
         self.counters.count(Event::Decapsulated);
         self.counters.count(kind.event());
+        if let TunnelKind::Configured(id) = kind {
+            self.tunnel_counters.count_rx(id, inner_len);
+        }
         let origin = Origin::Tunnel { local: dst4, six_to_four: kind == TunnelKind::SixToFour };
         Class::Route { origin, src: src.to_be_bytes(), dst: dst.to_be_bytes() }
     }

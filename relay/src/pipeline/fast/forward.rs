@@ -182,6 +182,9 @@ impl Pipeline {
         }
         let sent = self.sent_or_waiting(port_id, mac.is_none(), Event::Encapsulated)?;
         self.counters.count(event);
+        if let RouteTarget::Configured { tunnel } = hop.target {
+            self.tunnel_counters.count_tx(tunnel, p.len);
+        }
         Ok(sent)
     }
 }

@@ -31,12 +31,15 @@ use classify::{Class, Origin};
 use pmtu::PmtuCache;
 use reassembly::Reassembly;
 
+use std::sync::Arc;
+
 use crate::lpm::Lpm6;
 use crate::pipeline::mech::Automatic;
 use crate::pipeline::model::counters::{Counters, Event};
 use crate::pipeline::model::host::Host;
 use crate::pipeline::model::settings::Settings;
 use crate::pipeline::model::tables::Tables;
+use crate::pipeline::model::tunnel_counters::TunnelCounters;
 use crate::pipeline::model::verdict::{DropReason, Verdict};
 use crate::pipeline::model::PacketBuf;
 use crate::wire::EthernetAddress;
@@ -61,6 +64,8 @@ pub struct Pipeline {
     auto: Automatic,
     urpf: bool,
     counters: Counters,
+    /// Shared with the control core, which reads them (`tunnel stats`).
+    tunnel_counters: Arc<TunnelCounters>,
     bucket: TokenBucket,
     resolve_bucket: TokenBucket,
     /// Control-plane policing: packets for the kernel from routing peers, and from others.
@@ -83,6 +88,7 @@ impl Pipeline {
             auto: Automatic::new(&settings.automatic, &host.broadcasts, &host.own_v4, settings.tunnel_mtu),
             urpf: settings.urpf,
             counters: Counters::new(),
+            tunnel_counters: Arc::new(TunnelCounters::new(settings.max_tunnels)),
             bucket: TokenBucket::new(settings.icmp_rate_pps, settings.icmp_burst, clock_hz),
             resolve_bucket: TokenBucket::new(RESOLVE_PUNT_PPS, RESOLVE_PUNT_BURST, clock_hz),
             kernel_peer: peer_bucket(&settings, clock_hz),
@@ -124,6 +130,11 @@ impl Pipeline {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// This worker's per-tunnel counters, for the control core to read.
+    pub fn tunnel_counters(&self) -> Arc<TunnelCounters> {
+        Arc::clone(&self.tunnel_counters)
     }
 
     /// Decides every packet of `bufs`: `verdicts[i]` for `bufs[i]`, each buffer rewritten

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::pipeline::model::error::{at, ConfigError};
 use crate::pipeline::model::settings::DscpConfig;
-use crate::pipeline::model::tables::{ConfiguredTunnel, TableUpdate, TunnelName};
+use crate::pipeline::model::tables::{ConfiguredTunnel, TableUpdate, TunnelId, TunnelName};
 
 /// `[[pipeline.tunnel]] id = 0  local = "198.51.100.7"  remote = "203.0.113.50"`: a
 /// configured tunnel (RFC 4213); routes enter it with `tunnel 0`. Optional: `name`, and
@@ -26,7 +26,7 @@ use crate::pipeline::model::tables::{ConfiguredTunnel, TableUpdate, TunnelName};
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TunnelConfig {
-    pub id: u16,
+    pub id: TunnelId,
     pub local: String,
     pub remote: String,
     pub name: Option<String>,

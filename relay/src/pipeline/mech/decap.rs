@@ -27,7 +27,7 @@ pub(crate) fn check_with(host: &Host, auto: &Automatic, kind: TunnelKind, src4: 
     }
     match kind {
         TunnelKind::SixToFour => sixtofour::check_decap(host, src4, dst4, src, dst)?,
-        TunnelKind::Configured => {}
+        TunnelKind::Configured(_) => {}
         _ => match auto.check_decap(host, kind, src4, dst4, src, dst)? {
             Inner::Forward => {}
             inner => return Ok(inner),
@@ -103,7 +103,7 @@ impl Automatic {
                 self.sixover4.get(usize::from(i)).ok_or(DecapNoMechanism)?.check_group(src4, dst4, src, dst)?;
                 return Ok(Inner::Local);
             }
-            TunnelKind::SixToFour | TunnelKind::Configured => return Err(DecapNoMechanism),
+            TunnelKind::SixToFour | TunnelKind::Configured(_) => return Err(DecapNoMechanism),
         }
         // Each of our addresses on a link embeds the link's IPv4 address, which is dst4.
         if dst as u32 == dst4 && self.is_own_v6(dst) {

@@ -41,13 +41,15 @@ use crate::pipeline::model::addr::mask6;
 use crate::pipeline::model::automatic::{is_sixover4_group, AutomaticSettings, Ipv6Prefix};
 use crate::pipeline::model::counters::Event;
 use crate::pipeline::model::host::Host;
+use crate::pipeline::model::tables::TunnelId;
 
 /// Which kind of tunnel a protocol-41 packet arrived on: a row of the decapsulation
 /// table, chosen by the outer addresses (RFC 3964 section 6.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TunnelKind {
     SixToFour,
-    Configured,
+    /// Configured tunnel `id` (RFC 4213), matched by both ends.
+    Configured(TunnelId),
     Ipv4Compatible,
     /// ISATAP link i.
     Isatap(u8),
@@ -64,7 +66,7 @@ impl TunnelKind {
     pub(crate) fn event(self) -> Event {
         match self {
             TunnelKind::SixToFour => Event::Decap6to4,
-            TunnelKind::Configured => Event::DecapConfigured,
+            TunnelKind::Configured(_) => Event::DecapConfigured,
             TunnelKind::Ipv4Compatible => Event::DecapIpv4Compatible,
             TunnelKind::Isatap(_) => Event::DecapIsatap,
             TunnelKind::SixRd => Event::Decap6rd,

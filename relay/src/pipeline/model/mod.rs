@@ -2,7 +2,8 @@
 //! control-plane updates: validated settings (ports, roles, the automatic mechanisms'
 //! parameters), our own addresses compiled for fast tests ([`Host`]), the address
 //! predicates and the RFC 3964 deny list, the table set (routes, next hops, configured
-//! tunnels, neighbours), the route text grammar, the drop reasons and counters, and the
+//! tunnels, neighbours), the route text grammar, the drop reasons and counters (per
+//! worker, and per configured tunnel), and the
 //! packet-buffer trait the stages work on. No per-packet code.
 //!
 //! May import: `crate::wire`, `crate::lpm` — never `mech`, `fast` or `slow`.
@@ -15,6 +16,7 @@ pub mod host;
 pub mod route_text;
 pub mod settings;
 pub mod tables;
+pub mod tunnel_counters;
 mod v4set;
 pub mod verdict;
 

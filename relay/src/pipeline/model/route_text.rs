@@ -244,11 +244,11 @@ fn parse_tunnel_options<'a>(w: &mut impl Iterator<Item = &'a str>) -> Result<Con
             "remote" => remote = Some(parse_v4(value, key)?),
             "name" => t.name = Some(TunnelName::new(value.ok_or(RouteTextError::Expected("`name` needs a name"))?)?),
             "mtu" => t.mtu = Some(parse_num(value, key)?),
-            "ttl" => t.ttl = Some(parse_num(value, key)?.try_into().map_err(|_| RouteTextError::TtlOutOfRange)?),
+            "ttl" => t.ttl = Some(parse_num::<u16>(value, key)?.try_into().map_err(|_| RouteTextError::TtlOutOfRange)?),
             "dscp" => {
                 t.dscp = Some(match value {
                     Some("copy") => DscpPolicy::Copy,
-                    v => DscpPolicy::Fixed(parse_num(v, key)?.try_into().map_err(|_| RouteTextError::DscpOutOfRange)?),
+                    v => DscpPolicy::Fixed(parse_num::<u16>(v, key)?.try_into().map_err(|_| RouteTextError::DscpOutOfRange)?),
                 })
             }
             other => return Err(RouteTextError::UnexpectedTunnelOption(other.to_string())),
@@ -385,7 +385,7 @@ fn parse_port(w: Option<&str>) -> Result<u16, RouteTextError> {
     parse_num(w, "port")
 }
 
-fn parse_num(w: Option<&str>, what: &str) -> Result<u16, RouteTextError> {
+fn parse_num<N: std::str::FromStr>(w: Option<&str>, what: &str) -> Result<N, RouteTextError> {
     let t = w.ok_or_else(|| RouteTextError::NeedsNumber(what.to_string()))?;
     t.parse().map_err(|_| RouteTextError::NotNumber { text: t.to_string(), what: what.to_string() })
 }

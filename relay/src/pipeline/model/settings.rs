@@ -9,7 +9,7 @@ use crate::wire::EthernetAddress;
 use super::addr::{mask4, Ipv4Prefix, Martians};
 use super::automatic::AutomaticSettings;
 use super::error::{err, ConfigError};
-use super::tables::TableUpdate;
+use super::tables::{TableUpdate, DEFAULT_MAX_TUNNELS};
 
 /// The 6to4 relay anycast address (RFC 3068), prefix 192.88.99.0/24.
 pub const ANYCAST_V4: Ipv4Addr = Ipv4Addr::new(192, 88, 99, 1);
@@ -215,6 +215,8 @@ pub struct Settings {
     pub tunnel_mtu: u16,
     pub outer_ttl: u8,
     pub dscp: DscpPolicy,
+    /// Configured tunnel ids are `0..max_tunnels`.
+    pub max_tunnels: u32,
     /// Operator additions to the RFC 3964 IPv4 deny list.
     pub extra_bogons: Vec<Ipv4Prefix>,
     /// Strict unicast RPF on native IPv6 ingress.
@@ -250,6 +252,7 @@ impl Settings {
             tunnel_mtu: DEFAULT_TUNNEL_MTU,
             outer_ttl: DEFAULT_OUTER_TTL,
             dscp: DscpPolicy::Copy,
+            max_tunnels: DEFAULT_MAX_TUNNELS,
             extra_bogons: Vec::new(),
             urpf: false,
             icmp_rate_pps: DEFAULT_ICMP_RATE_PPS,

@@ -7,7 +7,7 @@ use crate::lpm::LpmError;
 use crate::pipeline::model::automatic::Ipv6Prefix;
 use crate::wire::EthernetAddress;
 
-use super::{RouteTarget, TableUpdate, TunnelName};
+use super::{RouteTarget, TableUpdate, TunnelId, TunnelName};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TableError {
@@ -79,13 +79,15 @@ pub enum TableError {
     #[error("tunnel remote address {0} is not another host's unicast address")]
     TunnelRemoteInvalid(Ipv4Addr),
     #[error("tunnel {other} already joins {local} and {remote}")]
-    TunnelEndsTaken { other: u16, local: Ipv4Addr, remote: Ipv4Addr },
+    TunnelEndsTaken { other: TunnelId, local: Ipv4Addr, remote: Ipv4Addr },
     #[error("tunnel {other} is already named {name}")]
-    TunnelNameTaken { other: u16, name: TunnelName },
+    TunnelNameTaken { other: TunnelId, name: TunnelName },
     #[error("tunnel {0} is in use by routes")]
-    TunnelInUse(u16),
+    TunnelInUse(TunnelId),
     #[error("no tunnel {0}")]
-    NoTunnel(u16),
+    NoTunnel(TunnelId),
+    #[error("tunnel {id}: ids are 0..{max} ([pipeline] max_tunnels)")]
+    TunnelIdOutOfRange { id: TunnelId, max: u32 },
     // Next-hop groups.
     #[error("a next-hop group needs at least one `nexthop`")]
     GroupEmpty,

@@ -31,7 +31,7 @@ use group::GroupSlot;
 pub use routes4::Route4Target;
 use routes4::Routes4;
 pub(crate) use routes4::check_prefix4;
-pub use tunnel::{ConfiguredTunnel, TunnelName};
+pub use tunnel::{ConfiguredTunnel, TunnelId, TunnelName, DEFAULT_MAX_TUNNELS, MAX_MAX_TUNNELS};
 pub use update::{RouteTarget, TableUpdate};
 pub(crate) use update::{check_prefix, tunnel_remote};
 
@@ -137,17 +137,24 @@ pub struct Tables {
     ports: Vec<bool>,
     /// Our IPv4 addresses (a configured tunnel's local end must be one).
     own_v4: Vec<u32>,
-    tunnels: BTreeMap<u16, ConfiguredTunnel>,
+    tunnels: BTreeMap<TunnelId, ConfiguredTunnel>,
+    /// Configured tunnel ids are below this.
+    max_tunnels: u32,
     /// Next-hop groups by slot (a group next hop holds its slot), their ids' slots, and
     /// the slots free for reuse.
     groups: Vec<Option<GroupSlot>>,
     group_index: BTreeMap<u16, u32>,
     free_groups: Vec<u32>,
     /// `(local, remote)` → tunnel id, for decapsulation.
-    tunnel_ends: IntMap<(u32, u32), u16>,
+    tunnel_ends: IntMap<(u32, u32), TunnelId>,
     /// The remote ends in `tunnel_ends`: most protocol-41 packets come from elsewhere
     /// (6to4, ISATAP, 6rd), and this says so without hashing the pair.
     tunnel_remotes: V4Set,
+    /// How many tunnels each remote and each local end has: the sets above change only
+    /// when a count goes to or from zero, so a tunnel is added or removed in constant time.
+    tunnel_remote_uses: IntMap<u32, u32>,
+    tunnel_local_uses: IntMap<u32, u32>,
+    tunnel_names: HashMap<TunnelName, TunnelId>,
     /// The automatic mechanisms' parameters, for their routes' next hops.
     automatic: AutomaticSettings,
     encap: EncapDefaults,
@@ -172,11 +179,15 @@ impl Tables {
             ports: settings.ports.iter().map(|p| p.configured).collect(),
             own_v4: settings.own_v4().into_iter().map(u32::from).collect(),
             tunnels: Default::default(),
+            max_tunnels: settings.max_tunnels,
             groups: Vec::new(),
             group_index: BTreeMap::new(),
             free_groups: Vec::new(),
             tunnel_ends: IntMap::default(),
             tunnel_remotes: V4Set::new(&[]),
+            tunnel_remote_uses: IntMap::default(),
+            tunnel_local_uses: IntMap::default(),
+            tunnel_names: HashMap::new(),
             automatic: settings.automatic.clone(),
             encap: EncapDefaults { mtu: settings.tunnel_mtu, ttl: settings.outer_ttl, dscp: settings.dscp },
         };
@@ -260,8 +271,18 @@ impl Tables {
     }
 
     /// Every configured tunnel by id.
-    pub fn tunnels(&self) -> Vec<(u16, ConfiguredTunnel)> {
+    pub fn tunnels(&self) -> Vec<(TunnelId, ConfiguredTunnel)> {
         self.tunnels.iter().map(|(&id, &t)| (id, t)).collect()
+    }
+
+    /// Configured tunnel `id`, if there is one.
+    pub fn tunnel(&self, id: TunnelId) -> Option<ConfiguredTunnel> {
+        self.tunnels.get(&id).copied()
+    }
+
+    /// The ids of every configured tunnel, in order.
+    pub fn tunnel_ids(&self) -> impl Iterator<Item = TunnelId> + '_ {
+        self.tunnels.keys().copied()
     }
 
     /// Every configured tunnel, one per line (`0 local 198.51.100.7 remote 203.0.113.50`).
@@ -280,7 +301,7 @@ impl Tables {
 
     /// The configured tunnel from `remote` to our `local`, if any.
     #[inline]
-    pub(crate) fn configured_tunnel(&self, local: u32, remote: u32) -> Option<u16> {
+    pub(crate) fn configured_tunnel(&self, local: u32, remote: u32) -> Option<TunnelId> {
         if !self.tunnel_remotes.contains(remote) {
             return None;
         }
@@ -289,7 +310,12 @@ impl Tables {
 
     /// `local` is the local end of some configured tunnel.
     pub(crate) fn is_tunnel_local(&self, local: u32) -> bool {
-        self.tunnel_ends.keys().any(|&(l, _)| l == local)
+        self.tunnel_local_uses.contains_key(&local)
+    }
+
+    /// Configured tunnel ids are `0..max_tunnels()`.
+    pub fn max_tunnels(&self) -> u32 {
+        self.max_tunnels
     }
 
     /// The route for `addr` (longest match), as the fast path sees it.

@@ -46,6 +46,16 @@ impl fmt::Debug for TunnelName {
     }
 }
 
+/// A configured tunnel's number: `tunnel set <id>`, `route add … tunnel <id>`. Below the
+/// pipeline's `max_tunnels`, so that per-tunnel counters are an array indexed by it.
+pub type TunnelId = u32;
+
+/// `[pipeline] max_tunnels` unless set: every id a 16-bit number can name.
+pub const DEFAULT_MAX_TUNNELS: u32 = 1 << 16;
+/// The largest `max_tunnels`: each worker keeps 32 bytes of counters per possible tunnel
+/// (512 MiB a worker at this limit).
+pub const MAX_MAX_TUNNELS: u32 = 1 << 24;
+
 /// IPv6 in IPv4 between two fixed addresses. `None` fields take the pipeline's setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConfiguredTunnel {

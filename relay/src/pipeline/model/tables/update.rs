@@ -6,10 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::lpm::Lpm6;
 use crate::pipeline::model::addr::{builtin_v4_ok, is_6to4, mask6, v4_of_6to4};
 use crate::pipeline::model::automatic::Ipv6Prefix;
-use crate::pipeline::model::v4set::V4Set;
 use crate::wire::EthernetAddress;
 
-use super::{ConfiguredTunnel, HopSlot, NextHop, NextHopGroup, Route4Target, TableError, Tables, UNRESOLVED};
+use super::{ConfiguredTunnel, HopSlot, NextHop, NextHopGroup, Route4Target, TableError, Tables, TunnelId, UNRESOLVED};
 
 /// Where a route sends packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,7 +23,7 @@ pub enum RouteTarget {
     /// typically a relay: `2002:c058:6301::` is 192.88.99.1).
     Tunnel { via: Ipv6Addr },
     /// Into configured tunnel `id` (RFC 4213): its fixed local and remote IPv4 addresses.
-    Configured { tunnel: u16 },
+    Configured { tunnel: TunnelId },
     /// Onto the ISATAP link of our address `local` (RFC 5214), to the IPv4 address in each
     /// destination's interface identifier.
     Isatap { local: Ipv4Addr },
@@ -73,9 +72,9 @@ pub enum TableUpdate {
     NeighbourSet { addr: IpAddr, mac: EthernetAddress },
     NeighbourDel { addr: IpAddr },
     /// Adds or replaces configured tunnel `id` (RFC 4213); its `local` must be ours.
-    TunnelSet { id: u16, tunnel: ConfiguredTunnel },
+    TunnelSet { id: TunnelId, tunnel: ConfiguredTunnel },
     /// Removes a configured tunnel no route uses.
-    TunnelDel { id: u16 },
+    TunnelDel { id: TunnelId },
     /// Adds or replaces next-hop group `id`; routes to it follow at once.
     GroupSet { id: u16, group: NextHopGroup },
     /// Removes a next-hop group no route uses.
@@ -336,8 +335,13 @@ impl Tables {
         Ok(())
     }
 
-    fn tunnel_set(&mut self, id: u16, tunnel: ConfiguredTunnel) -> Result<(), TableError> {
+    /// Adds or replaces tunnel `id`. Constant time whatever the number of tunnels: only
+    /// the next hop of routes into this tunnel is resolved again.
+    fn tunnel_set(&mut self, id: TunnelId, tunnel: ConfiguredTunnel) -> Result<(), TableError> {
         let ConfiguredTunnel { local, remote, name, .. } = tunnel;
+        if id >= self.max_tunnels {
+            return Err(TableError::TunnelIdOutOfRange { id, max: self.max_tunnels });
+        }
         tunnel.check()?;
         if !self.own_v4.contains(&u32::from(local)) {
             return Err(TableError::TunnelLocalNotOurs(local));
@@ -350,32 +354,72 @@ impl Tables {
             return Err(TableError::TunnelEndsTaken { other, local, remote });
         }
         if let Some(n) = name {
-            if let Some((other, _)) = self.tunnels.iter().find(|(&other, t)| other != id && t.name == Some(n)) {
-                return Err(TableError::TunnelNameTaken { other: *other, name: n });
+            if let Some(&other) = self.tunnel_names.get(&n).filter(|&&other| other != id) {
+                return Err(TableError::TunnelNameTaken { other, name: n });
             }
         }
         if let Some(old) = self.tunnels.insert(id, tunnel) {
-            self.tunnel_ends.remove(&(u32::from(old.local), u32::from(old.remote)));
+            self.forget_tunnel(&old);
         }
         self.tunnel_ends.insert(ends, id);
-        self.tunnel_ends_changed();
-        self.resolve_all();
+        *self.tunnel_local_uses.entry(ends.0).or_default() += 1;
+        let uses = self.tunnel_remote_uses.entry(ends.1).or_default();
+        *uses += 1;
+        if *uses == 1 {
+            self.tunnel_remotes.insert(ends.1);
+        }
+        if let Some(n) = name {
+            self.tunnel_names.insert(n, id);
+        }
+        self.resolve_target(RouteTarget::Configured { tunnel: id });
         Ok(())
     }
 
-    fn tunnel_del(&mut self, id: u16) -> Result<(), TableError> {
+    fn tunnel_del(&mut self, id: TunnelId) -> Result<(), TableError> {
         if self.hop_ids.contains_key(&RouteTarget::Configured { tunnel: id }) {
             return Err(TableError::TunnelInUse(id));
         }
         let t = self.tunnels.remove(&id).ok_or(TableError::NoTunnel(id))?;
-        self.tunnel_ends.remove(&(u32::from(t.local), u32::from(t.remote)));
-        self.tunnel_ends_changed();
+        self.forget_tunnel(&t);
         Ok(())
     }
 
-    fn tunnel_ends_changed(&mut self) {
-        let remotes: Vec<u32> = self.tunnel_ends.keys().map(|&(_, remote)| remote).collect();
-        self.tunnel_remotes = V4Set::new(&remotes);
+    /// Takes a tunnel that left `tunnels` out of the indexes.
+    fn forget_tunnel(&mut self, t: &ConfiguredTunnel) {
+        let (local, remote) = (u32::from(t.local), u32::from(t.remote));
+        self.tunnel_ends.remove(&(local, remote));
+        if let Some(n) = t.name {
+            self.tunnel_names.remove(&n);
+        }
+        if decrement(&mut self.tunnel_remote_uses, remote) {
+            self.tunnel_remotes.remove(remote);
+        }
+        decrement(&mut self.tunnel_local_uses, local);
+    }
+
+    /// Resolves the next hop of `target` again, if a route uses it.
+    fn resolve_target(&mut self, target: RouteTarget) {
+        if let Some(&id) = self.hop_ids.get(&target) {
+            let hop = self.resolve(target);
+            if let Some(s) = self.hops.get_mut(id as usize) {
+                s.hop = hop;
+            }
+        }
+    }
+}
+
+/// One use fewer of `key`; true when that was its last (the entry is gone).
+fn decrement(uses: &mut super::IntMap<u32, u32>, key: u32) -> bool {
+    match uses.get_mut(&key) {
+        Some(n) if *n > 1 => {
+            *n -= 1;
+            false
+        }
+        Some(_) => {
+            uses.remove(&key);
+            true
+        }
+        None => false,
     }
 }
 
