@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use crate::config::{Config, Server};
 use crate::db::{Db, DbError, NewTunnel, Resources, State, Tunnel, BROKER_TID_FIRST, BROKER_TID_LAST};
 use crate::dns::{self, DnsError, DnsReconciled};
-use crate::relayd::{self, CtlError};
+use crate::relayd::{self, CtlError, Traffic};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -102,6 +102,32 @@ impl Broker {
             dns::register(cfg, &self.db, t).await?;
         }
         Ok(())
+    }
+
+    /// Each tunnel's counters from its server's `tunnel stats` (one request per server), in
+    /// the order given: `Ok(None)` for a tunnel its server does not carry now (pending), `Err`
+    /// naming why when its server could not answer. A tunnel pending on DNS is on its server
+    /// and has counters.
+    pub async fn traffic(&self, tunnels: &[Tunnel]) -> Vec<Result<Option<Traffic>, String>> {
+        let mut per_server: BTreeMap<&str, Result<BTreeMap<i64, Traffic>, String>> = BTreeMap::new();
+        for t in tunnels {
+            if !per_server.contains_key(t.server.as_str()) {
+                let stats = match self.server(&t.server) {
+                    Ok(s) => relayd::tunnel_stats(&s.control).await.map_err(|source| BrokerError::Server { server: s.name.clone(), source }.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                per_server.insert(&t.server, stats);
+            }
+        }
+        tunnels
+            .iter()
+            .map(|t| match per_server.get(t.server.as_str()) {
+                Some(Ok(stats)) => Ok(stats.get(&t.server_tid).copied()),
+                Some(Err(why)) => Err(why.clone()),
+                // Every server was asked above.
+                None => Ok(None),
+            })
+            .collect()
     }
 
     /// Deletes `t`'s names. Best effort: the tunnel is gone from the database either way, and

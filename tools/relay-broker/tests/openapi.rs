@@ -14,12 +14,13 @@ mod common;
 use common::{one_server_config, request, scratch};
 
 /// The JSON API's routes, as the handlers in src/api serve them.
-const ROUTES: [(&str, &str); 7] = [
+const ROUTES: [(&str, &str); 8] = [
     ("get", "/api/tunnels"),
     ("post", "/api/tunnels"),
     ("get", "/api/tunnels/{id}"),
     ("delete", "/api/tunnels/{id}"),
     ("get", "/api/tunnels/{id}/config/{kind}"),
+    ("get", "/api/tunnels/{id}/traffic"),
     ("get", "/nic/update"),
     ("get", "/api/openapi.json"),
 ];
@@ -92,7 +93,7 @@ async fn openapi_document_lists_every_route_and_each_is_served() {
 
     // The schemas and the two ways to authenticate are described.
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
-    for s in ["CreateBody", "Created", "ErrorBody", "TunnelView"] {
+    for s in ["CreateBody", "Created", "ErrorBody", "Traffic", "TunnelView"] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
     let sec = &doc["components"]["securitySchemes"];

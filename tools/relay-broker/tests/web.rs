@@ -1,6 +1,7 @@
 //! The web page in a real headless Chromium (WebDriver, fantoccini) against the real
-//! `relay-broker serve` and a live relayd tunnel server: log in (a wrong password first), create
-//! a tunnel with a /48, see it active, read its iproute2 configuration, delete it, log out; a
+//! `relay-broker serve` and a live relayd tunnel server on TAP ports: log in (a wrong password
+//! first), create a tunnel with a /48, see it active, send real traffic through it and see its
+//! counters, read its iproute2 configuration, delete it, log out; a
 //! POST without the CSRF token or from another origin changes nothing; another user neither
 //! sees nor deletes it; an admin sees it; the login limit holds on the page too.
 
@@ -79,7 +80,7 @@ async fn post(addr: SocketAddr, path: &str, cookie: &str, extra: &str, body: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_page_through_the_whole_flow_in_headless_chromium() {
     let started = Instant::now();
-    let live = LiveServer::start("web").await;
+    let live = LiveServer::with_traffic("web").await;
     let (dir, addr, cfg) = (&live.dir, live.addr, &live.cfg);
     let sock = cfg.servers[0].control.clone();
     let token = {
@@ -131,11 +132,30 @@ async fn web_page_through_the_whole_flow_in_headless_chromium() {
     let with_routes = format!("{BASE_ROUTES}2001:db8:1000::/64 tunnel 32768 origin static\n2001:db8:8000::/48 tunnel 32768 origin static\n");
     assert_eq!(relayd::request(&sock, "tunnels").await.expect("tunnels"), with_tunnel);
     assert_eq!(relayd::request(&sock, "routes").await.expect("routes"), with_routes);
+    assert_eq!(text(&c, "#rx").await, "0 packets, 0 bytes");
+    assert_eq!(text(&c, "#tx").await, "0 packets, 0 bytes");
 
-    // The list shows it active; the picture for docs/broker.md.
+    // Real traffic: the client sends 5 echo requests of 100 bytes through the tunnel, the LAN
+    // host's kernel answers each, and the answers go back into the tunnel.
+    let traffic_started = Instant::now();
+    live.relayd.client_pings("203.0.113.77", "198.51.100.20", "2001:db8:1000::2", 5, 100);
+    let want = r#"{"rx_packets":5,"rx_bytes":500,"tx_packets":5,"tx_bytes":500}"#;
+    loop {
+        let (st, body) = http(addr, "GET", "/api/tunnels/1/traffic", &bearer, "").await;
+        assert_eq!(st, 200, "{body}");
+        if body == want {
+            break;
+        }
+        assert!(traffic_started.elapsed() < Duration::from_secs(20), "the tunnel's counters after 20 s: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("5 echo requests and their replies through the tunnel, counted: {:?}", traffic_started.elapsed());
+
+    // The list shows it active, with its traffic; the picture for docs/broker.md.
     c.goto(&format!("{base}/tunnels")).await.expect("goto");
     assert_eq!(text(&c, "#tunnel-1 td.state").await, "active");
     assert_eq!(text(&c, "#tunnel-1 td.routed48").await, "2001:db8:8000::/48");
+    assert_eq!(text(&c, "#tunnel-1 td.traffic").await, "5 pkts, 500 B · 5 pkts, 500 B");
     let png = c.screenshot().await.expect("screenshot");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     std::fs::write(dir.join("tunnels.png"), &png).expect("png");
@@ -146,6 +166,8 @@ async fn web_page_through_the_whole_flow_in_headless_chromium() {
     // Its page shows the iproute2 configuration exactly as the API gives it.
     click_to_page(&c, "#tunnel-1 a").await;
     assert_eq!(path(&c).await, "/tunnels/1");
+    assert_eq!(text(&c, "#rx").await, "5 packets, 500 bytes");
+    assert_eq!(text(&c, "#tx").await, "5 packets, 500 bytes");
     let shown = c.find(Locator::Id("config-iproute2")).await.expect("pre").prop("textContent").await.expect("text");
     let (st, api) = http(addr, "GET", "/api/tunnels/1/config/iproute2", &bearer, "").await;
     assert_eq!(st, 200);

@@ -45,6 +45,7 @@ pub fn api_router() -> OpenApiRouter<Shared> {
         .routes(routes!(tunnels::list, tunnels::create))
         .routes(routes!(tunnels::show, tunnels::remove))
         .routes(routes!(tunnels::config))
+        .routes(routes!(tunnels::traffic))
         .routes(routes!(nic::nic_update))
         .routes(routes!(document))
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{ApiError, App, Who};
 use crate::clientconf::{self, Kind};
 use crate::db::{Role, Tunnel};
+use crate::relayd::Traffic;
 
 /// A tunnel as the API answers it and the page shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -127,6 +128,21 @@ pub fn client_config(app: &App, t: &Tunnel, kind: &str) -> Result<String, ApiErr
     let server = app.broker.cfg.servers.iter().find(|s| s.name == t.server).map(|s| s.ipv4);
     let server = server.ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("server `{}` not configured", t.server), None))?;
     clientconf::render(kind, t, server).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), None))
+}
+
+/// Each tunnel's traffic counters from its server (`Broker::traffic`): `Ok(None)` for one its
+/// server does not carry now, `Err` naming why its server could not answer.
+pub async fn traffic(app: &App, tunnels: &[Tunnel]) -> Vec<Result<Option<Traffic>, String>> {
+    app.broker.traffic(tunnels).await
+}
+
+/// One visible tunnel's counters, or why there are none.
+pub async fn tunnel_traffic(app: &App, t: &Tunnel) -> Result<Traffic, ApiError> {
+    match traffic(app, std::slice::from_ref(t)).await.pop() {
+        Some(Ok(Some(c))) => Ok(c),
+        Some(Ok(None)) | None => Err(ApiError::new(StatusCode::CONFLICT, format!("tunnel {} is not on its server now: no counters", t.id), Some("id"))),
+        Some(Err(why)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why, None)),
+    }
 }
 
 /// Deletes the tunnel `id` if the caller may see it.

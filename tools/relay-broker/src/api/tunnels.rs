@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ops::{self, TunnelView};
 use super::{ApiError, Caller, ErrorBody, Shared};
+use crate::relayd::Traffic;
 
 /// A new tunnel.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -94,6 +95,21 @@ pub async fn config(AxState(app): AxState<Shared>, c: Caller, Path((id, kind)): 
     let t = ops::visible(&app, &c.who, &id).await?;
     let text = ops::client_config(&app, &t, &kind)?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+#[utoipa::path(get, path = "/api/tunnels/{id}/traffic", tag = "tunnels", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The tunnel's id")),
+    responses(
+        (status = 200, description = "Its counters on its server now: rx = IPv6 packets it took out of the tunnel \
+            (sent by the client), tx = sent into it (to the client); bytes of the inner IPv6 packets", body = Traffic),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Its server does not carry it now (pending)", body = ErrorBody),
+        (status = 503, description = "Its server could not answer", body = ErrorBody),
+    ))]
+pub async fn traffic(AxState(app): AxState<Shared>, c: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let t = ops::visible(&app, &c.who, &id).await?;
+    Ok(Json(ops::tunnel_traffic(&app, &t).await?).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/tunnels/{id}", tag = "tunnels", security(("bearer" = [])),

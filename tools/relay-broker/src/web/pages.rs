@@ -10,7 +10,7 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::views::{self, ClientConfig, CreateValues, Login, Problem, Row, TunnelPage, Tunnels};
+use super::views::{self, ClientConfig, Counters, CreateValues, Login, Problem, Row, TunnelPage, Tunnels};
 use super::{bad_form, cookie, csrf_ok, csrf_refused, set_cookie, signed_in, Csrf, Posted, Signed};
 use super::{LOGIN_COOKIE, LOGIN_FORM_SECS, SESSION_COOKIE};
 use crate::api::{ops, ApiError, App, Shared};
@@ -111,7 +111,12 @@ async fn list_page(app: &App, s: &Signed, peer: SocketAddr, form: CreateValues, 
         Ok(t) => t,
         Err(e) => return views::error_page(Some(s.nav()), e),
     };
-    let rows = tunnels.iter().map(|t| Row { t: ops::view(app, t), lease: views::utc(t.lease_until) }).collect();
+    let traffic = ops::traffic(app, &tunnels).await;
+    let rows = tunnels
+        .iter()
+        .zip(traffic)
+        .map(|(t, c)| Row { t: ops::view(app, t), lease: views::utc(t.lease_until), traffic: Counters::of(c) })
+        .collect();
     let peer = ops::peer_ipv4(peer.ip()).map_or_else(|| peer.ip().to_string(), |v4| v4.to_string());
     let page = Tunnels { admin: s.nav().admin, nav: Some(s.nav()), rows, peer, form, problem };
     views::render(&page, status)
@@ -139,7 +144,7 @@ pub async fn create(AxState(app): AxState<Shared>, ConnectInfo(peer): ConnectInf
     let auto = f.endpoint == "auto";
     let asked = if auto { "auto" } else { f.client_ipv4.as_str() };
     match ops::create(&app, &s.who(), peer.ip(), asked, f.routed48.is_some()).await {
-        Ok((t, key)) => tunnel_page(&app, &s, &t, Some(key), StatusCode::CREATED),
+        Ok((t, key)) => tunnel_page(&app, &s, &t, Some(key), StatusCode::CREATED).await,
         Err(e) => {
             let values = CreateValues { auto, client_ipv4: f.client_ipv4, routed48: f.routed48.is_some() };
             list_page(&app, &s, peer, values, Some(Problem::of(&e)), e.status).await
@@ -147,7 +152,7 @@ pub async fn create(AxState(app): AxState<Shared>, ConnectInfo(peer): ConnectInf
     }
 }
 
-fn tunnel_page(app: &App, s: &Signed, t: &crate::db::Tunnel, update_key: Option<String>, status: StatusCode) -> Response {
+async fn tunnel_page(app: &App, s: &Signed, t: &crate::db::Tunnel, update_key: Option<String>, status: StatusCode) -> Response {
     let mut configs = Vec::new();
     for kind in Kind::ALL {
         match ops::client_config(app, t, kind.as_str()) {
@@ -155,13 +160,14 @@ fn tunnel_page(app: &App, s: &Signed, t: &crate::db::Tunnel, update_key: Option<
             Err(e) => return views::error_page(Some(s.nav()), e),
         }
     }
-    let page = TunnelPage { nav: Some(s.nav()), t: ops::view(app, t), lease: views::utc(t.lease_until), update_key, configs };
+    let traffic = Counters::of(ops::traffic(app, std::slice::from_ref(t)).await.pop().unwrap_or(Ok(None)));
+    let page = TunnelPage { nav: Some(s.nav()), t: ops::view(app, t), lease: views::utc(t.lease_until), traffic, update_key, configs };
     views::render(&page, status)
 }
 
 pub async fn tunnel(AxState(app): AxState<Shared>, s: Signed, Path(id): Path<String>) -> Response {
     match ops::show(&app, &s.who(), &id).await {
-        Ok(t) => tunnel_page(&app, &s, &t, None, StatusCode::OK),
+        Ok(t) => tunnel_page(&app, &s, &t, None, StatusCode::OK).await,
         Err(e) => views::error_page(Some(s.nav()), e),
     }
 }

@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::api::ops::TunnelView;
 use crate::api::ApiError;
 use crate::clientconf::Kind;
+use crate::relayd::Traffic;
 
 /// The header of a signed-in page: who, and the token of its logout form.
 pub struct Nav {
@@ -42,10 +43,47 @@ pub struct Login {
     pub problem: Option<Problem>,
 }
 
+/// A tunnel's traffic as the page shows it.
+pub enum Counters {
+    /// From its server: rx is what the user sent through the tunnel, tx what they were sent.
+    Shown(Traffic),
+    /// Its server does not carry it now (pending).
+    NotOnServer,
+    /// Its server could not answer: why.
+    Unavailable(String),
+}
+
+impl Counters {
+    pub fn of(answer: Result<Option<Traffic>, String>) -> Counters {
+        match answer {
+            Ok(Some(t)) => Counters::Shown(t),
+            Ok(None) => Counters::NotOnServer,
+            Err(why) => Counters::Unavailable(why),
+        }
+    }
+}
+
+/// `n` bytes for a reader: exact below 1 KiB, else in binary units with one decimal.
+/// (A reference: what the template's `match` binds.)
+pub fn bytes(n: &u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if *n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = *n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// One line of the tunnel list.
 pub struct Row {
     pub t: TunnelView,
     pub lease: String,
+    pub traffic: Counters,
 }
 
 /// What the create form holds (again, after a refusal).
@@ -89,6 +127,7 @@ pub struct TunnelPage {
     pub nav: Option<Nav>,
     pub t: TunnelView,
     pub lease: String,
+    pub traffic: Counters,
     /// Right after creation only: the key is kept hashed and cannot be shown again.
     pub update_key: Option<String>,
     pub configs: Vec<ClientConfig>,
@@ -116,11 +155,22 @@ pub fn error_page(nav: Option<Nav>, e: ApiError) -> Response {
     render(&ErrorPage { nav, title, problem: Some(Problem::of(&e)) }, e.status)
 }
 
-/// A lease end as a UTC date and time.
+/// A lease end as a date and time in UTC (the page says UTC beside it).
 pub fn utc(secs: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(fmt).ok())
         .unwrap_or_else(|| format!("{secs} s after the epoch"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes;
+
+    #[test]
+    fn byte_counts_for_a_reader() {
+        let shown: Vec<String> = [0, 500, 1023, 1024, 1536, 10 << 30, u64::MAX].iter().map(bytes).collect();
+        assert_eq!(shown, ["0 B", "500 B", "1023 B", "1.0 KiB", "1.5 KiB", "10.0 GiB", "16.0 EiB"]);
+    }
 }

@@ -60,7 +60,7 @@ impl Chromedriver {
                 "binary": self.chromium,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1200,720", "--hide-scrollbars", "--no-first-run",
+                    "--window-size=1280,720", "--hide-scrollbars", "--no-first-run",
                     format!("--user-data-dir={}", profile.display()),
                 ],
             },

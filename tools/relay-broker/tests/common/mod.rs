@@ -12,6 +12,7 @@ use relay_broker::relayd;
 pub mod bind;
 pub mod browser;
 pub mod postgres;
+pub mod traffic;
 
 /// relayd: $RELAYD, else the release build in this test's target directory
 /// (`cargo build -j1 --release -p relayd` with the same CARGO_TARGET_DIR).
@@ -32,10 +33,18 @@ pub struct Relayd {
 }
 
 impl Relayd {
+    /// On pcap ports that carry no traffic: the control socket is what is tested.
     pub fn start(dir: &Path) -> Relayd {
-        // An empty pcap: the ports carry no traffic, the control socket is what is tested.
+        // An empty pcap.
         let pcap = [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
         std::fs::write(dir.join("in.pcap"), pcap).expect("pcap");
+        let d = dir.display();
+        Relayd::start_on(dir, &format!("net_pcap0,rx_pcap={d}/in.pcap"), &format!("net_pcap1,rx_pcap={d}/in.pcap"))
+    }
+
+    /// On the DPDK devices `wan` (port 0: 198.51.100.20/24, gateway 198.51.100.1 at
+    /// 02:00:00:00:01:01) and `lan` (port 1: 2001:db8:20::1/64).
+    pub fn start_on(dir: &Path, wan: &str, lan: &str) -> Relayd {
         let cfg = dir.join("relayd.toml");
         std::fs::write(
             &cfg,
@@ -46,11 +55,11 @@ file_prefix = "{fp}"
 memory_mb = 256
 [[port]]
 name = "wan"
-device = "net_pcap0,rx_pcap={d}/in.pcap"
+device = "{wan}"
 mac = "02:00:00:00:00:a0"
 [[port]]
 name = "lan"
-device = "net_pcap1,rx_pcap={d}/in.pcap"
+device = "{lan}"
 mac = "02:00:00:00:00:a1"
 [[worker]]
 cpu = 0
@@ -171,21 +180,36 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A live relayd in a scratch directory, and a broker configuration (`broker.toml` there) that
-/// listens on a free port with that relayd as its one server.
-pub struct LiveServer {
+/// A live relayd in a scratch directory (`R`: on pcap ports, `Relayd`, or on TAP ports with
+/// traffic, `traffic::Sites`), and a broker configuration (`broker.toml` there) that listens on
+/// a free port with that relayd as its one server.
+pub struct LiveServer<R> {
     pub dir: PathBuf,
-    pub relayd: Relayd,
+    pub relayd: R,
     pub addr: SocketAddr,
     pub cfg_file: PathBuf,
     pub cfg: relay_broker::config::Config,
 }
 
-impl LiveServer {
-    pub async fn start(name: &str) -> LiveServer {
+impl LiveServer<Relayd> {
+    pub async fn start(name: &str) -> LiveServer<Relayd> {
         let dir = scratch(name);
         let mut relayd = Relayd::start(&dir);
         relayd.wait_up().await;
+        LiveServer::configured(dir, relayd)
+    }
+}
+
+impl LiveServer<traffic::Sites> {
+    pub async fn with_traffic(name: &str) -> LiveServer<traffic::Sites> {
+        let dir = scratch(name);
+        let sites = traffic::Sites::start(&dir).await;
+        LiveServer::configured(dir, sites)
+    }
+}
+
+impl<R> LiveServer<R> {
+    fn configured(dir: PathBuf, relayd: R) -> LiveServer<R> {
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let text = format!("listen = \"{addr}\"\n{}", one_server_config(&dir));
         let cfg_file = dir.join("broker.toml");
