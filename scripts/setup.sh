@@ -15,6 +15,8 @@ PKGS=(
   postgresql                         # PostgreSQL 15: the broker's storage tests start their own cluster
   ddclient                           # the dyndns2 client of the broker's endpoint-update test
   bind9 bind9-dnsutils               # BIND 9 (named), dig and nsupdate: the broker's DNS-update test
+  chromium chromium-driver           # headless Chromium and chromedriver: the broker's web page test (WebDriver)
+  openssl curl                       # a certificate and an HTTPS client: the broker's TLS test
 )
 
 missing=()

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use crate::config::{Config, Server};
 use crate::db::{Db, DbError, NewTunnel, Resources, State, Tunnel, BROKER_TID_FIRST, BROKER_TID_LAST};
 use crate::dns::{self, DnsError, DnsReconciled};
-use crate::relayd::{self, CtlError};
+use crate::relayd::{self, CtlError, Traffic};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -104,6 +104,32 @@ impl Broker {
         Ok(())
     }
 
+    /// Each tunnel's counters from its server's `tunnel stats` (one request per server), in
+    /// the order given: `Ok(None)` for a tunnel its server does not carry now (pending), `Err`
+    /// naming why when its server could not answer. A tunnel pending on DNS is on its server
+    /// and has counters.
+    pub async fn traffic(&self, tunnels: &[Tunnel]) -> Vec<Result<Option<Traffic>, String>> {
+        let mut per_server: BTreeMap<&str, Result<BTreeMap<i64, Traffic>, String>> = BTreeMap::new();
+        for t in tunnels {
+            if !per_server.contains_key(t.server.as_str()) {
+                let stats = match self.server(&t.server) {
+                    Ok(s) => relayd::tunnel_stats(&s.control).await.map_err(|source| BrokerError::Server { server: s.name.clone(), source }.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                per_server.insert(&t.server, stats);
+            }
+        }
+        tunnels
+            .iter()
+            .map(|t| match per_server.get(t.server.as_str()) {
+                Some(Ok(stats)) => Ok(stats.get(&t.server_tid).copied()),
+                Some(Err(why)) => Err(why.clone()),
+                // Every server was asked above.
+                None => Ok(None),
+            })
+            .collect()
+    }
+
     /// Deletes `t`'s names. Best effort: the tunnel is gone from the database either way, and
     /// records this leaves behind are the broker's stale ones, which `reconcile_dns` removes.
     async fn unregister(&self, t: &Tunnel) {
@@ -168,7 +194,7 @@ impl Broker {
     pub async fn delete(&self, id: i64, now: i64) -> Result<(), BrokerError> {
         let t = self.db.tunnel(id).await?.ok_or(BrokerError::NoTunnel(id))?;
         self.unpush(&t).await?;
-        let until = now.saturating_add(i64::try_from(self.cfg.quarantine_secs).unwrap_or(i64::MAX));
+        let until = crate::after(now, self.cfg.quarantine_secs);
         self.db.release(id, until).await?;
         self.unregister(&t).await;
         Ok(())
@@ -188,7 +214,7 @@ impl Broker {
         let mut done = Vec::new();
         for t in self.db.expire_due(now).await? {
             if self.unpush(&t).await.is_ok() {
-                let until = now.saturating_add(i64::try_from(self.cfg.quarantine_secs).unwrap_or(i64::MAX));
+                let until = crate::after(now, self.cfg.quarantine_secs);
                 self.db.release(t.id, until).await?;
                 self.unregister(&t).await;
                 done.push(t.id);
@@ -239,7 +265,7 @@ impl Broker {
                 let expected = line.trim_start_matches("tunnel set ");
                 let mut routes_want: BTreeSet<String> = [t.link64.clone()].into_iter().collect();
                 routes_want.extend(t.routed48.clone());
-                let routes_ok = have_routes.get(&t.server_tid).map_or(false, |r| r.is_superset(&routes_want));
+                let routes_ok = have_routes.get(&t.server_tid).is_some_and(|r| r.is_superset(&routes_want));
                 if have.get(&t.server_tid).map(String::as_str) != Some(expected) || !routes_ok {
                     // A pending tunnel stays pending: `retry_pending` makes it active once its
                     // DNS is in place too.

@@ -22,16 +22,24 @@ pub enum ConfError {
     BadPrefix(String),
 }
 
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Relayd, Kind::Iproute2, Kind::Ios, Kind::Freebsd];
+
+    /// Its name in the API's path (`/api/tunnels/{id}/config/{kind}`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Relayd => "relayd",
+            Kind::Iproute2 => "iproute2",
+            Kind::Ios => "ios",
+            Kind::Freebsd => "freebsd",
+        }
+    }
+}
+
 impl std::str::FromStr for Kind {
     type Err = ConfError;
     fn from_str(s: &str) -> Result<Kind, ConfError> {
-        match s {
-            "relayd" => Ok(Kind::Relayd),
-            "iproute2" => Ok(Kind::Iproute2),
-            "ios" => Ok(Kind::Ios),
-            "freebsd" => Ok(Kind::Freebsd),
-            o => Err(ConfError::UnknownKind(o.into())),
-        }
+        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| ConfError::UnknownKind(s.into()))
     }
 }
 

@@ -32,11 +32,15 @@ fn default_lease() -> u64 {
 fn default_quarantine() -> u64 {
     7 * 24 * 3600
 }
+fn default_session() -> u64 {
+    8 * 3600
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Where the HTTP API listens; localhost by default (TLS belongs to a reverse proxy).
+    /// Where the HTTP API and the web page listen; localhost by default (plain HTTP unless
+    /// `[http]` has a certificate).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// `sqlite://FILE` (default) or `postgres://…`: the same code serves both.
@@ -49,6 +53,8 @@ pub struct Config {
     #[serde(default = "default_quarantine")]
     pub quarantine_secs: u64,
     pub pools: Pools,
+    #[serde(default)]
+    pub http: Http,
     #[serde(rename = "server", default)]
     pub servers: Vec<Server>,
     /// `[dns]` as written; absent = no DNS at all.
@@ -66,6 +72,26 @@ pub struct Pools {
     pub link64: String,
     /// The pool the routed /48s are carved from, e.g. "2001:db8:8000::/33".
     pub routed48: String,
+}
+
+/// `[http]`: the web page's sessions, and TLS when the broker terminates it itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// Seconds a web login lasts, from the login (not renewed by use).
+    #[serde(default = "default_session")]
+    pub session_secs: u64,
+    /// PEM certificate chain and private key: both or neither. With them the broker speaks
+    /// HTTPS itself (rustls) and its cookies are `Secure`; without, plain HTTP, meant for
+    /// localhost or behind a TLS reverse proxy.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for Http {
+    fn default() -> Http {
+        Http { session_secs: default_session(), tls_cert: None, tls_key: None }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -138,6 +164,14 @@ impl Config {
         Pool::parse(&cfg.pools.routed48, 48).map_err(|r| bad("pools.routed48", r))?;
         if cfg.lease_secs == 0 {
             return Err(bad("lease_secs", "must be more than 0".into()));
+        }
+        if cfg.http.session_secs == 0 {
+            return Err(bad("http.session_secs", "must be more than 0".into()));
+        }
+        match (&cfg.http.tls_cert, &cfg.http.tls_key) {
+            (Some(_), None) => return Err(bad("http.tls_key", "missing: tls_cert needs its key".into())),
+            (None, Some(_)) => return Err(bad("http.tls_cert", "missing: tls_key needs its certificate".into())),
+            _ => {}
         }
         if !(cfg.database.starts_with("sqlite:") || cfg.database.starts_with("postgres:") || cfg.database.starts_with("postgresql:")) {
             return Err(bad("database", format!("`{}` is neither sqlite:… nor postgres://…", cfg.database)));

@@ -1,19 +1,9 @@
-//! Storage: users, API tokens, tunnels, prefix quarantine. One code path for SQLite (WAL) and
-//! PostgreSQL through sqlx's `Any` driver; the URL picks the database. Allocation runs in a
-//! transaction and the UNIQUE constraints are the final word: a transaction that loses a race
-//! fails on a constraint (or on SQLite's write lock) and is retried from the start.
-//!
-//! SQLite's transactions see one snapshot throughout, and a write after a concurrent commit
-//! fails, so allocations are serializable there. PostgreSQL's default (READ COMMITTED) gives
-//! each statement a new snapshot: the server chosen from one view and the indexes from a later
-//! one commit without conflict, and the load drifts off balance. There an allocation first
-//! takes a lock on `tunnels` that only allocations (and writers) wait for; readers do not.
+//! Storage: users and API tokens (`accounts`), tunnels and their allocation (`alloc`), prefix
+//! quarantine, DNS records (`dns`), web sessions (`sessions`). One code path for SQLite (WAL)
+//! and PostgreSQL through sqlx's `Any` driver; the URL picks the database.
 
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -21,16 +11,17 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::config::{Pool, Server};
 
+mod accounts;
+mod alloc;
 mod dns;
+mod sessions;
 pub use dns::{DnsRecord, RType};
+pub use sessions::Session;
 
 /// The relayd tunnel ids the broker uses: relayd ids are 0..=65535, the broker owns the upper
 /// half, so tunnels an operator set by hand (below 32768) are never touched.
 pub const BROKER_TID_FIRST: i64 = 32768;
 pub const BROKER_TID_LAST: i64 = 65535;
-
-/// How many times an allocation that lost a race is tried again.
-const ALLOC_ATTEMPTS: u32 = 400;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -157,23 +148,6 @@ pub fn new_secret() -> String {
     hex::encode(b)
 }
 
-fn retryable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(d) => {
-            if d.is_unique_violation() {
-                return true;
-            }
-            // PostgreSQL serialization failure / deadlock; SQLite busy / locked.
-            if matches!(d.code().as_deref(), Some("40001") | Some("40P01") | Some("5") | Some("6") | Some("517") | Some("261")) {
-                return true;
-            }
-            let m = d.message().to_ascii_lowercase();
-            m.contains("locked") || m.contains("busy")
-        }
-        _ => false,
-    }
-}
-
 fn tunnel_of(r: &AnyRow) -> Result<Tunnel, DbError> {
     let ip: String = r.try_get("client_ipv4")?;
     let state: String = r.try_get("state")?;
@@ -195,21 +169,6 @@ fn tunnel_of(r: &AnyRow) -> Result<Tunnel, DbError> {
 
 const TUNNEL_COLS: &str =
     "id, owner, server, server_tid, client_ipv4, link_index, link64, routed_index, routed48, lease_until, state, last_error";
-
-/// The smallest value in `first..=last` that is not in `used` (sorted ascending).
-fn first_free(used: &[i64], first: i64, last: i64) -> Option<i64> {
-    let mut want = first;
-    for &u in used {
-        if u < want {
-            continue;
-        }
-        if u > want {
-            break;
-        }
-        want += 1;
-    }
-    (want <= last).then_some(want)
-}
 
 impl Db {
     /// Opens (creating a SQLite file if needed) and migrates.
@@ -237,162 +196,6 @@ impl Db {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Db { pool, postgres: !sqlite })
-    }
-
-    pub async fn add_user(&self, name: &str, password: &str, role: Role) -> Result<(), DbError> {
-        let mut salt = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|e| DbError::Hash(e.to_string()))?;
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| DbError::Hash(e.to_string()))?
-            .to_string();
-        let r = sqlx::query("INSERT INTO users (name, password_hash, role) VALUES ($1, $2, $3)")
-            .bind(name)
-            .bind(hash)
-            .bind(role.as_str())
-            .execute(&self.pool)
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(DbError::UserExists(name.into())),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The user's role if `password` is theirs.
-    pub async fn check_password(&self, name: &str, password: &str) -> Result<Option<Role>, DbError> {
-        let row = sqlx::query("SELECT password_hash, role FROM users WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let stored: String = row.try_get("password_hash")?;
-        let parsed = PasswordHash::new(&stored).map_err(|e| DbError::Malformed(format!("password hash: {e}")))?;
-        if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() {
-            return Ok(None);
-        }
-        let role: String = row.try_get("role")?;
-        Ok(Some(Role::parse(&role)?))
-    }
-
-    /// A new API token for `name`; the token is returned once and only its hash is kept.
-    pub async fn add_token(&self, name: &str, now: i64) -> Result<String, DbError> {
-        let exists = sqlx::query("SELECT name FROM users WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
-        if exists.is_none() {
-            return Err(DbError::NoUser(name.into()));
-        }
-        let token = new_secret();
-        sqlx::query("INSERT INTO api_tokens (token_hash, user_name, created) VALUES ($1, $2, $3)")
-            .bind(secret_hash(&token))
-            .bind(name)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(token)
-    }
-
-    /// Whose token this is.
-    pub async fn token_user(&self, token: &str) -> Result<Option<(String, Role)>, DbError> {
-        let row = sqlx::query(
-            "SELECT u.name AS name, u.role AS role FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1",
-        )
-        .bind(secret_hash(token))
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => {
-                let role: String = r.try_get("role")?;
-                Ok(Some((r.try_get("name")?, Role::parse(&role)?)))
-            }
-        }
-    }
-
-    /// Allocates a tunnel (state `pending`: not yet on its server) and returns it with its
-    /// update key (returned once, kept hashed).
-    pub async fn allocate(&self, req: &NewTunnel<'_>, res: &Resources<'_>, now: i64) -> Result<(Tunnel, String), DbError> {
-        let key = new_secret();
-        let key_hash = secret_hash(&key);
-        for attempt in 0..ALLOC_ATTEMPTS {
-            match self.try_allocate(req, res, now, &key_hash).await {
-                Ok(t) => return Ok((t, key)),
-                Err(DbError::Sql(e)) if retryable(&e) => {
-                    // Spread the retries so the losers do not collide again in lockstep.
-                    let jitter = u64::from(rand::random::<u8>() % 8) + u64::from(attempt.min(20));
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(DbError::Contended(ALLOC_ATTEMPTS))
-    }
-
-    async fn try_allocate(&self, req: &NewTunnel<'_>, res: &Resources<'_>, now: i64, key_hash: &str) -> Result<Tunnel, DbError> {
-        let mut tx = self.pool.begin().await?;
-        if self.postgres {
-            // SHARE ROW EXCLUSIVE conflicts with itself and with writers, not with SELECT.
-            sqlx::query("LOCK TABLE tunnels IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
-        }
-        // Least loaded server under capacity; ties go to the one listed first.
-        let mut best: Option<(&Server, i64)> = None;
-        for s in res.servers {
-            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tunnels WHERE server = $1")
-                .bind(&s.name)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            let cap = i64::from(s.capacity).min(BROKER_TID_LAST - BROKER_TID_FIRST + 1);
-            if n < cap && best.map_or(true, |(_, bn)| n < bn) {
-                best = Some((s, n));
-            }
-        }
-        let (server, _) = best.ok_or(DbError::NoServer)?;
-        let used = column(&mut tx, "SELECT server_tid AS v FROM tunnels WHERE server = $1 ORDER BY server_tid", Some(&server.name)).await?;
-        let tid = first_free(&used, BROKER_TID_FIRST, BROKER_TID_LAST).ok_or(DbError::NoServer)?;
-
-        let link_index = free_index(&mut tx, "link64", "link_index", res.link, now).await?.ok_or(DbError::PoolFull("link /64"))?;
-        let routed_index = if req.routed48 {
-            Some(free_index(&mut tx, "routed48", "routed_index", res.routed, now).await?.ok_or(DbError::PoolFull("routed /48"))?)
-        } else {
-            None
-        };
-        let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM tunnels").fetch_one(&mut *tx).await?.try_get("id")?;
-        let lease_until = now.saturating_add(i64::try_from(res.lease_secs).unwrap_or(i64::MAX));
-        let t = Tunnel {
-            id,
-            owner: req.owner.into(),
-            server: server.name.clone(),
-            server_tid: tid,
-            client_ipv4: req.client_ipv4,
-            link_index,
-            link64: res.link.nth_text(link_index as u64),
-            routed_index,
-            routed48: routed_index.map(|i| res.routed.nth_text(i as u64)),
-            lease_until,
-            state: State::Pending,
-            last_error: None,
-        };
-        sqlx::query(
-            "INSERT INTO tunnels (id, owner, server, server_tid, client_ipv4, link_index, link64, routed_index, routed48, update_key_hash, lease_until, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(t.id)
-        .bind(&t.owner)
-        .bind(&t.server)
-        .bind(t.server_tid)
-        .bind(t.client_ipv4.to_string())
-        .bind(t.link_index)
-        .bind(&t.link64)
-        .bind(t.routed_index)
-        .bind(t.routed48.clone())
-        .bind(key_hash)
-        .bind(t.lease_until)
-        .bind(t.state.as_str())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(t)
     }
 
     pub async fn tunnel(&self, id: i64) -> Result<Option<Tunnel>, DbError> {
@@ -455,7 +258,7 @@ impl Db {
 
     /// Renews the lease to `now + lease_secs`.
     pub async fn renew(&self, id: i64, now: i64, lease_secs: u64) -> Result<(), DbError> {
-        let until = now.saturating_add(i64::try_from(lease_secs).unwrap_or(i64::MAX));
+        let until = crate::after(now, lease_secs);
         sqlx::query("UPDATE tunnels SET lease_until = $1 WHERE id = $2").bind(until).bind(id).execute(&self.pool).await?;
         Ok(())
     }
@@ -501,42 +304,5 @@ impl Db {
     pub async fn quarantined(&self, now: i64) -> Result<Vec<(String, i64)>, DbError> {
         let rows = sqlx::query("SELECT prefix, until FROM quarantine WHERE until > $1 ORDER BY kind, idx").bind(now).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((r.try_get("prefix")?, r.try_get("until")?))).collect()
-    }
-}
-
-async fn column(tx: &mut sqlx::Transaction<'_, sqlx::Any>, sql: &str, arg: Option<&str>) -> Result<Vec<i64>, DbError> {
-    let mut q = sqlx::query(sql);
-    if let Some(a) = arg {
-        q = q.bind(a);
-    }
-    let rows = q.fetch_all(&mut **tx).await?;
-    rows.iter().map(|r| r.try_get::<i64, _>("v").map_err(DbError::from)).collect()
-}
-
-/// The lowest index of `pool` neither in use nor in quarantine at `now`; an expired quarantine
-/// entry for it is dropped.
-async fn free_index(tx: &mut sqlx::Transaction<'_, sqlx::Any>, kind: &str, col: &str, pool: Pool, now: i64) -> Result<Option<i64>, DbError> {
-    let mut used = column(tx, &format!("SELECT {col} AS v FROM tunnels WHERE {col} IS NOT NULL"), None).await?;
-    let q = sqlx::query("SELECT idx AS v FROM quarantine WHERE kind = $1 AND until > $2").bind(kind).bind(now).fetch_all(&mut **tx).await?;
-    for r in &q {
-        used.push(r.try_get("v")?);
-    }
-    used.sort_unstable();
-    let last = i64::try_from(pool.size()).unwrap_or(i64::MAX) - 1;
-    let Some(idx) = first_free(&used, 0, last) else { return Ok(None) };
-    sqlx::query("DELETE FROM quarantine WHERE kind = $1 AND idx = $2").bind(kind).bind(idx).execute(&mut **tx).await?;
-    Ok(Some(idx))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::first_free;
-
-    #[test]
-    fn first_free_skips_used() {
-        assert_eq!(first_free(&[], 0, 3), Some(0));
-        assert_eq!(first_free(&[0, 1, 3], 0, 3), Some(2));
-        assert_eq!(first_free(&[0, 1, 2, 3], 0, 3), None);
-        assert_eq!(first_free(&[5, 32768, 32769], 32768, 65535), Some(32770));
     }
 }

@@ -9,6 +9,8 @@ pub mod config;
 pub mod db;
 pub mod dns;
 pub mod relayd;
+pub mod tls;
+pub mod web;
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
@@ -16,4 +18,9 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// `secs` seconds after `now` (saturating: a huge configured lifetime means "never").
+pub fn after(now: i64, secs: u64) -> i64 {
+    now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
 }

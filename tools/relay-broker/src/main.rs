@@ -31,7 +31,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
-    /// Runs the HTTP API, and every 30 s: retry pending tunnels, expire leases, reconcile servers and DNS.
+    /// Runs the HTTP API and the web page, and every 30 s: retry pending tunnels, expire leases
+    /// and web sessions, reconcile servers and DNS.
     Serve,
 }
 
@@ -67,6 +68,8 @@ enum CliError {
     BadName(String),
     #[error("listening on {0}: {1}")]
     Listen(std::net::SocketAddr, std::io::Error),
+    #[error("{0}: {1}")]
+    Tls(PathBuf, relay_broker::tls::TlsError),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -104,10 +107,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", db.add_token(&name, relay_broker::now()).await?);
         }
         Cmd::Serve => {
+            // TLS files first: a bad one refuses to start before anything else happens.
+            let tls = relay_broker::tls::load(&cfg.http).map_err(|e| CliError::Tls(cli.config.clone(), e))?;
             let db = Db::connect(&cfg.database).await?;
             let listen = cfg.listen;
             let app = relay_broker::api::App::new(relay_broker::broker::Broker::new(cfg, db));
-            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| CliError::Listen(listen, e))?;
+            let listener = std::net::TcpListener::bind(listen).map_err(|e| CliError::Listen(listen, e))?;
             let bg = app.clone();
             tokio::spawn(async move {
                 loop {
@@ -123,6 +128,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     }
                     if let Err(e) = b.expire(now).await {
                         eprintln!("relay-broker: expiring leases: {e}");
+                    }
+                    if let Err(e) = b.db.purge_sessions(now).await {
+                        eprintln!("relay-broker: purging ended web sessions: {e}");
                     }
                     match b.reconcile().await {
                         Ok(r) if r != Default::default() => eprintln!("relay-broker: reconcile: {r:?}"),
@@ -143,8 +151,21 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                 }
             });
-            eprintln!("relay-broker: listening on {listen}");
-            relay_broker::api::serve(listener, app).await.map_err(|e| CliError::Listen(listen, e))?;
+            let served = match tls {
+                Some(tls) => {
+                    eprintln!("relay-broker: listening on {listen} (https)");
+                    relay_broker::api::serve_tls(listener, app, tls).await
+                }
+                None => {
+                    eprintln!("relay-broker: listening on {listen}");
+                    let listener = listener.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(listener));
+                    match listener {
+                        Ok(l) => relay_broker::api::serve(l, app).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            served.map_err(|e| CliError::Listen(listen, e))?;
         }
     }
     Ok(())

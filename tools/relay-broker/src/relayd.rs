@@ -2,6 +2,7 @@
 //! the answer zero or more body lines then `ok` or `error: <reason>`. A tunnel is pushed as one
 //! `batch` (`tunnel set` + its routes), so relayd applies all of it or none.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +27,35 @@ pub enum CtlError {
     /// relayd refused the request; a refused request changed nothing.
     #[error("relayd refused: {0}")]
     Refused(String),
+    /// An answer line the broker cannot read (a relayd of another version).
+    #[error("control socket {path}: unexpected answer line `{line}`")]
+    Malformed { path: String, line: String },
+}
+
+/// One tunnel's counters in `tunnel stats`: IPv6 packets taken out of the tunnel (rx: what the
+/// client sent) and sent into it (tx: what the client was sent), and their inner bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Traffic {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+}
+
+/// The relayd's `tunnel stats`, by relayd tunnel id.
+pub async fn tunnel_stats(socket: &Path) -> Result<BTreeMap<i64, Traffic>, CtlError> {
+    let body = request(socket, "tunnel stats").await?;
+    body.lines()
+        .map(|line| stats_line(line).ok_or_else(|| CtlError::Malformed { path: socket.display().to_string(), line: line.to_string() }))
+        .collect()
+}
+
+/// `<id> rx_packets N rx_bytes N tx_packets N tx_bytes N`.
+fn stats_line(line: &str) -> Option<(i64, Traffic)> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let [id, "rx_packets", rp, "rx_bytes", rb, "tx_packets", tp, "tx_bytes", tb] = w.as_slice() else { return None };
+    let n = |s: &str| s.parse::<u64>().ok();
+    Some((id.parse().ok()?, Traffic { rx_packets: n(rp)?, rx_bytes: n(rb)?, tx_packets: n(tp)?, tx_bytes: n(tb)? }))
 }
 
 /// Sends `text` (one request, possibly a multi-line batch) and returns the answer's body.
@@ -100,4 +130,20 @@ pub async fn remove(socket: &Path, t: &Tunnel) -> Result<(), CtlError> {
     }
     b.push_str(&format!("tunnel del {}\nend\n", t.server_tid));
     request(socket, &b).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{stats_line, Traffic};
+
+    #[test]
+    fn stats_lines_are_read_exactly() {
+        let t = Traffic { rx_packets: 16, rx_bytes: 1024, tx_packets: 3, tx_bytes: 312 };
+        assert_eq!(stats_line("32768 rx_packets 16 rx_bytes 1024 tx_packets 3 tx_bytes 312"), Some((32768, t)));
+        assert_eq!(stats_line("0 rx_packets 0 rx_bytes 0 tx_packets 0 tx_bytes 0"), Some((0, Traffic::default())));
+        assert_eq!(stats_line("1 rx_packets 16 rx_bytes 1024 tx_packets 3"), None);
+        assert_eq!(stats_line("1 rx_packets -1 rx_bytes 1024 tx_packets 3 tx_bytes 312"), None);
+        assert_eq!(stats_line("1 tx_packets 3 tx_bytes 312 rx_packets 16 rx_bytes 1024"), None);
+        assert_eq!(stats_line("x rx_packets 16 rx_bytes 1024 tx_packets 3 tx_bytes 312"), None);
+    }
 }

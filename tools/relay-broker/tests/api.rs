@@ -70,6 +70,10 @@ async fn api_and_nic_update_on_a_live_relayd() {
     assert_eq!((st, json(&b)), (404, serde_json::json!({"error": "no such tunnel", "field": "id"})));
     let (st, b) = http(addr, "GET", "/api/tunnels", &alice, "").await;
     assert_eq!((st, json(&b).as_array().map(Vec::len)), (200, Some(1)));
+    // Its counters on relayd (no traffic on these ports), as the page shows them.
+    let (st, b) = http(addr, "GET", "/api/tunnels/1/traffic", &alice, "").await;
+    assert_eq!((st, b.as_str()), (200, r#"{"rx_packets":0,"rx_bytes":0,"tx_packets":0,"tx_bytes":0}"#));
+    assert_eq!(http(addr, "GET", "/api/tunnels/1/traffic", &bob, "").await.0, 404);
     let (st, b) = http(addr, "GET", "/api/tunnels/1/config/iproute2", &alice, "").await;
     assert_eq!(st, 200);
     assert!(b.contains("ip tunnel add broker1 mode sit remote 198.51.100.20 local 203.0.113.77 ttl 255\n"), "{b}");

@@ -2,69 +2,23 @@
 //! API; the broker is killed, relayd is killed and comes back with its static configuration
 //! only; the broker started again puts the tunnel back at its first tick (the one at start).
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use relay_broker::config::Config;
 use relay_broker::db::{Db, Role};
 use relay_broker::relayd;
 
 mod common;
-use common::{http, one_server_config, Relayd};
+use common::{http, LiveServer, Relayd, Serve};
 
 const OPERATOR: &str = "0 local 198.51.100.20 remote 203.0.113.50 name operator\n";
 const BASE_ROUTES: &str = "2001:db8:20::/64 port 1 origin static\n2001:db8:50::/48 tunnel 0 origin static\n";
 
-/// `relay-broker serve`, killed on drop; its stderr goes to `log`.
-struct Serve(Child);
-
-impl Serve {
-    async fn start(cfg: &Path, log: &Path, addr: SocketAddr) -> Serve {
-        let err = std::fs::File::create(log).expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_relay-broker"))
-            .arg("--config")
-            .arg(cfg)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .expect("spawn serve");
-        let mut s = Serve(child);
-        let start = Instant::now();
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            if let Ok(Some(st)) = s.0.try_wait() {
-                panic!("relay-broker serve exited ({st}): {}", std::fs::read_to_string(log).unwrap_or_default());
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "relay-broker serve is not listening on {addr}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        s
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_broker_pushes_its_tunnels_back() {
-    let dir = std::env::temp_dir().join(format!("rbk-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    let mut r = Relayd::start(&dir);
-    r.wait_up().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let text = format!("listen = \"{addr}\"\n{}", one_server_config(&dir));
-    let cfg_file = dir.join("broker.toml");
-    std::fs::write(&cfg_file, &text).expect("broker.toml");
-    let cfg = Config::parse("broker.toml", &text).expect("config");
+    let live = LiveServer::start("restart").await;
+    let (dir, addr, cfg_file, cfg) = (live.dir.clone(), live.addr, live.cfg_file.clone(), live.cfg.clone());
     let sock = cfg.servers[0].control.clone();
+    let mut r = live.relayd;
     let token = {
         let db = Db::connect(&cfg.database).await.expect("db");
         db.add_user("alice", "pw", Role::User).await.expect("user");

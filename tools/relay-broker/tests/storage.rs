@@ -137,6 +137,34 @@ async fn users_passwords_and_tokens(url: &str) {
     assert!(matches!(db.add_token("ghost", 5).await, Err(DbError::NoUser(n)) if n == "ghost"));
 }
 
+/// Web sessions: found by their secret only, with the user's current role; they end at
+/// logout, at expiry (`expires` is the first second they are gone), and with their user.
+async fn sessions(url: &str) {
+    let cfg = config(url, TWO_SERVERS);
+    let db = Db::connect(&cfg.database).await.expect("db");
+    db.add_user("erin", "pw", Role::User).await.expect("user");
+    let (secret, s) = db.add_session("erin", 1000, 600).await.expect("session");
+    assert_eq!((secret.len(), s.csrf.len(), s.expires, s.user.as_str(), s.role), (32, 32, 1600, "erin", Role::User));
+    assert_ne!(secret, s.csrf);
+    assert_eq!(db.session(&secret, 1599).await.expect("lookup"), Some(s.clone()));
+    assert_eq!(db.session(&secret, 1600).await.expect("lookup"), None);
+    assert_eq!(db.session(&s.csrf, 1000).await.expect("lookup"), None);
+    assert!(matches!(db.add_session("ghost", 1000, 600).await, Err(DbError::NoUser(n)) if n == "ghost"));
+    // A second session, ended by logout; the first is purged once it has expired.
+    let (other, _) = db.add_session("erin", 1000, 6000).await.expect("session");
+    db.end_session(&other).await.expect("logout");
+    assert_eq!(db.session(&other, 1001).await.expect("lookup"), None);
+    let (third, _) = db.add_session("erin", 1000, 6000).await.expect("session");
+    assert_eq!(db.purge_sessions(1599).await.expect("purge"), 0);
+    assert_eq!(db.purge_sessions(1600).await.expect("purge"), 1);
+    assert_eq!(db.session(&third, 1600).await.expect("lookup").map(|s| s.expires), Some(7000));
+}
+
+#[tokio::test]
+async fn sqlite_sessions_end_at_logout_and_expiry() {
+    sessions(&sqlite("sessions")).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_hundred_concurrent_allocations_never_share_a_prefix_or_id() {
     hundred_concurrent_allocations(&sqlite("concurrent")).await;
@@ -171,14 +199,15 @@ async fn postgresql_migration_and_every_storage_case() {
     Db::connect(&url).await.expect("migrate");
     Db::connect(&url).await.expect("migrate again");
     let tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename";
-    assert_eq!(pg.psql("migration", tables), "_sqlx_migrations\napi_tokens\ndns_records\nquarantine\ntunnels\nusers\n");
-    assert_eq!(pg.psql("migration", "SELECT version, success FROM _sqlx_migrations ORDER BY version"), "1|t\n2|t\n");
+    assert_eq!(pg.psql("migration", tables), "_sqlx_migrations\napi_tokens\ndns_records\nquarantine\nsessions\ntunnels\nusers\n");
+    assert_eq!(pg.psql("migration", "SELECT version, success FROM _sqlx_migrations ORDER BY version"), "1|t\n2|t\n3|t\n");
 
     hundred_concurrent_allocations(&pg.database("concurrent")).await;
     first_prefixes_and_quarantine(&pg.database("quarantine")).await;
     expiry(&pg.database("expiry")).await;
     full_server(&pg.database("full")).await;
     users_passwords_and_tokens(&pg.database("users")).await;
+    sessions(&pg.database("sessions")).await;
 }
 
 #[test]
@@ -199,7 +228,12 @@ fn bad_configs_are_refused_naming_the_field() {
         "f.toml: field `server[0].ipv4`: 10.0.0.1 is not a global unicast address"
     );
     assert_eq!(msg(&format!("database = \"mysql://x\"\n{base}")), "f.toml: field `database`: `mysql://x` is neither sqlite:… nor postgres://…");
+    assert_eq!(msg(&format!("{base}[http]\ntls_cert = \"/c.pem\"\n")), "f.toml: field `http.tls_key`: missing: tls_cert needs its key");
+    assert_eq!(msg(&format!("{base}[http]\ntls_key = \"/k.pem\"\n")), "f.toml: field `http.tls_cert`: missing: tls_key needs its certificate");
+    assert_eq!(msg(&format!("{base}[http]\nsession_secs = 0\n")), "f.toml: field `http.session_secs`: must be more than 0");
+    assert!(msg(&format!("{base}[http]\ncookie = 1\n")).contains("unknown field `cookie`"));
     let ok = Config::parse("f.toml", base).map_err(|e: ConfigError| e.to_string()).expect("defaults");
     assert_eq!(ok.listen.to_string(), "127.0.0.1:8053");
+    assert_eq!((ok.http.session_secs, ok.http.tls_cert.is_none()), (8 * 3600, true));
     let _unused: Vec<Server> = ok.servers;
 }
